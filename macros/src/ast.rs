@@ -1,0 +1,178 @@
+//! The typed model of a declaration, built from the syntax with every value checked.
+//!
+//! Value rules live in `oauth-clients-spec`, shared with the runtime's settings, so a key
+//! accepts and refuses exactly the same values in source and in settings. Errors go to the
+//! collector; a value that fails its check is left out of the model, so expansion can still
+//! produce types for the rest of the program.
+
+use crate::errors::Errors;
+use crate::parse::{Input, RawEntry, RawProvider, RawValue};
+use oauth_clients_spec::{self as spec, Checked, Key, Origin, Value};
+use proc_macro2::{Span, TokenStream};
+use std::collections::BTreeMap;
+use syn::{Ident, Visibility};
+
+pub struct Declaration {
+    pub krate: TokenStream,
+    pub vis: Visibility,
+    pub registry: Ident,
+    pub providers: Vec<Provider>,
+}
+
+pub struct Provider {
+    pub name: Ident,
+    pub docs: Vec<syn::Attribute>,
+    /// Checked values by key, with the span of the key that set each.
+    pub values: BTreeMap<Key, (Checked, Span)>,
+}
+
+impl Provider {
+    pub fn get(&self, key: Key) -> Option<&Checked> {
+        self.values.get(&key).map(|(value, _)| value)
+    }
+
+    pub fn is_openid(&self) -> bool {
+        matches!(self.get(Key::Scope), Some(Checked::Scope(scope)) if spec::is_openid(scope))
+    }
+
+    /// The type generated for the provider: `my_idp` → `MyIdp`.
+    pub fn type_ident(&self) -> Ident {
+        Ident::new(&spec::type_name(&self.name.to_string()), self.name.span())
+    }
+}
+
+impl Declaration {
+    pub fn from_input(cx: &Errors, input: Input) -> Declaration {
+        let (vis, registry) = match input.header {
+            Some(header) => (header.vis, header.name),
+            None => (
+                syn::parse_quote!(pub),
+                Ident::new("Providers", Span::call_site()),
+            ),
+        };
+        Declaration {
+            krate: input.krate,
+            vis,
+            registry,
+            providers: input
+                .providers
+                .into_iter()
+                .map(|raw| Provider::from_raw(cx, raw))
+                .collect(),
+        }
+    }
+}
+
+impl Provider {
+    fn from_raw(cx: &Errors, raw: RawProvider) -> Provider {
+        let mut docs = Vec::new();
+        for attr in raw.attrs {
+            if attr.path().is_ident("doc") {
+                docs.push(attr);
+            } else {
+                cx.error_spanned_by(&attr, "only doc comments may annotate a provider");
+            }
+        }
+        let mut values = BTreeMap::new();
+        let mut seen: BTreeMap<Key, Span> = BTreeMap::new();
+        for RawEntry {
+            key: key_ident,
+            value,
+        } in raw.entries
+        {
+            let name = key_ident.to_string();
+            let Some(key) = Key::from_name(&name) else {
+                cx.error_spanned_by(&key_ident, spec::unknown_key(&name));
+                continue;
+            };
+            if seen.contains_key(&key) {
+                cx.error_spanned_by(
+                    &key_ident,
+                    format!("duplicate key `{name}` in provider `{}`", raw.name),
+                );
+                continue;
+            }
+            seen.insert(key, key_ident.span());
+            if let Some(checked) = check(cx, key, &value) {
+                values.insert(key, (checked, key_ident.span()));
+            }
+        }
+        Provider {
+            name: raw.name,
+            docs,
+            values,
+        }
+    }
+}
+
+/// Checks one value, reporting each problem on the most specific token.
+fn check(cx: &Errors, key: Key, raw: &RawValue) -> Option<Checked> {
+    if let RawValue::Map(params, _) = raw {
+        if key.kind() == spec::Kind::Params {
+            return check_params(cx, key, params);
+        }
+    }
+    if let RawValue::Missing(span) = raw {
+        cx.error_at(
+            *span,
+            format!("`{key}` has no value; expected {}", key.kind().expected()),
+        );
+        return None;
+    }
+    let env_name;
+    let value = match raw {
+        RawValue::Str(lit) => {
+            env_name = lit.value();
+            Value::Str(&env_name)
+        }
+        RawValue::Int(lit) => match lit.base10_parse::<u64>() {
+            Ok(n) if lit.suffix().is_empty() => Value::Int(n),
+            _ => Value::Other("a number with a suffix or out of range"),
+        },
+        RawValue::Ident(ident) => {
+            env_name = ident.to_string();
+            Value::Ident(&env_name)
+        }
+        RawValue::Env(var, _) => {
+            env_name = var.value();
+            Value::Env(&env_name)
+        }
+        RawValue::Map(..) => Value::Map(Vec::new()),
+        RawValue::Other(what, _) => Value::Other(what),
+        RawValue::Missing(_) => unreachable!("handled above"),
+    };
+    match spec::check_value(key, &value, Origin::Source) {
+        Ok(checked) => Some(checked),
+        Err(problems) => {
+            for problem in problems {
+                cx.error_at(raw.span(), problem);
+            }
+            None
+        }
+    }
+}
+
+fn check_params(cx: &Errors, key: Key, params: &[crate::parse::RawParam]) -> Option<Checked> {
+    let mut checked = Vec::new();
+    let mut ok = true;
+    for param in params {
+        if let Err(problem) = spec::check_param(key, &param.name) {
+            cx.error_at(param.name_span, problem);
+            ok = false;
+        } else if checked.iter().any(|(name, _)| *name == param.name) {
+            cx.error_at(param.name_span, spec::duplicate_param(&param.name));
+            ok = false;
+        }
+        match &param.value {
+            RawValue::Str(lit) => checked.push((param.name.clone(), lit.value())),
+            other => {
+                cx.error_at(
+                    other.span(),
+                    format!("the value of parameter `{}` must be a string", param.name),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(Checked::Params(checked))
+}

@@ -1,0 +1,129 @@
+//! Code generation. It cannot fail: everything was checked before.
+//!
+//! Per provider the output is a unit type, its `&'static` configuration (the declared entries
+//! as data) and marker impls; the flows are generic code in the runtime. Every runtime item is
+//! named through the path relayed by `oauth_clients!` (`$crate`), so renaming the dependency
+//! works, and only through its hidden `__private` module.
+
+use crate::ast::{Declaration, Provider};
+use oauth_clients_spec::{Checked, Credential, Key};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+pub fn expand(decl: &Declaration) -> TokenStream {
+    let krate = &decl.krate;
+    let p = quote!(#krate::__private);
+    let vis = &decl.vis;
+    let registry = &decl.registry;
+
+    let types: Vec<Ident> = decl.providers.iter().map(Provider::type_ident).collect();
+    let mut items = Vec::new();
+    let mut accessors = Vec::new();
+    for (index, (provider, ty)) in decl.providers.iter().zip(&types).enumerate() {
+        let name = provider.name.to_string();
+        let docs = &provider.docs;
+        let default_doc = format!("The `{name}` provider, declared with `oauth_clients!`.");
+        let doc = if docs.is_empty() {
+            quote!(#[doc = #default_doc])
+        } else {
+            quote!(#(#docs)*)
+        };
+        let entries = provider
+            .values
+            .iter()
+            .map(|(key, (value, _))| entry(&p, *key, value));
+        let openid = provider.is_openid();
+        let marker = openid.then(|| quote!(impl #p::OpenIdProvider for #ty {}));
+        items.push(quote! {
+            #doc
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            #vis struct #ty;
+
+            impl #p::Provider for #ty {
+                type Set = #registry;
+                const INDEX: usize = #index;
+                const CONFIG: &'static #p::ProviderConfig = &#p::ProviderConfig {
+                    name: #name,
+                    openid: #openid,
+                    entries: &[#(#entries),*],
+                };
+            }
+            #marker
+        });
+        let method = &provider.name;
+        let method_doc = format!("A client for the `{name}` provider, from the global registry.");
+        accessors.push(quote! {
+            #[doc = #method_doc]
+            #[inline]
+            pub fn #method() -> #p::Client<#ty> {
+                #p::Client::global()
+            }
+        });
+    }
+
+    let registry_doc = format!(
+        "The providers declared with `oauth_clients!`: {}.",
+        decl.providers
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    quote! {
+        #[doc = #registry_doc]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        #vis struct #registry;
+
+        impl #p::ProviderSet for #registry {
+            const CONFIGS: &'static [&'static #p::ProviderConfig] =
+                &[#(<#types as #p::Provider>::CONFIG),*];
+
+            fn global_cell() -> &'static #p::GlobalCell<Self> {
+                static CELL: #p::GlobalCell<#registry> = #p::GlobalCell::new();
+                &CELL
+            }
+        }
+
+        #[allow(dead_code)]
+        impl #registry {
+            #(#accessors)*
+
+            /// A builder for a registry of these providers: runtime settings, environment,
+            /// token-update hooks; `install()` makes it the global one, `build()` an owned one.
+            pub fn builder() -> #p::RegistryBuilder<Self> {
+                #p::RegistryBuilder::new()
+            }
+
+            /// The global registry: the one `install()`ed, else one built from the declaration
+            /// and the environment on first use.
+            pub fn global() -> &'static #p::Registry<Self> {
+                #p::Registry::global()
+            }
+
+            /// The declared providers with their run-time state, e.g. to build a login page.
+            pub fn list() -> ::std::vec::Vec<#p::ProviderInfo> {
+                #p::Registry::<Self>::global().list()
+            }
+        }
+
+        #(#items)*
+    }
+}
+
+fn entry(p: &TokenStream, key: Key, value: &Checked) -> TokenStream {
+    let key = Ident::new(&format!("{key:?}"), Span::call_site());
+    let value = match value {
+        Checked::Url(s) | Checked::Text(s) | Checked::Credential(Credential::Literal(s)) => {
+            quote!(#p::Static::Str(#s))
+        }
+        Checked::Credential(Credential::Env(var)) => quote!(#p::Static::Env(#var)),
+        Checked::Scope(tokens) => quote!(#p::Static::Scope(&[#(#tokens),*])),
+        Checked::Params(params) => {
+            let (names, values): (Vec<_>, Vec<_>) = params.iter().cloned().unzip();
+            quote!(#p::Static::Params(&[#((#names, #values)),*]))
+        }
+        Checked::Choice(choice) => quote!(#p::Static::Choice(#choice)),
+        Checked::Seconds(n) => quote!(#p::Static::Int(#n)),
+    };
+    quote!((#p::Key::#key, #value))
+}

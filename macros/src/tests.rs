@@ -1,0 +1,71 @@
+//! The expansion of a two-provider declaration, kept as a reviewed snapshot: it shows that the
+//! generated code is thin (static data and marker impls) and catches any unintended change.
+//! Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p oauth-clients-macros`.
+
+use quote::quote;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn rustfmt(code: &str) -> String {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2021", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("this test needs `rustfmt`: install it with `rustup component add rustfmt`");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "rustfmt failed on:\n{code}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn expansion_of_two_providers_matches_snapshot() {
+    let input = quote! {
+        ::oauth_clients;
+        github {
+            authorize_url: "https://github.com/login/oauth/authorize",
+            access_token_url: "https://github.com/login/oauth/access_token",
+            api_base_url: "https://api.github.com/",
+            scope: "user:email",
+        },
+        google {
+            server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+            scope: "openid profile email",
+            authorize_params: { prompt: "select_account" },
+        },
+    };
+    let expanded = rustfmt(&crate::expand_tokens(input).to_string());
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/snapshots/two_providers.rs"
+    );
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &expanded).unwrap();
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        expected == expanded,
+        "the expansion changed; review it and regenerate with UPDATE_SNAPSHOTS=1:\n{expanded}"
+    );
+}
+
+#[test]
+fn errors_produce_compile_errors_and_the_types() {
+    let input = quote! {
+        ::oauth_clients;
+        github { authorise_url: "https://x.example/a", scope: "a a" },
+    };
+    let expanded = crate::expand_tokens(input).to_string();
+    assert_eq!(expanded.matches("compile_error").count(), 3, "{expanded}");
+    assert!(
+        expanded.contains("did you mean `authorize_url`?"),
+        "{expanded}"
+    );
+    assert!(expanded.contains("struct Github"), "{expanded}");
+}

@@ -1,0 +1,59 @@
+//! Checks across keys and across providers, on a model whose values are already checked.
+
+use crate::ast::Declaration;
+use crate::errors::Errors;
+use oauth_clients_spec as spec;
+use std::collections::BTreeMap;
+
+pub fn check(cx: &Errors, decl: &Declaration) {
+    check_names(cx, decl);
+    for provider in &decl.providers {
+        let name = provider.name.to_string();
+        for problem in spec::check_provider(&name, |key| provider.get(key)) {
+            match problem.key.and_then(|key| provider.values.get(&key)) {
+                Some((_, span)) => cx.error_at(*span, problem.message),
+                None => cx.error_spanned_by(&provider.name, problem.message),
+            }
+        }
+    }
+}
+
+/// Provider names: snake_case, unique, and not clashing as types with each other or the registry.
+fn check_names(cx: &Errors, decl: &Declaration) {
+    if decl.providers.is_empty() {
+        cx.error_spanned_by(
+            &decl.registry,
+            "declare at least one provider, e.g. `github { authorize_url: \"..\", access_token_url: \"..\" }`",
+        );
+    }
+    let mut names: BTreeMap<String, &syn::Ident> = BTreeMap::new();
+    let mut types: BTreeMap<String, &syn::Ident> = BTreeMap::new();
+    for provider in &decl.providers {
+        let name = provider.name.to_string();
+        if let Err(problem) = spec::check_provider_name(&name) {
+            cx.error_spanned_by(&provider.name, problem);
+            continue;
+        }
+        if names.contains_key(&name) {
+            cx.error_spanned_by(&provider.name, format!("duplicate provider `{name}`"));
+            continue;
+        }
+        names.insert(name.clone(), &provider.name);
+        let type_name = spec::type_name(&name);
+        if decl.registry == type_name {
+            cx.error_spanned_by(
+                &provider.name,
+                format!(
+                    "provider `{name}` would generate the type `{type_name}`, which is the registry's name; rename one of them"
+                ),
+            );
+        } else if let Some(first) = types.get(&type_name) {
+            cx.error_spanned_by(
+                &provider.name,
+                format!("providers `{first}` and `{name}` would both generate the type `{type_name}`; rename one of them"),
+            );
+        } else {
+            types.insert(type_name, &provider.name);
+        }
+    }
+}

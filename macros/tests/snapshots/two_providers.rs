@@ -1,0 +1,104 @@
+#[doc = "The providers declared with `oauth_clients!`: `github`, `google`."]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Providers;
+impl ::oauth_clients::__private::ProviderSet for Providers {
+    const CONFIGS: &'static [&'static ::oauth_clients::__private::ProviderConfig] = &[
+        <Github as ::oauth_clients::__private::Provider>::CONFIG,
+        <Google as ::oauth_clients::__private::Provider>::CONFIG,
+    ];
+    fn global_cell() -> &'static ::oauth_clients::__private::GlobalCell<Self> {
+        static CELL: ::oauth_clients::__private::GlobalCell<Providers> =
+            ::oauth_clients::__private::GlobalCell::new();
+        &CELL
+    }
+}
+#[allow(dead_code)]
+impl Providers {
+    #[doc = "A client for the `github` provider, from the global registry."]
+    #[inline]
+    pub fn github() -> ::oauth_clients::__private::Client<Github> {
+        ::oauth_clients::__private::Client::global()
+    }
+    #[doc = "A client for the `google` provider, from the global registry."]
+    #[inline]
+    pub fn google() -> ::oauth_clients::__private::Client<Google> {
+        ::oauth_clients::__private::Client::global()
+    }
+    #[doc = r" A builder for a registry of these providers: runtime settings, environment,"]
+    #[doc = r" token-update hooks; `install()` makes it the global one, `build()` an owned one."]
+    pub fn builder() -> ::oauth_clients::__private::RegistryBuilder<Self> {
+        ::oauth_clients::__private::RegistryBuilder::new()
+    }
+    #[doc = r" The global registry: the one `install()`ed, else one built from the declaration"]
+    #[doc = r" and the environment on first use."]
+    pub fn global() -> &'static ::oauth_clients::__private::Registry<Self> {
+        ::oauth_clients::__private::Registry::global()
+    }
+    #[doc = r" The declared providers with their run-time state, e.g. to build a login page."]
+    pub fn list() -> ::std::vec::Vec<::oauth_clients::__private::ProviderInfo> {
+        ::oauth_clients::__private::Registry::<Self>::global().list()
+    }
+}
+#[doc = "The `github` provider, declared with `oauth_clients!`."]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Github;
+impl ::oauth_clients::__private::Provider for Github {
+    type Set = Providers;
+    const INDEX: usize = 0usize;
+    const CONFIG: &'static ::oauth_clients::__private::ProviderConfig =
+        &::oauth_clients::__private::ProviderConfig {
+            name: "github",
+            openid: false,
+            entries: &[
+                (
+                    ::oauth_clients::__private::Key::AuthorizeUrl,
+                    ::oauth_clients::__private::Static::Str(
+                        "https://github.com/login/oauth/authorize",
+                    ),
+                ),
+                (
+                    ::oauth_clients::__private::Key::AccessTokenUrl,
+                    ::oauth_clients::__private::Static::Str(
+                        "https://github.com/login/oauth/access_token",
+                    ),
+                ),
+                (
+                    ::oauth_clients::__private::Key::ApiBaseUrl,
+                    ::oauth_clients::__private::Static::Str("https://api.github.com/"),
+                ),
+                (
+                    ::oauth_clients::__private::Key::Scope,
+                    ::oauth_clients::__private::Static::Scope(&["user:email"]),
+                ),
+            ],
+        };
+}
+#[doc = "The `google` provider, declared with `oauth_clients!`."]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Google;
+impl ::oauth_clients::__private::Provider for Google {
+    type Set = Providers;
+    const INDEX: usize = 1usize;
+    const CONFIG: &'static ::oauth_clients::__private::ProviderConfig =
+        &::oauth_clients::__private::ProviderConfig {
+            name: "google",
+            openid: true,
+            entries: &[
+                (
+                    ::oauth_clients::__private::Key::AuthorizeParams,
+                    ::oauth_clients::__private::Static::Params(&[("prompt", "select_account")]),
+                ),
+                (
+                    ::oauth_clients::__private::Key::ServerMetadataUrl,
+                    ::oauth_clients::__private::Static::Str(
+                        "https://accounts.google.com/.well-known/openid-configuration",
+                    ),
+                ),
+                (
+                    ::oauth_clients::__private::Key::Scope,
+                    ::oauth_clients::__private::Static::Scope(&["openid", "profile", "email"]),
+                ),
+            ],
+        };
+}
+impl ::oauth_clients::__private::OpenIdProvider for Google {}

@@ -1,0 +1,235 @@
+//! Provider configuration: the `&'static` data the macro generates, and the resolved, owned
+//! form a client works with once settings and the environment are applied.
+//!
+//! The generated data is the declaration's entries as written (already checked by the macro).
+//! Resolution runs them through the same checks as runtime settings (`oauth-clients-spec`), so
+//! one code path turns "key = value" into configuration whatever its origin.
+
+use oauth_clients_spec::{check_scope, check_value, Checked, Key, Origin, Value};
+use std::fmt;
+use std::time::Duration;
+use url::Url;
+
+/// One declared value, as the macro writes it into static data.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Static {
+    Str(&'static str),
+    Int(u64),
+    Env(&'static str),
+    Choice(&'static str),
+    Scope(&'static [&'static str]),
+    Params(&'static [(&'static str, &'static str)]),
+}
+
+impl Static {
+    /// Runs the declared value through the same checks as a runtime setting.
+    pub(crate) fn check(self, key: Key) -> Result<Checked, Vec<String>> {
+        let value = match self {
+            Static::Str(s) => Value::Str(s),
+            Static::Int(n) => Value::Int(n),
+            Static::Env(var) => Value::Env(var),
+            Static::Choice(word) => Value::Ident(word),
+            Static::Scope(tokens) => return check_scope(&tokens.join(" ")).map(Checked::Scope),
+            Static::Params(params) => Value::Map(params.to_vec()),
+        };
+        check_value(key, &value, Origin::Source)
+    }
+}
+
+/// A provider as declared in `oauth_clients!`: generated `&'static` data.
+#[derive(Debug)]
+pub struct ProviderConfig {
+    /// The provider's name, e.g. `"github"`.
+    pub name: &'static str,
+    /// Whether the declared scope has `openid`.
+    pub openid: bool,
+    #[doc(hidden)]
+    pub entries: &'static [(Key, Static)],
+}
+
+impl ProviderConfig {
+    /// The declared value of a key, if the declaration sets it.
+    pub fn declared(&self, key: Key) -> Option<Static> {
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, value)| *value)
+    }
+}
+
+/// A secret value (client secret). Its `Debug` output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for sending it where it belongs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// PKCE (RFC 7636) as used on authorization requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PkceMethod {
+    /// SHA-256 challenge, the default.
+    S256,
+    /// No PKCE; only for confidential clients whose provider rejects it.
+    None,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic with the client id and secret, the default (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// A public client: `client_id` only, protected by PKCE.
+    None,
+}
+
+/// Where API calls put the access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenPlacement {
+    /// `Authorization: Bearer ...`, the default (RFC 6750 §2.1).
+    Header,
+    /// `access_token=...` in a form body (RFC 6750 §2.2).
+    Body,
+}
+
+/// When a login calls the userinfo endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchUserinfo {
+    /// Only when the ID token lacks a claim that the requested scopes imply.
+    Auto,
+    Always,
+    Never,
+}
+
+/// A provider's resolved configuration: the declaration, overridden by runtime settings, with
+/// credentials read from the environment.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub name: &'static str,
+    pub client_id: String,
+    pub(crate) client_secret: Option<Secret>,
+    pub authorize_url: Option<Url>,
+    pub authorize_params: Vec<(String, String)>,
+    pub access_token_url: Option<Url>,
+    pub access_token_params: Vec<(String, String)>,
+    pub refresh_token_url: Option<Url>,
+    pub api_base_url: Option<Url>,
+    pub server_metadata_url: Option<Url>,
+    /// The expected issuer, kept as written: issuers are compared as strings.
+    pub issuer: Option<String>,
+    pub jwks_uri: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub end_session_endpoint: Option<Url>,
+    pub scope: Vec<String>,
+    pub code_challenge_method: PkceMethod,
+    pub token_endpoint_auth_method: AuthMethod,
+    pub token_placement: TokenPlacement,
+    pub fetch_userinfo: FetchUserinfo,
+    pub leeway: Duration,
+    pub timeout: Duration,
+    pub user_agent: Option<String>,
+}
+
+impl ClientConfig {
+    /// Default clock-skew allowance and refresh margin.
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+    /// Default total time for one request to the provider.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Whether the scope has `openid`.
+    pub fn is_openid(&self) -> bool {
+        self.scope.iter().any(|s| s == "openid")
+    }
+
+    /// The client secret, if the client has one.
+    pub fn client_secret(&self) -> Option<&Secret> {
+        self.client_secret.as_ref()
+    }
+
+    /// Builds the configuration from checked values and credentials. The values passed the
+    /// spec's checks, so URLs parse and choices are known names.
+    pub(crate) fn from_checked(
+        name: &'static str,
+        get: impl Fn(Key) -> Option<Checked>,
+        client_id: String,
+        client_secret: Option<Secret>,
+    ) -> ClientConfig {
+        let url = |key| match get(key) {
+            Some(Checked::Url(s)) => Url::parse(&s).ok(),
+            _ => None,
+        };
+        let text = |key| match get(key) {
+            Some(Checked::Url(s) | Checked::Text(s)) => Some(s),
+            _ => None,
+        };
+        let params = |key| match get(key) {
+            Some(Checked::Params(params)) => params,
+            _ => Vec::new(),
+        };
+        let choice = |key| match get(key) {
+            Some(Checked::Choice(choice)) => Some(choice),
+            _ => None,
+        };
+        let seconds = |key, default| match get(key) {
+            Some(Checked::Seconds(n)) => Duration::from_secs(n),
+            _ => default,
+        };
+        ClientConfig {
+            name,
+            client_id,
+            client_secret,
+            authorize_url: url(Key::AuthorizeUrl),
+            authorize_params: params(Key::AuthorizeParams),
+            access_token_url: url(Key::AccessTokenUrl),
+            access_token_params: params(Key::AccessTokenParams),
+            refresh_token_url: url(Key::RefreshTokenUrl),
+            api_base_url: url(Key::ApiBaseUrl),
+            server_metadata_url: url(Key::ServerMetadataUrl),
+            issuer: text(Key::Issuer),
+            jwks_uri: url(Key::JwksUri),
+            userinfo_endpoint: url(Key::UserinfoEndpoint),
+            end_session_endpoint: url(Key::EndSessionEndpoint),
+            scope: match get(Key::Scope) {
+                Some(Checked::Scope(scope)) => scope,
+                _ => Vec::new(),
+            },
+            code_challenge_method: match choice(Key::CodeChallengeMethod) {
+                Some("none") => PkceMethod::None,
+                _ => PkceMethod::S256,
+            },
+            token_endpoint_auth_method: match choice(Key::TokenEndpointAuthMethod) {
+                Some("client_secret_post") => AuthMethod::ClientSecretPost,
+                Some("none") => AuthMethod::None,
+                _ => AuthMethod::ClientSecretBasic,
+            },
+            token_placement: match choice(Key::TokenPlacement) {
+                Some("body") => TokenPlacement::Body,
+                _ => TokenPlacement::Header,
+            },
+            fetch_userinfo: match choice(Key::FetchUserinfo) {
+                Some("always") => FetchUserinfo::Always,
+                Some("never") => FetchUserinfo::Never,
+                _ => FetchUserinfo::Auto,
+            },
+            leeway: seconds(Key::Leeway, Self::DEFAULT_LEEWAY),
+            timeout: seconds(Key::Timeout, Self::DEFAULT_TIMEOUT),
+            user_agent: text(Key::UserAgent),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Declarative OAuth 2.0 / OpenID Connect login for Rust web apps.
+//!
+//! Declare the providers once; the compiler checks the declaration, and the runtime does the
+//! protocol work.
+//!
+//! ```
+//! oauth_clients::oauth_clients! {
+//!     github {
+//!         authorize_url: "https://github.com/login/oauth/authorize",
+//!         access_token_url: "https://github.com/login/oauth/access_token",
+//!         api_base_url: "https://api.github.com/",
+//!         scope: "user:email",
+//!     },
+//!     google {
+//!         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+//!         scope: "openid profile email",
+//!     },
+//! }
+//!
+//! // One typed client per provider; credentials come from GITHUB_CLIENT_ID / ..._SECRET.
+//! let github = Providers::github();
+//! assert_eq!(github.name(), "github");
+//! for provider in Providers::list() {
+//!     println!("{} (OpenID Connect: {}, usable: {})", provider.name, provider.openid, provider.available);
+//! }
+//! ```
+//!
+//! See the [`oauth_clients!`] macro for every declaration key and the checks made on it.
+
+mod config;
+mod error;
+mod registry;
+mod settings;
+
+pub use config::{
+    AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, ProviderConfig, Secret, TokenPlacement,
+};
+pub use error::{ConfigError, Error, Origin, Problem};
+pub use oauth_clients_spec::Key;
+pub use registry::{
+    Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
+};
+pub use settings::{SettingValue, Settings};
+
+/// Declares the OAuth 2.0 / OpenID Connect providers of an application.
+///
+/// ```
+/// oauth_clients::oauth_clients! {
+///     // Optional: the registry's visibility and name (default: `pub Providers`).
+///     pub(crate) Login;
+///
+///     /// Our GitHub OAuth app.
+///     github {
+///         authorize_url: "https://github.com/login/oauth/authorize",
+///         access_token_url: "https://github.com/login/oauth/access_token",
+///         api_base_url: "https://api.github.com/",
+///         scope: "user:email",
+///         client_id: env("GH_APP_ID"),
+///         client_secret: env("GH_APP_SECRET"),
+///     },
+///     corp_sso {
+///         server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
+///         scope: "openid email profile",
+///         authorize_params: { prompt: "select_account" },
+///         token_endpoint_auth_method: client_secret_post,
+///         leeway: 30,
+///     },
+/// }
+///
+/// let sso: oauth_clients::Client<CorpSso> = Login::corp_sso();
+/// # let _ = sso;
+/// ```
+///
+/// Each provider `name { key: value, .. }` generates a type (`corp_sso` → `CorpSso`) and a
+/// method on the registry (`Login::corp_sso()`). The keys mirror Authlib's `register()`:
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `client_id` | `"literal"` or `env("VAR")` | `env("<NAME>_CLIENT_ID")` |
+/// | `client_secret` | `env("VAR")` only: never a literal in source | `env("<NAME>_CLIENT_SECRET")` |
+/// | `authorize_url`, `access_token_url`, `refresh_token_url` | URL | discovered |
+/// | `authorize_params`, `access_token_params` | `{ name: "value", .. }` | none |
+/// | `api_base_url` | URL ending in `/` | none |
+/// | `server_metadata_url` | URL of the discovery document | none |
+/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL | discovered |
+/// | `scope` | `"space separated tokens"` | none |
+/// | `code_challenge_method` | `S256` or `none` | `S256` |
+/// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
+/// | `token_placement` | `header` or `body` | `header` |
+/// | `fetch_userinfo` | `auto`, `always` or `never` (OpenID Connect only) | `auto` |
+/// | `leeway`, `timeout` | seconds | 60, 30 |
+/// | `user_agent` | string | `oauth-clients/<version>` |
+///
+/// URLs must be `https://` (`http://` only for loopback hosts). A provider needs
+/// `server_metadata_url`, or both `authorize_url` and `access_token_url`; with `openid` in its
+/// scope it also needs a way to verify ID tokens (`server_metadata_url`, or `issuer` and
+/// `jwks_uri`). Mistakes are compile errors on the offending token, all reported at once:
+///
+/// ```compile_fail
+/// oauth_clients::oauth_clients! {
+///     github {
+///         authorize_url: "http://github.com/login/oauth/authorize", // not https
+///         access_token_url: "https://github.com/login/oauth/access_token",
+///         client_secret: "hunter2", // a literal secret
+///     },
+/// }
+/// ```
+#[macro_export]
+macro_rules! oauth_clients {
+    ($($input:tt)*) => {
+        $crate::__private::__oauth_clients! { $crate; $($input)* }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::config::{ProviderConfig, Static};
+    pub use crate::registry::{
+        Client, GlobalCell, OpenIdProvider, Provider, ProviderSet, Registry, RegistryBuilder,
+    };
+    pub use crate::ProviderInfo;
+    pub use oauth_clients_macros::__oauth_clients;
+    pub use oauth_clients_spec::Key;
+}

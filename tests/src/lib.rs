@@ -1,0 +1,1 @@
+//! Shared helpers for the integration test targets in `tests/tests/`.
