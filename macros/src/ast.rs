@@ -24,6 +24,8 @@ pub struct Provider {
     pub docs: Vec<syn::Attribute>,
     /// Checked values by key, with the span of the key that set each.
     pub values: BTreeMap<Key, (Checked, Span)>,
+    /// Every known key given, including those whose value failed its check.
+    pub declared: BTreeMap<Key, Span>,
 }
 
 impl Provider {
@@ -101,6 +103,7 @@ impl Provider {
             name: raw.name,
             docs,
             values,
+            declared: seen,
         }
     }
 }

@@ -39,7 +39,7 @@ pub enum RawValue {
     Str(LitStr),
     Int(LitInt),
     Ident(Ident),
-    /// `env("VAR")`; the span covers the whole call.
+    /// `env("VAR")`, with the span of the variable's name.
     Env(LitStr, Span),
     Map(Vec<RawParam>, Span),
     /// Any other tokens: what they look like, and where.
@@ -168,7 +168,8 @@ fn classify(tokens: Vec<TokenTree>, key_span: Span) -> syn::Result<RawValue> {
                     "`env(..)` takes one string literal, the variable's name, e.g. `env(\"GITHUB_CLIENT_SECRET\")`",
                 )
             })?;
-            RawValue::Env(var, stream.span())
+            let span = var.span();
+            RawValue::Env(var, span)
         }
         [TokenTree::Group(group)] if group.delimiter() == Delimiter::Brace => {
             RawValue::Map(syn::parse2::<Params>(group.stream())?.0, group.span())

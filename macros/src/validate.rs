@@ -9,9 +9,10 @@ pub fn check(cx: &Errors, decl: &Declaration) {
     check_names(cx, decl);
     for provider in &decl.providers {
         let name = provider.name.to_string();
-        for problem in spec::check_provider(&name, |key| provider.get(key)) {
-            match problem.key.and_then(|key| provider.values.get(&key)) {
-                Some((_, span)) => cx.error_at(*span, problem.message),
+        let declared = |key| provider.declared.contains_key(&key);
+        for problem in spec::check_provider(&name, declared, |key| provider.get(key)) {
+            match problem.key.and_then(|key| provider.declared.get(&key)) {
+                Some(span) => cx.error_at(*span, problem.message),
                 None => cx.error_spanned_by(&provider.name, problem.message),
             }
         }

@@ -336,17 +336,22 @@ fn resolve(
         message,
     };
     let mut values: BTreeMap<Key, (Checked, Origin)> = BTreeMap::new();
+    // Keys given with a value that failed its check: present for the checks across keys.
+    let mut invalid: Vec<Key> = Vec::new();
     for (key, value) in config.entries {
         match value.check(*key) {
             Ok(checked) => {
                 values.insert(*key, (checked, Origin::Declaration));
             }
             // Unreachable unless the macro and runtime versions disagree: say so.
-            Err(found) => problems.extend(
-                found
-                    .into_iter()
-                    .map(|m| problem(Some(*key), Origin::Declaration, m)),
-            ),
+            Err(found) => {
+                invalid.push(*key);
+                problems.extend(
+                    found
+                        .into_iter()
+                        .map(|m| problem(Some(*key), Origin::Declaration, m)),
+                )
+            }
         }
     }
     for (key_name, value) in settings.providers().get(name).into_iter().flatten() {
@@ -362,14 +367,18 @@ fn resolve(
             Ok(checked) => {
                 values.insert(key, (checked, Origin::Settings));
             }
-            Err(found) => problems.extend(
-                found
-                    .into_iter()
-                    .map(|m| problem(Some(key), Origin::Settings, m)),
-            ),
+            Err(found) => {
+                invalid.push(key);
+                problems.extend(
+                    found
+                        .into_iter()
+                        .map(|m| problem(Some(key), Origin::Settings, m)),
+                )
+            }
         }
     }
-    for found in spec::check_provider(name, |key| values.get(&key).map(|(v, _)| v)) {
+    let declared = |key| values.contains_key(&key) || invalid.contains(&key);
+    for found in spec::check_provider(name, declared, |key| values.get(&key).map(|(v, _)| v)) {
         // Blame settings when they set the key concerned; otherwise the declaration as a whole.
         let origin = found
             .key

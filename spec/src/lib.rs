@@ -423,9 +423,17 @@ pub fn check_scope(s: &str) -> Result<Vec<String>, Vec<String>> {
             .chars()
             .find(|&c| !matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
         {
+            let shown = |s: &str| {
+                if s.chars().any(char::is_control) {
+                    s.escape_debug().to_string()
+                } else {
+                    s.to_string()
+                }
+            };
             problems.push(format!(
-                "scope token `{}` has the character {bad:?}, which RFC 6749 §3.3 does not allow; tokens are separated by single spaces",
-                token.escape_default()
+                "scope token `{}` has the character `{}`, which RFC 6749 §3.3 does not allow; tokens are separated by single spaces",
+                shown(token),
+                shown(&bad.to_string())
             ));
         } else if tokens[..i].contains(token) {
             problems.push(format!("scope token `{token}` is listed twice"));
@@ -627,15 +635,27 @@ pub fn is_openid(scope: &[String]) -> bool {
     scope.iter().any(|token| token == "openid")
 }
 
-/// The checks that involve more than one key. `get` gives a key's checked value, if declared.
-pub fn check_provider<'a>(name: &str, get: impl Fn(Key) -> Option<&'a Checked>) -> Vec<Problem> {
+/// The checks that involve more than one key. `declared` tells whether a key was given at all
+/// (even with a value that failed its own check, so that one mistake is not reported again as
+/// a missing key); `get` gives the checked value of a key whose value passed.
+pub fn check_provider<'a>(
+    name: &str,
+    declared: impl Fn(Key) -> bool,
+    get: impl Fn(Key) -> Option<&'a Checked>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let has = |key| get(key).is_some();
+    let has = |key| declared(key);
     let choice = |key| match get(key) {
         Some(Checked::Choice(value)) => Some(*value),
         _ => None,
     };
-    let openid = matches!(get(Key::Scope), Some(Checked::Scope(scope)) if is_openid(scope));
+    // `None` when the scope failed its own check: whether it has `openid` is then unknown, and
+    // the checks that depend on it wait until it is fixed.
+    let openid = match get(Key::Scope) {
+        Some(Checked::Scope(scope)) => Some(is_openid(scope)),
+        _ if has(Key::Scope) => None,
+        _ => Some(false),
+    };
 
     if !has(Key::ServerMetadataUrl) {
         match (has(Key::AuthorizeUrl), has(Key::AccessTokenUrl)) {
@@ -656,13 +676,13 @@ pub fn check_provider<'a>(name: &str, get: impl Fn(Key) -> Option<&'a Checked>) 
             }),
         }
     }
-    if openid && !has(Key::ServerMetadataUrl) && !(has(Key::Issuer) && has(Key::JwksUri)) {
+    if openid == Some(true) && !has(Key::ServerMetadataUrl) && !(has(Key::Issuer) && has(Key::JwksUri)) {
         problems.push(Problem {
             key: Some(Key::Scope),
             message: "`openid` in `scope` needs a way to verify ID tokens: declare `server_metadata_url`, or both `issuer` and `jwks_uri`".into(),
         });
     }
-    if !openid {
+    if openid == Some(false) {
         for key in Key::ALL
             .iter()
             .copied()
@@ -745,7 +765,10 @@ mod tests {
         assert_eq!(check_scope(" ").unwrap_err().len(), 1);
         let problems = check_scope("a \"b\" a").unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("`\\\"b\\\"`"), "{problems:?}");
+        assert!(
+            problems[0].contains("`\"b\"` has the character `\"`"),
+            "{problems:?}"
+        );
         assert!(problems[1].contains("listed twice"));
     }
 
@@ -795,15 +818,20 @@ mod tests {
     fn cross_key_rules() {
         let scope = Checked::Scope(vec!["openid".into()]);
         let jwks = Checked::Url("https://a.example/jwks".into());
-        let problems = check_provider("x", |k| match k {
-            Key::Scope => Some(&scope),
-            _ => None,
-        });
+        let problems = check_provider(
+            "x",
+            |k| k == Key::Scope,
+            |k| match k {
+                Key::Scope => Some(&scope),
+                _ => None,
+            },
+        );
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert_eq!(problems[0].key, None);
         assert_eq!(problems[1].key, Some(Key::Scope));
         let email = Checked::Scope(vec!["email".into()]);
-        let problems = check_provider("x", |k| match k {
+        let declared = |k| matches!(k, Key::Scope | Key::JwksUri | Key::ServerMetadataUrl);
+        let problems = check_provider("x", declared, |k| match k {
             Key::Scope => Some(&email),
             Key::JwksUri | Key::ServerMetadataUrl => Some(&jwks),
             _ => None,

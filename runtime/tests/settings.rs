@@ -1,0 +1,260 @@
+//! Building registries: declaration + runtime settings + environment.
+
+use oauth_clients::{
+    oauth_clients, AuthMethod, ConfigError, Error, Origin, Provider, Settings, TokenPlacement,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+oauth_clients! {
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+        api_base_url: "https://api.github.com/",
+        scope: "user:email",
+    },
+    google {
+        server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+        scope: "openid profile email",
+        client_id: env("GOOGLE_APP_ID"),
+        client_secret: env("GOOGLE_APP_SECRET"),
+    },
+    cli {
+        server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
+        scope: "openid",
+        client_id: "cli-app",
+        token_endpoint_auth_method: none,
+    },
+}
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+const ALL_CREDENTIALS: &[(&str, &str)] = &[
+    ("GITHUB_CLIENT_ID", "gh-id"),
+    ("GITHUB_CLIENT_SECRET", "gh-sentinel-secret"),
+    ("GOOGLE_APP_ID", "g-id"),
+    ("GOOGLE_APP_SECRET", "g-sentinel-secret"),
+];
+
+#[test]
+fn declaration_and_environment_resolve_to_a_config() {
+    let registry = Providers::builder()
+        .env_source(env(ALL_CREDENTIALS))
+        .build()
+        .unwrap();
+    let github = registry.client::<Github>();
+    let config = github.config().unwrap();
+    assert_eq!(config.client_id, "gh-id");
+    assert_eq!(config.client_secret().unwrap().expose(), "gh-sentinel-secret");
+    assert_eq!(
+        config.api_base_url.as_ref().unwrap().as_str(),
+        "https://api.github.com/"
+    );
+    assert_eq!(config.scope, ["user:email"]);
+    assert_eq!(config.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+    assert_eq!(config.token_placement, TokenPlacement::Header);
+    assert_eq!(config.leeway, Duration::from_secs(60));
+    assert!(!config.is_openid());
+
+    let google = registry.client::<Google>();
+    assert_eq!(google.config().unwrap().client_id, "g-id");
+    assert!(google.config().unwrap().is_openid());
+
+    // A public client needs no secret, and its declared literal client id is used.
+    let cli = registry.client::<Cli>().config().unwrap().clone();
+    assert_eq!(cli.client_id, "cli-app");
+    assert!(cli.client_secret().is_none());
+    assert_eq!(cli.token_endpoint_auth_method, AuthMethod::None);
+}
+
+#[test]
+fn settings_override_declared_values() {
+    let settings: Settings = serde_json::from_str(
+        r#"{
+            "github": {
+                "client_id": "staging-id",
+                "timeout": "10",
+                "api_base_url": "https://github.staging.example/api/v3/",
+                "authorize_params": { "allow_signup": "false" },
+                "token_placement": "body"
+            },
+            "google": {
+                "server_metadata_url": "http://127.0.0.1:9000/.well-known/openid-configuration",
+                "scope": ["openid", "email"],
+                "client_secret": "from-a-settings-file"
+            }
+        }"#,
+    )
+    .unwrap();
+    let registry = Providers::builder()
+        .settings(settings)
+        .env_source(env(ALL_CREDENTIALS))
+        .build()
+        .unwrap();
+    let github = registry.client::<Github>();
+    let config = github.config().unwrap();
+    assert_eq!(config.client_id, "staging-id");
+    assert_eq!(config.timeout, Duration::from_secs(10));
+    assert_eq!(
+        config.api_base_url.as_ref().unwrap().as_str(),
+        "https://github.staging.example/api/v3/"
+    );
+    assert_eq!(
+        config.authorize_params,
+        [("allow_signup".to_string(), "false".to_string())]
+    );
+    assert_eq!(config.token_placement, TokenPlacement::Body);
+    // Untouched keys keep their declared values.
+    assert_eq!(config.scope, ["user:email"]);
+
+    let google = registry.client::<Google>();
+    let config = google.config().unwrap();
+    assert_eq!(
+        config.server_metadata_url.as_ref().unwrap().as_str(),
+        "http://127.0.0.1:9000/.well-known/openid-configuration"
+    );
+    assert_eq!(config.scope, ["openid", "email"]);
+    assert_eq!(config.client_secret().unwrap().expose(), "from-a-settings-file");
+}
+
+#[test]
+fn bad_settings_are_reported_together() {
+    let settings: Settings = serde_json::from_str(
+        r#"{
+            "github": {
+                "authorise_url": "https://github.com/login/oauth/authorize",
+                "api_base_url": "https://api.github.com/v3",
+                "timeout": 0,
+                "code_challenge_method": "plain",
+                "scope": "user:email user:email",
+                "authorize_params": { "state": "fixed" },
+                "user_agent": true
+            },
+            "gitbub": { "client_id": "x" },
+            "cli": { "code_challenge_method": "none", "jwks_uri": "http://sso.example.com/jwks" }
+        }"#,
+    )
+    .unwrap();
+    let error: ConfigError = Providers::builder()
+        .settings(settings)
+        .env_source(env(ALL_CREDENTIALS))
+        .build()
+        .unwrap_err();
+    let shown: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "gitbub (settings): no provider `gitbub` is declared; did you mean `github`?",
+            "github.api_base_url (settings): `api_base_url` must end with `/`; otherwise a relative path replaces its last segment (did you mean `https://api.github.com/v3/`?)",
+            "github.authorise_url (settings): unknown key `authorise_url`; did you mean `authorize_url`?",
+            "github.authorize_params (settings): `authorize_params` cannot set `state`: the flow sets it on every request",
+            "github.code_challenge_method (settings): `plain` PKCE is refused: it does not protect a code whose authorization request leaked (RFC 9700 §2.1.1); use `S256` (the default)",
+            "github.scope (settings): scope token `user:email` is listed twice",
+            "github.timeout (settings): `timeout` must be from 1 to 300 seconds, found 0",
+            "github.user_agent (settings): `user_agent` expects a string, found a value of another type",
+            "cli.jwks_uri (settings): `jwks_uri` must use `https://`; `http://` is allowed only for loopback hosts (`localhost`, `127.0.0.1`, `[::1]`)",
+            "cli.code_challenge_method (settings): a public client (`token_endpoint_auth_method: none`) must use PKCE (RFC 9700 §2.1.1); remove `code_challenge_method: none`",
+        ]
+    );
+    // One error, listing them all.
+    let message = error.to_string();
+    assert!(message.starts_with("invalid OAuth client configuration: 10 problems\n  - gitbub"));
+    assert_eq!(message.lines().count(), 11);
+}
+
+#[test]
+fn missing_credentials_fail_the_build_or_mark_the_provider_unavailable() {
+    let only_github = env(&[("GITHUB_CLIENT_ID", "gh-id"), ("GITHUB_CLIENT_SECRET", "s")]);
+    let error = Providers::builder()
+        .env_source(only_github)
+        .build()
+        .unwrap_err();
+    let shown: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "google.client_id (environment): `client_id` is not set: set the environment variable `GOOGLE_APP_ID`",
+            "google.client_secret (environment): `client_secret` is not set: set the environment variable `GOOGLE_APP_SECRET`",
+        ]
+    );
+    assert!(error.problems.iter().all(|p| p.origin == Origin::Environment));
+
+    let registry = Providers::builder()
+        .env_source(env(&[("GITHUB_CLIENT_ID", "gh-id"), ("GITHUB_CLIENT_SECRET", "s")]))
+        .allow_unconfigured()
+        .build()
+        .unwrap();
+    let list = registry.list();
+    let summary: Vec<(&str, bool, bool, usize)> = list
+        .iter()
+        .map(|p| (p.name, p.openid, p.available, p.problems.len()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("github", false, true, 0),
+            ("google", true, false, 2),
+            ("cli", true, true, 0)
+        ]
+    );
+    match registry.client::<Google>().config() {
+        Err(Error::NotConfigured { provider, problems }) => {
+            assert_eq!(provider, "google");
+            assert_eq!(problems.len(), 2);
+        }
+        other => panic!("expected NotConfigured, got {other:?}"),
+    }
+}
+
+#[test]
+fn invalid_values_are_errors_even_when_unconfigured_providers_are_allowed() {
+    let error = Providers::builder()
+        .settings(Settings::new().set("github", "leeway", 301))
+        .env_source(env(&[]))
+        .allow_unconfigured()
+        .build()
+        .unwrap_err();
+    assert_eq!(error.problems.len(), 1, "{error}");
+    assert_eq!(error.problems[0].key.as_deref(), Some("leeway"));
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let registry = Providers::builder()
+        .settings(Settings::new().set("google", "client_secret", "settings-sentinel-secret"))
+        .env_source(env(ALL_CREDENTIALS))
+        .build()
+        .unwrap();
+    let debug = format!(
+        "{:?} {:?} {:?} {registry:?}",
+        registry.client::<Github>().config().unwrap(),
+        registry.client::<Google>().config().unwrap(),
+        Settings::new().set("google", "client_secret", "x"),
+    );
+    assert!(!debug.contains("sentinel"), "{debug}");
+    assert!(debug.contains("Secret([redacted])"), "{debug}");
+}
+
+#[test]
+fn the_global_registry_is_installed_once() {
+    // This test binary's only use of the global registry.
+    let installed = Providers::builder()
+        .env_source(env(ALL_CREDENTIALS))
+        .install()
+        .unwrap();
+    assert_eq!(installed.list().len(), 3);
+    assert_eq!(Providers::github().config().unwrap().client_id, "gh-id");
+    assert_eq!(Providers::list().iter().filter(|p| p.available).count(), 3);
+    let again = Providers::builder()
+        .env_source(env(ALL_CREDENTIALS))
+        .install()
+        .unwrap_err();
+    assert_eq!(again.problems[0].origin, Origin::Registry);
+    assert_eq!(<Github as Provider>::CONFIG.name, "github");
+}

@@ -1,0 +1,9 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+    },
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+        authorize_params: { state: "fixed" },
+    },
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+    idp_1 {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+    },
+    idp1 {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+    },
+}
+
+fn main() {}
