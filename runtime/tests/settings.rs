@@ -51,13 +51,19 @@ fn declaration_and_environment_resolve_to_a_config() {
     let github = registry.client::<Github>();
     let config = github.config().unwrap();
     assert_eq!(config.client_id, "gh-id");
-    assert_eq!(config.client_secret().unwrap().expose(), "gh-sentinel-secret");
+    assert_eq!(
+        config.client_secret().unwrap().expose(),
+        "gh-sentinel-secret"
+    );
     assert_eq!(
         config.api_base_url.as_ref().unwrap().as_str(),
         "https://api.github.com/"
     );
     assert_eq!(config.scope, ["user:email"]);
-    assert_eq!(config.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+    assert_eq!(
+        config.token_endpoint_auth_method,
+        AuthMethod::ClientSecretBasic
+    );
     assert_eq!(config.token_placement, TokenPlacement::Header);
     assert_eq!(config.leeway, Duration::from_secs(60));
     assert!(!config.is_openid());
@@ -120,7 +126,10 @@ fn settings_override_declared_values() {
         "http://127.0.0.1:9000/.well-known/openid-configuration"
     );
     assert_eq!(config.scope, ["openid", "email"]);
-    assert_eq!(config.client_secret().unwrap().expose(), "from-a-settings-file");
+    assert_eq!(
+        config.client_secret().unwrap().expose(),
+        "from-a-settings-file"
+    );
 }
 
 #[test]
@@ -183,10 +192,16 @@ fn missing_credentials_fail_the_build_or_mark_the_provider_unavailable() {
             "google.client_secret (environment): `client_secret` is not set: set the environment variable `GOOGLE_APP_SECRET`",
         ]
     );
-    assert!(error.problems.iter().all(|p| p.origin == Origin::Environment));
+    assert!(error
+        .problems
+        .iter()
+        .all(|p| p.origin == Origin::Environment));
 
     let registry = Providers::builder()
-        .env_source(env(&[("GITHUB_CLIENT_ID", "gh-id"), ("GITHUB_CLIENT_SECRET", "s")]))
+        .env_source(env(&[
+            ("GITHUB_CLIENT_ID", "gh-id"),
+            ("GITHUB_CLIENT_SECRET", "s"),
+        ]))
         .allow_unconfigured()
         .build()
         .unwrap();

@@ -676,7 +676,10 @@ pub fn check_provider<'a>(
             }),
         }
     }
-    if openid == Some(true) && !has(Key::ServerMetadataUrl) && !(has(Key::Issuer) && has(Key::JwksUri)) {
+    if openid == Some(true)
+        && !has(Key::ServerMetadataUrl)
+        && !(has(Key::Issuer) && has(Key::JwksUri))
+    {
         problems.push(Problem {
             key: Some(Key::Scope),
             message: "`openid` in `scope` needs a way to verify ID tokens: declare `server_metadata_url`, or both `issuer` and `jwks_uri`".into(),
