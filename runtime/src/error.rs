@@ -69,8 +69,10 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// An error from a client operation.
-#[derive(Debug, thiserror::Error)]
+/// An error from a client operation. Every variant names the provider; none carries a secret,
+/// a code or a token value. Cheap to clone, so one failed refresh can be handed to every caller
+/// that waited for it.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The provider cannot be used: its configuration has problems (e.g. no client id set).
@@ -79,4 +81,144 @@ pub enum Error {
         provider: &'static str,
         problems: Vec<Problem>,
     },
+    /// The provider has no such endpoint, declared or discovered.
+    #[error("provider `{provider}` has no {endpoint}")]
+    MissingEndpoint {
+        provider: &'static str,
+        endpoint: Endpoint,
+    },
+    /// A per-call parameter that the flow owns, or that is malformed.
+    #[error("provider `{provider}`: {message}")]
+    InvalidRequest {
+        provider: &'static str,
+        message: String,
+    },
+    /// The session store failed.
+    #[error("session error: {0}")]
+    Session(#[from] SessionError),
+    /// The provider redirected back with `?error=` (RFC 6749 §4.1.2.1), e.g. `access_denied`.
+    #[error("provider `{provider}` refused the authorization: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Authorization {
+        provider: &'static str,
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        description: Option<String>,
+        uri: Option<String>,
+    },
+    /// The callback has no `state`: it was not started by this application.
+    #[error("the callback from provider `{provider}` has no `state` parameter")]
+    MissingState { provider: &'static str },
+    /// The callback's `state` was never issued to this session (login CSRF, or a lost session).
+    #[error("the callback's `state` is unknown to this session for provider `{provider}`; start the login again")]
+    UnknownState { provider: &'static str },
+    /// The login took longer than the pending-login lifetime.
+    #[error("the login with provider `{provider}` expired; start it again")]
+    ExpiredState { provider: &'static str },
+    /// The callback was already handled once (a replay, or a double submit).
+    #[error("the callback's `state` for provider `{provider}` was already used")]
+    ReplayedState { provider: &'static str },
+    /// The callback has neither `code` nor `error`.
+    #[error("the callback from provider `{provider}` has no `code` parameter")]
+    MissingCode { provider: &'static str },
+    /// The token endpoint answered with an OAuth error (RFC 6749 §5.2), e.g. `invalid_grant`.
+    #[error("the token endpoint of provider `{provider}` answered `{error}`{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    TokenEndpoint {
+        provider: &'static str,
+        error: String,
+        description: Option<String>,
+        /// The HTTP status of the answer.
+        status: u16,
+    },
+    /// The token endpoint's answer is not a usable token response.
+    #[error("provider `{provider}` sent an invalid token response: {reason}")]
+    InvalidTokenResponse {
+        provider: &'static str,
+        reason: String,
+    },
+    /// The token is not a bearer token (RFC 6750), the only type this library can use.
+    #[error("provider `{provider}` issued a token of unsupported type `{token_type}`")]
+    UnsupportedTokenType {
+        provider: &'static str,
+        token_type: String,
+    },
+    /// A request to the provider failed: connection, timeout, redirect, size or status.
+    #[error("request to the {endpoint} of provider `{provider}` failed: {kind}")]
+    Http {
+        provider: &'static str,
+        endpoint: Endpoint,
+        kind: HttpErrorKind,
+    },
+    /// The access token expired and there is no refresh token: the user must log in again.
+    #[error(
+        "the access token for provider `{provider}` expired and cannot be refreshed; log in again"
+    )]
+    TokenExpired { provider: &'static str },
+    /// A token-update hook failed. The new token is here, so it is not lost: the old refresh
+    /// token may already be spent.
+    #[error("a token-update hook for provider `{provider}` failed: {message}")]
+    TokenUpdateHook {
+        provider: &'static str,
+        message: String,
+        token: Box<crate::Token>,
+    },
+}
+
+/// A provider endpoint, as named in errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Authorization,
+    Token,
+    Api,
+    Userinfo,
+    Discovery,
+    Jwks,
+    EndSession,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Endpoint::Authorization => "authorization endpoint",
+            Endpoint::Token => "token endpoint",
+            Endpoint::Api => "API",
+            Endpoint::Userinfo => "userinfo endpoint",
+            Endpoint::Discovery => "discovery document",
+            Endpoint::Jwks => "JWKS endpoint",
+            Endpoint::EndSession => "end-session endpoint",
+        })
+    }
+}
+
+/// What went wrong with an HTTP request to a provider.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpErrorKind {
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("no complete answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// Redirects are never followed: they could send credentials elsewhere (SSRF).
+    #[error("answered with a redirect ({status}), which is not followed")]
+    Redirect { status: u16 },
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("answered with HTTP status {status}")]
+    Status { status: u16 },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A failure of the session store.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SessionError {
+    pub message: String,
+}
+
+impl SessionError {
+    pub fn new(message: impl fmt::Display) -> Self {
+        SessionError {
+            message: message.to_string(),
+        }
+    }
 }

@@ -27,20 +27,36 @@
 //!
 //! See the [`oauth_clients!`] macro for every declaration key and the checks made on it.
 
+mod api;
 mod config;
 mod error;
+mod flow;
+mod http;
+mod refresh;
 mod registry;
+mod session;
 mod settings;
+mod state;
+mod token;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use api::{ApiRequest, ApiResponse};
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, ProviderConfig, Secret, TokenPlacement,
 };
-pub use error::{ConfigError, Error, Origin, Problem};
+pub use error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem, SessionError};
+pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use oauth_clients_spec::Key;
+pub use refresh::TokenUpdate;
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
 };
+pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
+pub use state::PendingLogin;
+pub use token::Token;
 
 /// Declares the OAuth 2.0 / OpenID Connect providers of an application.
 ///

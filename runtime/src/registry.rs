@@ -8,13 +8,18 @@
 //! owned registries (`Providers::builder().build()`) serve tests and multi-tenant apps.
 
 use crate::config::{ClientConfig, ProviderConfig, Secret};
-use crate::error::{ConfigError, Error, Origin, Problem};
+use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem};
+use crate::http::Http;
+use crate::refresh::{Flights, Hook, HookError, TokenUpdate};
 use crate::settings::Settings;
+use crate::state::StatePolicy;
 use oauth_clients_spec::{self as spec, Checked, Credential, Key};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A declared provider. Implemented by the types `oauth_clients!` generates.
 pub trait Provider: Copy + Send + Sync + 'static {
@@ -66,7 +71,15 @@ pub struct Registry<S> {
 
 struct Inner {
     providers: Vec<Slot>,
+    /// Made on first use: programs that only list providers never build a TLS client.
+    http: OnceLock<Result<Http, String>>,
+    hooks: Vec<Hook>,
+    flights: Flights,
+    clock: Clock,
+    state_policy: StatePolicy,
 }
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 struct Slot {
     config: &'static ProviderConfig,
@@ -139,6 +152,48 @@ impl<S: ProviderSet> Registry<S> {
     }
 }
 
+impl<S> Registry<S> {
+    /// The current time, from the registry's clock.
+    pub fn now(&self) -> SystemTime {
+        (self.inner.clock)()
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    pub(crate) fn now_secs(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    pub(crate) fn state_policy(&self) -> StatePolicy {
+        self.inner.state_policy
+    }
+
+    pub(crate) fn hooks(&self) -> &[Hook] {
+        &self.inner.hooks
+    }
+
+    pub(crate) fn flights(&self) -> &Flights {
+        &self.inner.flights
+    }
+
+    pub(crate) fn http(&self) -> Result<&Http, Error> {
+        match self.inner.http.get_or_init(Http::new) {
+            Ok(http) => Ok(http),
+            Err(message) => Err(Error::Http {
+                provider: "*",
+                endpoint: Endpoint::Token,
+                kind: HttpErrorKind::Other(format!(
+                    "the HTTP client could not be built: {message}"
+                )),
+            }),
+        }
+    }
+}
+
 /// A client for one provider: the handle every flow is called on. Cheap to clone.
 pub struct Client<P: Provider> {
     registry: Registry<P::Set>,
@@ -188,6 +243,24 @@ impl<P: Provider> Client<P> {
     pub fn registry(&self) -> &Registry<P::Set> {
         &self.registry
     }
+
+    /// The URL of one of the provider's endpoints: declared, or else discovered.
+    pub(crate) async fn endpoint(&self, endpoint: Endpoint) -> Result<url::Url, Error> {
+        let config = self.config()?;
+        let declared = match endpoint {
+            Endpoint::Authorization => config.authorize_url.as_ref(),
+            Endpoint::Token => config.access_token_url.as_ref(),
+            Endpoint::Userinfo => config.userinfo_endpoint.as_ref(),
+            Endpoint::Jwks => config.jwks_uri.as_ref(),
+            Endpoint::EndSession => config.end_session_endpoint.as_ref(),
+            Endpoint::Discovery => config.server_metadata_url.as_ref(),
+            Endpoint::Api => config.api_base_url.as_ref(),
+        };
+        declared.cloned().ok_or(Error::MissingEndpoint {
+            provider: self.name(),
+            endpoint,
+        })
+    }
 }
 
 type EnvSource = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -197,6 +270,9 @@ pub struct RegistryBuilder<S> {
     settings: Settings,
     env: EnvSource,
     allow_unconfigured: bool,
+    hooks: Vec<Hook>,
+    clock: Clock,
+    state_policy: StatePolicy,
     _set: PhantomData<fn() -> S>,
 }
 
@@ -224,8 +300,51 @@ impl<S: ProviderSet> RegistryBuilder<S> {
             settings: Settings::new(),
             env: Box::new(|name| std::env::var(name).ok()),
             allow_unconfigured: false,
+            hooks: Vec::new(),
+            clock: Arc::new(SystemTime::now),
+            state_policy: StatePolicy {
+                ttl: Duration::from_secs(600),
+                max_pending: 5,
+            },
             _set: PhantomData,
         }
+    }
+
+    /// Adds a token-update hook, the analogue of Django's `token_update` signal: called with
+    /// the new token (and the spent refresh token and replaced access token) after every
+    /// refresh, and awaited before the new token is used. Persist the token here. If a hook
+    /// fails, the call that refreshed fails with [`Error::TokenUpdateHook`], which carries the
+    /// new token. Hooks run in the order they were added.
+    pub fn on_token_update<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: Fn(TokenUpdate) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HookError>,
+    {
+        self.hooks.push(Arc::new(move |update| {
+            let future = hook(update);
+            Box::pin(async move { future.await.map_err(Into::into) })
+        }));
+        self
+    }
+
+    /// How long a started login may take before its callback is refused (default 10 minutes).
+    pub fn login_timeout(mut self, ttl: Duration) -> Self {
+        self.state_policy.ttl = ttl;
+        self
+    }
+
+    /// How many logins per provider may be pending in one session at once (default 5); the
+    /// oldest is dropped beyond that.
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.state_policy.max_pending = max.max(1);
+        self
+    }
+
+    /// Replaces the clock (for tests that need time to pass).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     /// Overrides declared values with runtime settings.
@@ -314,7 +433,14 @@ impl<S: ProviderSet> RegistryBuilder<S> {
             })
             .collect();
         let registry = Registry {
-            inner: Arc::new(Inner { providers }),
+            inner: Arc::new(Inner {
+                providers,
+                http: OnceLock::new(),
+                hooks: self.hooks,
+                flights: Flights::default(),
+                clock: self.clock,
+                state_policy: self.state_policy,
+            }),
             _set: PhantomData,
         };
         (registry, problems)

@@ -1,0 +1,370 @@
+//! Calls to the provider's API with a token (Authlib's `oauth.github.get('user', token=...)`),
+//! refreshing it first when it is about to expire.
+//!
+//! A request is a builder that is awaited directly:
+//! `Providers::github().get("user", &token).await?`. Relative paths resolve against
+//! `api_base_url`. The token goes in the `Authorization` header (or the form body, with
+//! `token_placement: body`), never in the URL. When the call refreshed the token, the response
+//! carries the new one ([`ApiResponse::new_token`]) after the token-update hooks have run.
+
+use crate::error::{Endpoint, Error, HttpErrorKind};
+use crate::refresh::{run_hooks, TokenUpdate};
+use crate::registry::{Client, Provider};
+use crate::token::Token;
+use crate::TokenPlacement;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use url::Url;
+
+/// An API request being prepared; `.await` sends it.
+#[must_use = "an API request does nothing until awaited"]
+pub struct ApiRequest<'a, P: Provider> {
+    client: &'a Client<P>,
+    method: Method,
+    path: String,
+    token: &'a Token,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    body: Option<(Bytes, &'static str)>,
+    form: Option<Vec<(String, String)>>,
+    error: Option<Error>,
+}
+
+/// The API's answer, read in full.
+#[derive(Debug)]
+pub struct ApiResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    new_token: Option<Token>,
+}
+
+impl ApiResponse {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Fails unless the status is 2xx.
+    pub fn error_for_status(self, provider: &'static str) -> Result<Self, Error> {
+        if self.status.is_success() {
+            Ok(self)
+        } else {
+            Err(Error::Http {
+                provider,
+                endpoint: Endpoint::Api,
+                kind: HttpErrorKind::Status {
+                    status: self.status.as_u16(),
+                },
+            })
+        }
+    }
+
+    /// The refreshed token, when this call refreshed it: store it in place of the old one
+    /// (the token-update hooks have already seen it).
+    pub fn new_token(&self) -> Option<&Token> {
+        self.new_token.as_ref()
+    }
+
+    pub fn take_new_token(&mut self) -> Option<Token> {
+        self.new_token.take()
+    }
+}
+
+impl<'a, P: Provider> ApiRequest<'a, P> {
+    fn new(client: &'a Client<P>, method: Method, path: &str, token: &'a Token) -> Self {
+        ApiRequest {
+            client,
+            method,
+            path: path.to_string(),
+            token,
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            body: None,
+            form: None,
+            error: None,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            _ => self.fail(format!("invalid header `{name}`")),
+        }
+        self
+    }
+
+    /// Adds query parameters.
+    pub fn query<T: serde::Serialize + ?Sized>(mut self, query: &T) -> Self {
+        match serde_json::to_value(query) {
+            Ok(serde_json::Value::Object(map)) => {
+                for (k, v) in map {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    self.query.push((k, v));
+                }
+            }
+            _ => self.fail("query parameters must serialize to a map".into()),
+        }
+        self
+    }
+
+    /// Sends a JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.body = Some((bytes.into(), "application/json")),
+            Err(e) => self.fail(format!("the JSON body does not serialize: {e}")),
+        }
+        self
+    }
+
+    /// Sends a form body.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.form = Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        self
+    }
+
+    /// Sends raw bytes with a content type.
+    pub fn body(mut self, body: impl Into<Bytes>, content_type: &'static str) -> Self {
+        self.body = Some((body.into(), content_type));
+        self
+    }
+
+    fn fail(&mut self, message: String) {
+        self.error.get_or_insert(Error::InvalidRequest {
+            provider: self.client.name(),
+            message,
+        });
+    }
+
+    async fn send(self) -> Result<ApiResponse, Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let client = self.client;
+        let provider = client.name();
+        let config = client.config()?;
+        let url = resolve(provider, config.api_base_url.as_ref(), &self.path)?;
+        if config.token_placement == TokenPlacement::Body && self.body.is_some() {
+            return Err(Error::InvalidRequest {
+                provider,
+                message: "`token_placement: body` puts the token in a form body, so the request cannot have another body".into(),
+            });
+        }
+        let registry = client.registry();
+        let leeway = config.leeway.as_secs();
+
+        let mut token = self.token.clone();
+        let mut refreshed = false;
+        if token.expires_within(registry.now_secs(), leeway) {
+            token = client.refresh(&token).await?;
+            refreshed = true;
+        }
+        loop {
+            let response = self.attempt(config, &url, &token).await?;
+            // No expiry known: a 401 is the only sign that the token expired. Refresh once.
+            let retry = response.status == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && token.expires_at.is_none()
+                && token.refresh_token.is_some();
+            if retry {
+                token = client.refresh(&token).await?;
+                refreshed = true;
+                continue;
+            }
+            return Ok(ApiResponse {
+                new_token: refreshed.then_some(token),
+                ..response
+            });
+        }
+    }
+
+    async fn attempt(
+        &self,
+        config: &crate::ClientConfig,
+        url: &Url,
+        token: &Token,
+    ) -> Result<ApiResponse, Error> {
+        let registry = self.client.registry();
+        let http = registry.http()?;
+        let mut request = http
+            .client()
+            .request(self.method.clone(), url.clone())
+            .headers(self.headers.clone());
+        if !self.query.is_empty() {
+            request = request.query(&self.query);
+        }
+        if let Some(agent) = &config.user_agent {
+            request = request.header(reqwest::header::USER_AGENT, agent);
+        }
+        let mut form = self.form.clone();
+        match config.token_placement {
+            TokenPlacement::Header => {
+                request = request.bearer_auth(&token.access_token);
+            }
+            TokenPlacement::Body => form
+                .get_or_insert_with(Vec::new)
+                .push(("access_token".into(), token.access_token.clone())),
+        }
+        if let Some(form) = &form {
+            request = request.form(form);
+        } else if let Some((body, content_type)) = &self.body {
+            request = request
+                .header(CONTENT_TYPE, *content_type)
+                .body(body.clone());
+        }
+        let response = http
+            .send(
+                self.client.name(),
+                Endpoint::Api,
+                request,
+                config.timeout,
+                crate::http::API_BODY_LIMIT,
+            )
+            .await?;
+        Ok(ApiResponse {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+            new_token: None,
+        })
+    }
+}
+
+impl<'a, P: Provider> IntoFuture for ApiRequest<'a, P> {
+    type Output = Result<ApiResponse, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// `path` against the API base: relative paths join it (a leading `/` is relative too, so
+/// `"/user"` and `"user"` mean the same); absolute URLs must be https (or loopback http).
+fn resolve(provider: &'static str, base: Option<&Url>, path: &str) -> Result<Url, Error> {
+    let invalid = |message: String| Error::InvalidRequest { provider, message };
+    if path.starts_with("https://") || path.starts_with("http://") {
+        oauth_clients_spec::check_url(oauth_clients_spec::Key::ApiBaseUrl, &ensure_slash(path))
+            .map_err(|m| invalid(m.replace("`api_base_url`", "the API URL")))?;
+        return Url::parse(path).map_err(|e| invalid(format!("invalid API URL: {e}")));
+    }
+    let base = base.ok_or_else(|| {
+        invalid(format!(
+            "`{path}` is relative but provider `{provider}` has no `api_base_url`"
+        ))
+    })?;
+    base.join(path.trim_start_matches('/'))
+        .map_err(|e| invalid(format!("invalid API path `{path}`: {e}")))
+}
+
+/// The URL checks demand a trailing slash of a base; an absolute API URL needs none.
+fn ensure_slash(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path("/");
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+impl<P: Provider> Client<P> {
+    /// A `GET` of `path` (relative to `api_base_url`, or absolute) with `token`.
+    pub fn get<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+        ApiRequest::new(self, Method::GET, path, token)
+    }
+
+    pub fn post<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+        ApiRequest::new(self, Method::POST, path, token)
+    }
+
+    pub fn put<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+        ApiRequest::new(self, Method::PUT, path, token)
+    }
+
+    pub fn patch<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+        ApiRequest::new(self, Method::PATCH, path, token)
+    }
+
+    pub fn delete<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+        ApiRequest::new(self, Method::DELETE, path, token)
+    }
+
+    /// A request with any method.
+    pub fn request<'a>(
+        &'a self,
+        method: Method,
+        path: &str,
+        token: &'a Token,
+    ) -> ApiRequest<'a, P> {
+        ApiRequest::new(self, method, path, token)
+    }
+
+    /// Refreshes `token` now (normally API calls do it when needed), running the token-update
+    /// hooks. Concurrent refreshes of the same refresh token share one request.
+    pub async fn refresh(&self, token: &Token) -> Result<Token, Error> {
+        let provider = self.name();
+        let refresh_token = token
+            .refresh_token
+            .as_deref()
+            .ok_or(Error::TokenExpired { provider })?;
+        let registry = self.registry();
+        registry
+            .flights()
+            .run(P::INDEX, refresh_token, async {
+                let config = self.config()?;
+                let form = vec![
+                    ("grant_type", "refresh_token".to_string()),
+                    ("refresh_token", refresh_token.to_string()),
+                ];
+                let mut new = self.token_request(config, true, form).await?;
+                // RFC 6749 §6: the provider may keep the refresh token; then it stays valid.
+                if new.refresh_token.is_none() {
+                    new.refresh_token = Some(refresh_token.to_string());
+                }
+                run_hooks(
+                    registry.hooks(),
+                    TokenUpdate {
+                        provider,
+                        token: new,
+                        refresh_token: Some(refresh_token.to_string()),
+                        access_token: Some(token.access_token.clone()),
+                    },
+                )
+                .await
+            })
+            .await
+    }
+}

@@ -1,0 +1,367 @@
+//! The authorization-code flow (RFC 6749 §4.1) with PKCE (RFC 7636): the redirect to the
+//! provider, and the callback that turns a code into a [`Token`].
+//!
+//! Compared with Authlib: PKCE S256 is on by default; the pending login's expiry is enforced;
+//! a missing, unknown, expired or replayed `state` is each its own error; the state is consumed
+//! before the code is redeemed, so a replayed callback never reaches the provider.
+
+use crate::error::{Endpoint, Error};
+use crate::registry::{Client, Provider};
+use crate::session::Session;
+use crate::state::{self, PendingLogin};
+use crate::token::Token;
+use crate::{config::PkceMethod, ClientConfig};
+use oauth_clients_spec::{self as spec, Key};
+use serde::Deserialize;
+use std::fmt;
+use url::Url;
+
+/// The query (or `form_post` body) of the provider's redirect back to the application.
+///
+/// Deserialize it with the framework's extractor (`axum::extract::Query<Callback>`,
+/// `actix_web::web::Form<Callback>`, ...) or parse it with [`Callback::from_query`].
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    /// The issuer (RFC 9207), when the provider sends it.
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub error_uri: Option<String>,
+}
+
+impl fmt::Debug for Callback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The code is a credential until redeemed.
+        f.debug_struct("Callback")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Callback {
+    /// Reads a callback from a URL query string (`code=...&state=...`).
+    pub fn from_query(query: &str) -> Callback {
+        let mut callback = Callback::default();
+        for (name, value) in url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
+            let slot = match name.as_ref() {
+                "code" => &mut callback.code,
+                "state" => &mut callback.state,
+                "iss" => &mut callback.iss,
+                "error" => &mut callback.error,
+                "error_description" => &mut callback.error_description,
+                "error_uri" => &mut callback.error_uri,
+                _ => continue,
+            };
+            // RFC 6749 §3.1: parameters must not repeat; keep the first, as most servers do.
+            slot.get_or_insert_with(|| value.into_owned());
+        }
+        callback
+    }
+
+    /// Reads a callback from the full callback URL.
+    pub fn from_url(url: &Url) -> Callback {
+        Callback::from_query(url.query().unwrap_or(""))
+    }
+}
+
+/// A redirect to send the browser to. With the `axum` or `actix` feature it is a response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    location: Url,
+}
+
+impl Redirect {
+    pub(crate) fn new(location: Url) -> Self {
+        Redirect { location }
+    }
+
+    /// Where the browser goes.
+    pub fn location(&self) -> &Url {
+        &self.location
+    }
+
+    pub fn into_location(self) -> Url {
+        self.location
+    }
+}
+
+/// An authorization request being prepared: add per-call parameters, then
+/// [`redirect`](Self::redirect) (stores the pending login in the session) or
+/// [`url`](Self::url) (hands it to you).
+#[must_use = "an authorization request does nothing until `redirect` or `url` is awaited"]
+pub struct AuthorizeRequest<'a, P: Provider> {
+    client: &'a Client<P>,
+    redirect_uri: String,
+    params: Vec<(String, String)>,
+}
+
+impl<P: Provider> AuthorizeRequest<'_, P> {
+    /// Adds a parameter to this request only, e.g. `prompt`, `login_hint`, `ui_locales`.
+    /// Parameters the flow sets itself (`state`, `redirect_uri`, `code_challenge`, ...) are
+    /// refused when the request is made.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// The authorization URL and what the callback will need. For applications that keep the
+    /// pending login themselves; finish with [`Client::exchange_code`].
+    pub async fn url(self) -> Result<(Url, PendingLogin), Error> {
+        let provider = self.client.name();
+        let config = self.client.config()?;
+        for (name, _) in &self.params {
+            spec::check_param(Key::AuthorizeParams, name).map_err(|message| {
+                Error::InvalidRequest {
+                    provider,
+                    message: message.replace("`authorize_params`", "an authorization request"),
+                }
+            })?;
+        }
+        let redirect = Url::parse(&self.redirect_uri).map_err(|e| Error::InvalidRequest {
+            provider,
+            message: format!("the redirect URI is not an absolute URL: {e}"),
+        })?;
+        let mut url = self.client.endpoint(Endpoint::Authorization).await?;
+        let pending = PendingLogin {
+            state: oauth2::CsrfToken::new_random().secret().clone(),
+            redirect_uri: redirect.to_string(),
+            code_verifier: None,
+            nonce: config
+                .is_openid()
+                .then(|| oauth2::CsrfToken::new_random().secret().clone()),
+            created_ms: self.client.registry().now_ms(),
+        };
+        let mut pending = pending;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &config.client_id)
+                .append_pair("redirect_uri", &pending.redirect_uri);
+            if !config.scope.is_empty() {
+                query.append_pair("scope", &config.scope.join(" "));
+            }
+            query.append_pair("state", &pending.state);
+            if config.code_challenge_method == PkceMethod::S256 {
+                let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+                query
+                    .append_pair("code_challenge", challenge.as_str())
+                    .append_pair("code_challenge_method", "S256");
+                pending.code_verifier = Some(verifier.secret().clone());
+            }
+            if let Some(nonce) = &pending.nonce {
+                query.append_pair("nonce", nonce);
+            }
+            for (name, value) in config.authorize_params.iter().chain(&self.params) {
+                query.append_pair(name, value);
+            }
+        }
+        Ok((url, pending))
+    }
+
+    /// Stores the pending login in the session and returns the redirect to the provider.
+    pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
+        let client = self.client;
+        let (url, pending) = self.url().await?;
+        let registry = client.registry();
+        state::store(
+            session,
+            client.name(),
+            &pending,
+            registry.now_ms(),
+            registry.state_policy(),
+        )
+        .await?;
+        Ok(Redirect::new(url))
+    }
+}
+
+impl<P: Provider> Client<P> {
+    /// Starts an authorization request with per-call parameters:
+    /// `client.authorize(uri).param("prompt", "consent").redirect(&session).await`.
+    pub fn authorize(&self, redirect_uri: impl Into<String>) -> AuthorizeRequest<'_, P> {
+        AuthorizeRequest {
+            client: self,
+            redirect_uri: redirect_uri.into(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Redirects the user to the provider to log in (Authlib's `authorize_redirect`). State,
+    /// PKCE and (for OpenID Connect) nonce are generated and kept in the session.
+    pub async fn authorize_redirect<S: Session>(
+        &self,
+        session: &S,
+        redirect_uri: &str,
+    ) -> Result<Redirect, Error> {
+        self.authorize(redirect_uri).redirect(session).await
+    }
+
+    /// The authorization URL and the pending login, for applications without a session.
+    pub async fn authorize_url(&self, redirect_uri: &str) -> Result<(Url, PendingLogin), Error> {
+        self.authorize(redirect_uri).url().await
+    }
+
+    /// Handles the provider's redirect back (Authlib's `authorize_access_token`): checks the
+    /// callback and the session's pending login, then exchanges the code for a token.
+    pub async fn authorize_access_token<S: Session>(
+        &self,
+        session: &S,
+        callback: &Callback,
+    ) -> Result<Token, Error> {
+        let provider = self.name();
+        self.config()?;
+        let registry = self.registry();
+        let outcome = match &callback.state {
+            None => Err(Error::MissingState { provider }),
+            Some(state) => {
+                state::consume(
+                    session,
+                    provider,
+                    state,
+                    registry.now_ms(),
+                    registry.state_policy(),
+                )
+                .await
+            }
+        };
+        // An error redirect ends the login too, but the provider's answer is what the user
+        // needs to see, whatever the state.
+        if let Some(error) = authorization_error(provider, callback) {
+            return Err(error);
+        }
+        let pending = outcome?;
+        self.redeem(&pending, callback).await
+    }
+
+    /// Finishes a login started with [`authorize_url`](Self::authorize_url): checks the
+    /// callback against `pending`, which the application kept, and exchanges the code.
+    pub async fn exchange_code(
+        &self,
+        pending: &PendingLogin,
+        callback: &Callback,
+    ) -> Result<Token, Error> {
+        let provider = self.name();
+        if let Some(error) = authorization_error(provider, callback) {
+            return Err(error);
+        }
+        match &callback.state {
+            None => return Err(Error::MissingState { provider }),
+            Some(state) if !constant_time_eq(state.as_bytes(), pending.state.as_bytes()) => {
+                return Err(Error::UnknownState { provider })
+            }
+            Some(_) => {}
+        }
+        let age = self.registry().now_ms().saturating_sub(pending.created_ms);
+        if age > self.registry().state_policy().ttl.as_millis() as u64 {
+            return Err(Error::ExpiredState { provider });
+        }
+        self.redeem(pending, callback).await
+    }
+
+    /// The code exchange proper, once the state checked out.
+    async fn redeem(&self, pending: &PendingLogin, callback: &Callback) -> Result<Token, Error> {
+        let provider = self.name();
+        let config = self.config()?;
+        let code = callback
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(Error::MissingCode { provider })?;
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code.to_string()),
+            ("redirect_uri", pending.redirect_uri.clone()),
+        ];
+        if let Some(verifier) = &pending.code_verifier {
+            form.push(("code_verifier", verifier.clone()));
+        }
+        let extra: Vec<(&str, String)> = config
+            .access_token_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        form.extend(extra);
+        self.token_request(config, false, form).await
+    }
+
+    /// POSTs a grant to the token endpoint (or, for a refresh, `refresh_token_url` when
+    /// declared) with client authentication, and reads the token.
+    pub(crate) async fn token_request(
+        &self,
+        config: &ClientConfig,
+        refresh: bool,
+        mut form: Vec<(&str, String)>,
+    ) -> Result<Token, Error> {
+        let provider = self.name();
+        let url = match (&config.refresh_token_url, refresh) {
+            (Some(url), true) => url.clone(),
+            _ => self.endpoint(Endpoint::Token).await?,
+        };
+        let registry = self.registry();
+        let http = registry.http()?;
+        let mut request = http
+            .client()
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(agent) = &config.user_agent {
+            request = request.header(reqwest::header::USER_AGENT, agent);
+        }
+        match config.token_endpoint_auth_method {
+            crate::AuthMethod::ClientSecretBasic => {
+                let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
+                request = request.header(
+                    reqwest::header::AUTHORIZATION,
+                    basic_auth(&config.client_id, secret),
+                );
+            }
+            crate::AuthMethod::ClientSecretPost => {
+                form.push(("client_id", config.client_id.clone()));
+                let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
+                form.push(("client_secret", secret.to_string()));
+            }
+            crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),
+        }
+        let response = http
+            .send(
+                provider,
+                Endpoint::Token,
+                request.form(&form),
+                config.timeout,
+                crate::http::PROTOCOL_BODY_LIMIT,
+            )
+            .await?;
+        crate::token::parse_token_response(provider, &response, registry.now_secs())
+    }
+}
+
+/// `?error=` in the callback, as a typed error.
+fn authorization_error(provider: &'static str, callback: &Callback) -> Option<Error> {
+    callback.error.as_ref().map(|error| Error::Authorization {
+        provider,
+        error: error.clone(),
+        description: callback.error_description.clone(),
+        uri: callback.error_uri.clone(),
+    })
+}
+
+/// HTTP Basic credentials as RFC 6749 §2.3.1 wants them: each part form-urlencoded first.
+fn basic_auth(client_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", encode(client_id), encode(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,343 @@
+//! A local OAuth 2.0 provider on a loopback port (feature `testing`), for tests, examples and
+//! development: the embedded default, as SQLite is for a database app.
+//!
+//! It implements the authorization-code grant with PKCE, refresh with rotation, a small
+//! protected API and a login page, and counts the requests each endpoint receives. Its
+//! behaviour can be switched at run time ([`Behaviour`]) to act like real providers' quirks or
+//! like a broken or hostile one.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use oauth_clients::testing::TestProvider;
+//! let provider = TestProvider::builder().auto_approve("alice").start().await.unwrap();
+//! // Point a declared provider at it:
+//! let settings = provider.settings_for("github");
+//! # let _ = settings;
+//! # }
+//! ```
+
+mod server;
+
+use crate::settings::Settings;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use url::Url;
+
+/// A client registered at the test provider.
+#[derive(Clone, Debug)]
+pub struct TestClient {
+    pub client_id: String,
+    /// `None` for a public client.
+    pub client_secret: Option<String>,
+    /// Allowed redirect URIs, compared exactly; empty allows any.
+    pub redirect_uris: Vec<String>,
+}
+
+/// How the token endpoint formats its answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFormat {
+    Json,
+    /// `application/x-www-form-urlencoded`, as GitHub answers without `Accept: application/json`.
+    Form,
+}
+
+/// How users log in at the authorization endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoginMode {
+    /// A page with a user-name field, and "Allow" / "Deny" buttons.
+    Form,
+    /// Approves at once as this user.
+    AutoApprove(String),
+}
+
+/// Switchable behaviour. The defaults are a well-behaved provider.
+#[derive(Clone, Debug)]
+pub struct Behaviour {
+    pub login: LoginMode,
+    /// Access-token lifetime; `None` leaves `expires_in` out of token responses.
+    pub access_token_ttl: Option<Duration>,
+    pub issue_refresh_tokens: bool,
+    /// Issue a new refresh token on every refresh and invalidate the spent one.
+    pub rotate_refresh_tokens: bool,
+    pub token_format: TokenFormat,
+    /// The `token_type` sent, e.g. `"bEARER"` or `"mac"`.
+    pub token_type: String,
+    /// Require PKCE on every authorization request.
+    pub require_pkce: bool,
+    /// Delay every token-endpoint answer (a stalled provider).
+    pub token_delay: Option<Duration>,
+    /// Answer the token endpoint with `307` to this URL.
+    pub token_redirect_to: Option<String>,
+    /// Add this many bytes of padding to token answers (an oversized body).
+    pub token_padding: usize,
+    /// Answer the token endpoint with this status and body instead of a token.
+    pub token_override: Option<(u16, String, String)>,
+    /// Leave `access_token` out of token answers.
+    pub omit_access_token: bool,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            login: LoginMode::Form,
+            access_token_ttl: Some(Duration::from_secs(3600)),
+            issue_refresh_tokens: true,
+            rotate_refresh_tokens: true,
+            token_format: TokenFormat::Json,
+            token_type: "Bearer".into(),
+            require_pkce: true,
+            token_delay: None,
+            token_redirect_to: None,
+            token_padding: 0,
+            token_override: None,
+            omit_access_token: false,
+        }
+    }
+}
+
+/// A client id and secret registered by default.
+pub const CLIENT_ID: &str = "test-client";
+pub const CLIENT_SECRET: &str = "test-client-secret";
+
+/// Builds a [`TestProvider`].
+#[derive(Debug)]
+pub struct TestProviderBuilder {
+    behaviour: Behaviour,
+    clients: Vec<TestClient>,
+    port: u16,
+}
+
+impl TestProviderBuilder {
+    /// Approves every authorization request at once as `user`, without a login page.
+    pub fn auto_approve(mut self, user: &str) -> Self {
+        self.behaviour.login = LoginMode::AutoApprove(user.into());
+        self
+    }
+
+    /// Changes the starting behaviour.
+    pub fn behaviour(mut self, change: impl FnOnce(&mut Behaviour)) -> Self {
+        change(&mut self.behaviour);
+        self
+    }
+
+    /// Registers another client.
+    pub fn client(mut self, client: TestClient) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Listens on this loopback port instead of a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub async fn start(self) -> std::io::Result<TestProvider> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
+        let addr = listener.local_addr()?;
+        let base =
+            Url::parse(&format!("http://{addr}/")).expect("a socket address is a valid host");
+        let shared = Arc::new(Shared {
+            behaviour: Mutex::new(self.behaviour),
+            clients: Mutex::new(
+                self.clients
+                    .into_iter()
+                    .map(|c| (c.client_id.clone(), c))
+                    .collect(),
+            ),
+            grants: Mutex::new(Grants::default()),
+            counts: Mutex::new(BTreeMap::new()),
+        });
+        let router = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            // The server ends when the provider is dropped (the task is aborted).
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(TestProvider { base, shared, task })
+    }
+}
+
+/// A running local provider. Dropping it stops the server.
+pub struct TestProvider {
+    base: Url,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for TestProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestProvider")
+            .field("base", &self.base.as_str())
+            .finish()
+    }
+}
+
+impl Drop for TestProvider {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestProvider {
+    /// A provider with the default client registered (`test-client` / `test-client-secret`,
+    /// any redirect URI).
+    pub fn builder() -> TestProviderBuilder {
+        TestProviderBuilder {
+            behaviour: Behaviour::default(),
+            clients: vec![TestClient {
+                client_id: CLIENT_ID.into(),
+                client_secret: Some(CLIENT_SECRET.into()),
+                redirect_uris: Vec::new(),
+            }],
+            port: 0,
+        }
+    }
+
+    /// The provider's base URL, e.g. `http://127.0.0.1:41234/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The absolute URL of `path` at the provider.
+    pub fn url(&self, path: &str) -> String {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map(String::from)
+            .unwrap_or_default()
+    }
+
+    /// Settings that point the declared provider `name` at this provider, with the default
+    /// client's credentials.
+    pub fn settings_for(&self, name: &str) -> Settings {
+        self.add_settings(Settings::new(), name)
+    }
+
+    /// Adds to `settings` what [`settings_for`](Self::settings_for) sets.
+    pub fn add_settings(&self, settings: Settings, name: &str) -> Settings {
+        self.add_endpoints(settings, name)
+            .set(name, "client_id", CLIENT_ID)
+            .set(name, "client_secret", CLIENT_SECRET)
+    }
+
+    /// Adds this provider's endpoints for `name` to `settings`, without credentials (for a
+    /// client registered with [`TestProviderBuilder::client`]).
+    pub fn add_endpoints(&self, settings: Settings, name: &str) -> Settings {
+        settings
+            .set(name, "authorize_url", self.url("authorize"))
+            .set(name, "access_token_url", self.url("token"))
+            .set(name, "api_base_url", self.url("api/"))
+    }
+
+    /// Changes the behaviour from now on.
+    pub fn configure(&self, change: impl FnOnce(&mut Behaviour)) {
+        change(&mut lock(&self.shared.behaviour));
+    }
+
+    /// How many requests `endpoint` received, e.g. `"token"`, `"token.refresh_token"`,
+    /// `"token.auth.client_secret_basic"`, `"authorize"`, `"api"`.
+    pub fn count(&self, endpoint: &str) -> usize {
+        lock(&self.shared.counts)
+            .get(endpoint)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every counter.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        lock(&self.shared.counts).clone()
+    }
+
+    /// Logs `user` in for the authorization request at `authorize_url`, as a browser would
+    /// after the user approved, and returns the URL the provider redirects back to.
+    pub async fn approve(&self, authorize_url: &Url, user: &str) -> Result<Url, String> {
+        self.decide(authorize_url, user, true).await
+    }
+
+    /// Refuses the authorization request, as a user pressing "Deny" would.
+    pub async fn deny(&self, authorize_url: &Url) -> Result<Url, String> {
+        self.decide(authorize_url, "", false).await
+    }
+
+    async fn decide(&self, authorize_url: &Url, user: &str, allow: bool) -> Result<Url, String> {
+        let mut form: Vec<(String, String)> = authorize_url.query_pairs().into_owned().collect();
+        form.push(("username".into(), user.into()));
+        form.push((
+            "decision".into(),
+            if allow { "allow" } else { "deny" }.into(),
+        ));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = http
+            .post(self.url("authorize"))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                format!(
+                    "the provider answered {} without a redirect",
+                    response.status()
+                )
+            })?;
+        Url::parse(location).map_err(|e| e.to_string())
+    }
+}
+
+pub(crate) struct Shared {
+    behaviour: Mutex<Behaviour>,
+    clients: Mutex<HashMap<String, TestClient>>,
+    grants: Mutex<Grants>,
+    counts: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Shared {
+    fn count(&self, name: &str) {
+        *lock(&self.counts).entry(name.to_string()).or_default() += 1;
+    }
+
+    fn behaviour(&self) -> Behaviour {
+        lock(&self.behaviour).clone()
+    }
+}
+
+#[derive(Default)]
+struct Grants {
+    codes: HashMap<String, CodeGrant>,
+    access_tokens: HashMap<String, AccessGrant>,
+    refresh_tokens: HashMap<String, RefreshGrant>,
+}
+
+#[derive(Clone)]
+struct CodeGrant {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    user: String,
+    scope: String,
+    issued: std::time::Instant,
+}
+
+#[derive(Clone)]
+struct AccessGrant {
+    user: String,
+    scope: String,
+    expires: Option<std::time::SystemTime>,
+}
+
+#[derive(Clone)]
+struct RefreshGrant {
+    client_id: String,
+    user: String,
+    scope: String,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

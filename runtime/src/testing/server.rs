@@ -1,0 +1,455 @@
+//! The test provider's HTTP endpoints.
+
+// Handlers return early with a ready response; its size does not matter on this test server.
+#![allow(clippy::result_large_err)]
+
+use super::{lock, AccessGrant, CodeGrant, LoginMode, RefreshGrant, Shared, TokenFormat};
+use axum::body::Body;
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+type Params = HashMap<String, String>;
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/authorize", get(authorize_page).post(authorize_decision))
+        .route("/token", any(token))
+        .route("/api/user", any(api_user))
+        .route("/trap", any(trap))
+        .with_state(shared)
+}
+
+fn random() -> String {
+    oauth2::CsrfToken::new_random_len(24).secret().clone()
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// Checks an authorization request; on success, the client's redirect URI.
+fn check_authorization(shared: &Shared, params: &Params) -> Result<String, Response> {
+    let bad = |message: &str| Err((StatusCode::BAD_REQUEST, message.to_string()).into_response());
+    let Some(client_id) = params.get("client_id") else {
+        return bad("missing client_id");
+    };
+    let Some(client) = lock(&shared.clients).get(client_id).cloned() else {
+        return bad("unknown client_id");
+    };
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return bad("missing redirect_uri");
+    };
+    if !client.redirect_uris.is_empty() && !client.redirect_uris.contains(redirect_uri) {
+        return bad("redirect_uri is not registered for this client");
+    }
+    if params.get("response_type").map(String::as_str) != Some("code") {
+        return bad("only response_type=code is supported");
+    }
+    let pkce = params.get("code_challenge_method").map(String::as_str);
+    if pkce.is_some() && pkce != Some("S256") {
+        return bad("only the S256 code_challenge_method is supported");
+    }
+    if shared.behaviour().require_pkce && params.get("code_challenge").is_none() {
+        return bad("PKCE is required: send code_challenge");
+    }
+    Ok(redirect_uri.clone())
+}
+
+async fn authorize_page(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<Params>,
+) -> Response {
+    shared.count("authorize");
+    let redirect_uri = match check_authorization(&shared, &params) {
+        Ok(uri) => uri,
+        Err(response) => return response,
+    };
+    match shared.behaviour().login {
+        LoginMode::AutoApprove(user) => issue_code(&shared, &params, &redirect_uri, &user),
+        LoginMode::Form => login_page(&params),
+    }
+}
+
+async fn authorize_decision(
+    State(shared): State<Arc<Shared>>,
+    Form(params): Form<Params>,
+) -> Response {
+    shared.count("authorize");
+    let redirect_uri = match check_authorization(&shared, &params) {
+        Ok(uri) => uri,
+        Err(response) => return response,
+    };
+    if params.get("decision").map(String::as_str) != Some("allow") {
+        return back(
+            &redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "the user refused"),
+                (
+                    "state",
+                    params.get("state").map(String::as_str).unwrap_or(""),
+                ),
+            ],
+        );
+    }
+    let user = params.get("username").map(|u| u.trim()).unwrap_or("");
+    if user.is_empty() {
+        return login_page(&params);
+    }
+    issue_code(&shared, &params, &redirect_uri, user)
+}
+
+fn login_page(params: &Params) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let hidden: String = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "username" && k.as_str() != "decision")
+        .map(|(k, v)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let client = escape(params.get("client_id").map(String::as_str).unwrap_or(""));
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Local provider: sign in</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}}
+input[type=text]{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}
+button{{padding:.5rem 1rem;font-size:1rem;margin:.5rem .5rem 0 0}}</style></head>
+<body><h1>Local provider</h1>
+<p><strong>{client}</strong> wants to sign you in. This provider runs on your machine: type any user name.</p>
+<form method="post" action="/authorize">{hidden}
+<label for="username">User name</label>
+<input type="text" id="username" name="username" autofocus autocomplete="off">
+<button type="submit" name="decision" value="allow" id="allow">Allow</button>
+<button type="submit" name="decision" value="deny" id="deny">Deny</button>
+</form></body></html>"#
+    ))
+    .into_response()
+}
+
+fn issue_code(shared: &Shared, params: &Params, redirect_uri: &str, user: &str) -> Response {
+    let code = random();
+    lock(&shared.grants).codes.insert(
+        code.clone(),
+        CodeGrant {
+            client_id: params.get("client_id").cloned().unwrap_or_default(),
+            redirect_uri: redirect_uri.to_string(),
+            code_challenge: params.get("code_challenge").cloned(),
+            user: user.to_string(),
+            scope: params.get("scope").cloned().unwrap_or_default(),
+            issued: Instant::now(),
+        },
+    );
+    let state = params.get("state").map(String::as_str).unwrap_or("");
+    back(redirect_uri, &[("code", &code), ("state", state)])
+}
+
+/// A redirect to the client with query parameters added (empty values left out).
+fn back(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return (StatusCode::BAD_REQUEST, "bad redirect_uri").into_response(),
+    };
+    for (name, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+        url.query_pairs_mut().append_pair(name, value);
+    }
+    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
+}
+
+/// Client authentication: HTTP Basic or form fields. Returns the client id and the method.
+fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<(String, &'static str), Response> {
+    let unauthorized = || {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        )
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
+            Some((decode(id)?, decode(secret)?))
+        });
+    let (client_id, secret, method) = match basic {
+        Some((id, secret)) => (id, Some(secret), "client_secret_basic"),
+        None => match (form.get("client_id"), form.get("client_secret")) {
+            (Some(id), Some(secret)) => (id.clone(), Some(secret.clone()), "client_secret_post"),
+            (Some(id), None) => (id.clone(), None, "none"),
+            _ => return Err(unauthorized()),
+        },
+    };
+    let client = lock(&shared.clients)
+        .get(&client_id)
+        .cloned()
+        .ok_or_else(unauthorized)?;
+    match (&client.client_secret, &secret) {
+        (Some(expected), Some(given)) if expected == given => {}
+        (None, None) => {}
+        _ => return Err(unauthorized()),
+    }
+    Ok((client_id, method))
+}
+
+fn s256(verifier: &str) -> String {
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(form): Form<Params>,
+) -> Response {
+    shared.count("token");
+    let behaviour = shared.behaviour();
+    if let Some(delay) = behaviour.token_delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(target) = &behaviour.token_redirect_to {
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, target.clone())],
+        )
+            .into_response();
+    }
+    if let Some((status, content_type, body)) = &behaviour.token_override {
+        return Response::builder()
+            .status(*status)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.clone()))
+            .unwrap_or_default();
+    }
+    let (client_id, method) = match authenticate(&shared, &headers, &form) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    shared.count(&format!("token.auth.{method}"));
+    let grant_type = form.get("grant_type").map(String::as_str).unwrap_or("");
+    shared.count(&format!("token.{grant_type}"));
+    let (user, scope) = match grant_type {
+        "authorization_code" => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            let Some(grant) = lock(&shared.grants).codes.remove(&code) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
+            };
+            if grant.client_id != client_id {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the code was issued to another client",
+                );
+            }
+            if grant.issued.elapsed() > Duration::from_secs(600) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code expired");
+            }
+            if form.get("redirect_uri") != Some(&grant.redirect_uri) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "redirect_uri does not match",
+                );
+            }
+            if let Some(challenge) = &grant.code_challenge {
+                match form.get("code_verifier") {
+                    Some(verifier) if s256(verifier) == *challenge => {}
+                    _ => {
+                        return oauth_error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_grant",
+                            "PKCE verification failed",
+                        )
+                    }
+                }
+            }
+            (grant.user, grant.scope)
+        }
+        "refresh_token" => {
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            let mut grants = lock(&shared.grants);
+            let grant = if behaviour.rotate_refresh_tokens {
+                grants.refresh_tokens.remove(&presented)
+            } else {
+                grants.refresh_tokens.get(&presented).cloned()
+            };
+            let Some(grant) = grant else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or spent refresh token",
+                );
+            };
+            if grant.client_id != client_id {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token was issued to another client",
+                );
+            }
+            (grant.user, grant.scope)
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "use authorization_code or refresh_token",
+            )
+        }
+    };
+
+    let access_token = random();
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    if !behaviour.omit_access_token {
+        fields.push(("access_token".into(), json!(access_token)));
+    }
+    fields.push(("token_type".into(), json!(behaviour.token_type)));
+    if let Some(ttl) = behaviour.access_token_ttl {
+        fields.push(("expires_in".into(), json!(ttl.as_secs())));
+    }
+    {
+        let mut grants = lock(&shared.grants);
+        grants.access_tokens.insert(
+            access_token,
+            AccessGrant {
+                user: user.clone(),
+                scope: scope.clone(),
+                expires: behaviour
+                    .access_token_ttl
+                    .map(|ttl| SystemTime::now() + ttl),
+            },
+        );
+        let new_refresh = match grant_type {
+            "refresh_token" if !behaviour.rotate_refresh_tokens => None,
+            _ if behaviour.issue_refresh_tokens => Some(random()),
+            _ => None,
+        };
+        if let Some(refresh) = new_refresh {
+            grants.refresh_tokens.insert(
+                refresh.clone(),
+                RefreshGrant {
+                    client_id,
+                    user,
+                    scope: scope.clone(),
+                },
+            );
+            fields.push(("refresh_token".into(), json!(refresh)));
+        }
+    }
+    if !scope.is_empty() {
+        fields.push(("scope".into(), json!(scope)));
+    }
+    if behaviour.token_padding > 0 {
+        fields.push(("padding".into(), json!("x".repeat(behaviour.token_padding))));
+    }
+    let (content_type, body) = match behaviour.token_format {
+        TokenFormat::Json => (
+            "application/json",
+            Value::Object(fields.into_iter().collect()).to_string(),
+        ),
+        TokenFormat::Form => {
+            let mut encoder = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in fields {
+                let text = match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                encoder.append_pair(&name, &text);
+            }
+            ("application/x-www-form-urlencoded", encoder.finish())
+        }
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+/// The access token of a request: `Authorization: Bearer` or an `access_token` form field.
+fn bearer(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(token.to_string());
+    }
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn api_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    shared.count("api");
+    let grant =
+        bearer(&headers, &body).and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
+    match grant {
+        Some(grant) if grant.expires.is_none_or(|at| SystemTime::now() < at) => {
+            axum::Json(json!({ "id": stable_id(&grant.user), "login": grant.user, "name": grant.user, "scope": grant.scope })).into_response()
+        }
+        _ => {
+            let mut response = (StatusCode::UNAUTHORIZED, axum::Json(json!({ "message": "Bad credentials" }))).into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            response
+        }
+    }
+}
+
+/// A stable numeric id for a user name, like the numeric ids real providers give.
+fn stable_id(user: &str) -> u64 {
+    user.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    }) % 1_000_000_000
+}
+
+/// Where hostile redirects point: a request arriving here means a redirect was followed.
+async fn trap(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count("trap");
+    (StatusCode::OK, "followed a redirect").into_response()
+}

@@ -1,0 +1,829 @@
+//! The authorization-code flow, API calls and refresh, end to end against the local provider.
+
+use oauth_clients::testing::{TestClient, TestProvider, TokenFormat};
+use oauth_clients::{
+    oauth_clients, Callback, Endpoint, Error, HttpErrorKind, MemorySession, Registry, Settings,
+    Token,
+};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+oauth_clients! {
+    // Declared like GitHub; the tests point it at the local provider through settings.
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+        api_base_url: "https://api.github.com/",
+        scope: "user:email",
+    },
+    posting {
+        authorize_url: "https://idp.example/authorize",
+        access_token_url: "https://idp.example/token",
+        token_endpoint_auth_method: client_secret_post,
+        token_placement: body,
+        scope: "read",
+    },
+    public_app {
+        authorize_url: "https://idp.example/authorize",
+        access_token_url: "https://idp.example/token",
+        client_id: "public-app",
+        token_endpoint_auth_method: none,
+    },
+}
+
+const REDIRECT_URI: &str = "http://127.0.0.1:8080/auth/callback";
+
+struct Setup {
+    provider: TestProvider,
+    registry: Registry<Providers>,
+}
+
+async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
+    let provider = TestProvider::builder()
+        .client(TestClient {
+            client_id: "public-app".into(),
+            client_secret: None,
+            redirect_uris: vec![REDIRECT_URI.into()],
+        })
+        .start()
+        .await
+        .unwrap();
+    let settings = provider.settings_for("github");
+    let settings = provider.add_settings(settings, "posting");
+    let settings = provider.add_endpoints(settings, "public_app");
+    let settings = change(settings);
+    let registry = Providers::builder()
+        .settings(settings)
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .build()
+        .unwrap();
+    Setup { provider, registry }
+}
+
+/// Starts a login, lets `user` approve it, and returns the callback the browser would bring.
+async fn approved_callback<P: oauth_clients::Provider<Set = Providers>>(
+    s: &Setup,
+    session: &MemorySession,
+    user: &str,
+) -> Callback {
+    let redirect = s
+        .registry
+        .client::<P>()
+        .authorize_redirect(session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s.provider.approve(redirect.location(), user).await.unwrap();
+    assert!(back.as_str().starts_with(REDIRECT_URI), "{back}");
+    Callback::from_url(&back)
+}
+
+async fn login<P: oauth_clients::Provider<Set = Providers>>(s: &Setup, user: &str) -> Token {
+    let session = MemorySession::new();
+    let callback = approved_callback::<P>(s, &session, user).await;
+    s.registry
+        .client::<P>()
+        .authorize_access_token(&session, &callback)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn full_login_with_a_plain_oauth2_provider() {
+    let s = setup(|s| s).await;
+    let github = s.registry.client::<Github>();
+    let session = MemorySession::new();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let url = redirect.location();
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(url.path(), "/authorize");
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["client_id"], "test-client");
+    assert_eq!(query["redirect_uri"], REDIRECT_URI);
+    assert_eq!(query["scope"], "user:email");
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["code_challenge"].len(), 43);
+    assert!(
+        query["state"].len() >= 22,
+        "state carries at least 128 bits"
+    );
+    assert!(
+        !query.contains_key("nonce"),
+        "no nonce for a plain OAuth 2.0 provider"
+    );
+    assert_eq!(session.keys(), ["oauth_clients.github.logins"]);
+
+    let back = s.provider.approve(url, "alice").await.unwrap();
+    let token = github
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    assert_eq!(token.token_type, "Bearer");
+    assert!(token.refresh_token.is_some());
+    assert_eq!(token.scope.as_deref(), Some("user:email"));
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expires_at = token.expires_at.unwrap();
+    assert!(
+        (now + 3599..=now + 3601).contains(&expires_at),
+        "{expires_at} vs {now}"
+    );
+    assert_eq!(s.provider.count("token.authorization_code"), 1);
+    assert_eq!(s.provider.count("token.auth.client_secret_basic"), 1);
+
+    let user = github.get("user", &token).await.unwrap();
+    assert_eq!(user.status(), 200);
+    let body: serde_json::Value = user.json().unwrap();
+    assert_eq!(body["login"], "alice");
+    assert!(user.new_token().is_none());
+
+    // The token survives a round trip through storage.
+    let stored = serde_json::to_string(&token).unwrap();
+    assert_eq!(serde_json::from_str::<Token>(&stored).unwrap(), token);
+}
+
+#[tokio::test]
+async fn several_tabs_can_log_in_at_once() {
+    let s = setup(|s| s).await;
+    let github = s.registry.client::<Github>();
+    let session = MemorySession::new();
+    let first = approved_callback::<Github>(&s, &session, "alice").await;
+    let second = approved_callback::<Github>(&s, &session, "alice").await;
+    // Finished in the other order: each state still finds its own verifier.
+    github
+        .authorize_access_token(&session, &second)
+        .await
+        .unwrap();
+    github
+        .authorize_access_token(&session, &first)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn state_missing_unknown_expired_and_replayed_are_distinct_errors() {
+    let offset = Arc::new(AtomicU64::new(0));
+    let clock_offset = offset.clone();
+    let s = setup(|s| s).await;
+    let registry = Providers::builder()
+        .settings(s.provider.settings_for("github"))
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .clock(move || SystemTime::now() + Duration::from_secs(clock_offset.load(Ordering::SeqCst)))
+        .build()
+        .unwrap();
+    let github = registry.client::<Github>();
+    let session = MemorySession::new();
+    let start = || async {
+        let redirect = github
+            .authorize_redirect(&session, REDIRECT_URI)
+            .await
+            .unwrap();
+        Callback::from_url(
+            &s.provider
+                .approve(redirect.location(), "alice")
+                .await
+                .unwrap(),
+        )
+    };
+
+    let callback = start().await;
+    let missing = Callback {
+        state: None,
+        ..callback.clone()
+    };
+    assert!(matches!(
+        github.authorize_access_token(&session, &missing).await,
+        Err(Error::MissingState { provider: "github" })
+    ));
+    let foreign = Callback {
+        state: Some("forged".into()),
+        ..callback.clone()
+    };
+    assert!(matches!(
+        github.authorize_access_token(&session, &foreign).await,
+        Err(Error::UnknownState { provider: "github" })
+    ));
+    // Another user's session does not know this state (login CSRF).
+    assert!(matches!(
+        github
+            .authorize_access_token(&MemorySession::new(), &callback)
+            .await,
+        Err(Error::UnknownState { .. })
+    ));
+    github
+        .authorize_access_token(&session, &callback)
+        .await
+        .unwrap();
+    assert!(matches!(
+        github.authorize_access_token(&session, &callback).await,
+        Err(Error::ReplayedState { provider: "github" })
+    ));
+    let exchanges = s.provider.count("token.authorization_code");
+    assert_eq!(
+        exchanges, 1,
+        "no failed callback reached the token endpoint"
+    );
+
+    let late = start().await;
+    offset.store(601, Ordering::SeqCst);
+    assert!(matches!(
+        github.authorize_access_token(&session, &late).await,
+        Err(Error::ExpiredState { provider: "github" })
+    ));
+    assert_eq!(s.provider.count("token.authorization_code"), exchanges);
+}
+
+#[tokio::test]
+async fn an_error_callback_is_a_typed_error() {
+    let s = setup(|s| s).await;
+    let github = s.registry.client::<Github>();
+    let session = MemorySession::new();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s.provider.deny(redirect.location()).await.unwrap();
+    let callback = Callback::from_url(&back);
+    match github.authorize_access_token(&session, &callback).await {
+        Err(Error::Authorization {
+            provider,
+            error,
+            description,
+            ..
+        }) => {
+            assert_eq!(provider, "github");
+            assert_eq!(error, "access_denied");
+            assert_eq!(description.as_deref(), Some("the user refused"));
+        }
+        other => panic!("expected an authorization error, got {other:?}"),
+    }
+    // The login is over: its state cannot be used again.
+    let retry = Callback {
+        error: None,
+        code: Some("x".into()),
+        ..callback
+    };
+    assert!(matches!(
+        github.authorize_access_token(&session, &retry).await,
+        Err(Error::ReplayedState { .. })
+    ));
+    assert_eq!(s.provider.count("token"), 0);
+}
+
+#[tokio::test]
+async fn the_provider_checks_the_pkce_verifier() {
+    let s = setup(|s| s).await;
+    let session = MemorySession::new();
+    let callback = approved_callback::<Github>(&s, &session, "alice").await;
+    // Swap the stored verifier for another: the provider must refuse the code.
+    let key = "oauth_clients.github.logins";
+    let mut stored = session.value(key).unwrap();
+    for entry in stored["pending"].as_object_mut().unwrap().values_mut() {
+        entry["d"]["v"] = serde_json::json!("A".repeat(43));
+    }
+    session.set_value(key, stored);
+    match s
+        .registry
+        .client::<Github>()
+        .authorize_access_token(&session, &callback)
+        .await
+    {
+        Err(Error::TokenEndpoint {
+            error,
+            description,
+            status,
+            ..
+        }) => {
+            assert_eq!(error, "invalid_grant");
+            assert_eq!(description.as_deref(), Some("PKCE verification failed"));
+            assert_eq!(status, 400);
+        }
+        other => panic!("expected invalid_grant, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn client_secret_post_and_public_clients_authenticate_as_declared() {
+    let s = setup(|s| s).await;
+    let token = login::<Posting>(&s, "bob").await;
+    assert_eq!(s.provider.count("token.auth.client_secret_post"), 1);
+    assert_eq!(s.provider.count("token.auth.client_secret_basic"), 0);
+    // token_placement: body sends the token as a form field.
+    let user = s
+        .registry
+        .client::<Posting>()
+        .post("user", &token)
+        .await
+        .unwrap();
+    assert_eq!(user.json::<serde_json::Value>().unwrap()["login"], "bob");
+
+    login::<PublicApp>(&s, "carol").await;
+    assert_eq!(s.provider.count("token.auth.none"), 1);
+}
+
+#[tokio::test]
+async fn form_encoded_and_json_token_responses_both_work() {
+    let s = setup(|s| s).await;
+    s.provider.configure(|b| {
+        b.token_format = TokenFormat::Form;
+        b.token_type = "bearer".into();
+    });
+    let form = login::<Github>(&s, "alice").await;
+    assert_eq!(form.token_type, "Bearer");
+    assert_eq!(form.scope.as_deref(), Some("user:email"));
+    assert!(form.expires_at.is_some());
+    s.provider.configure(|b| {
+        b.token_format = TokenFormat::Json;
+        b.token_type = "bEARER".into();
+        b.access_token_ttl = None;
+    });
+    let json = login::<Github>(&s, "alice").await;
+    assert_eq!(json.expires_at, None);
+    assert_eq!(json.token_type, "Bearer");
+}
+
+#[tokio::test]
+async fn per_call_parameters_are_added_and_owned_ones_refused() {
+    let s = setup(|s| {
+        s.set(
+            "github",
+            "authorize_params",
+            [("allow_signup", "false")]
+                .into_iter()
+                .collect::<oauth_clients::SettingValue>(),
+        )
+    })
+    .await;
+    let github = s.registry.client::<Github>();
+    let (url, pending) = github
+        .authorize(REDIRECT_URI)
+        .param("login", "octocat")
+        .url()
+        .await
+        .unwrap();
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(query.contains(&("allow_signup".into(), "false".into())));
+    assert!(query.contains(&("login".into(), "octocat".into())));
+    assert!(query.contains(&("state".into(), pending.state.clone())));
+    let refused = github
+        .authorize(REDIRECT_URI)
+        .param("state", "mine")
+        .url()
+        .await;
+    match refused {
+        Err(Error::InvalidRequest { message, .. }) => {
+            assert_eq!(
+                message,
+                "an authorization request cannot set `state`: the flow sets it on every request"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // The lower-level pair works without a session.
+    let back = s.provider.approve(&url, "dave").await.unwrap();
+    let token = github
+        .exchange_code(&pending, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    assert!(!token.access_token.is_empty());
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() {
+    let s = setup(|s| s).await;
+    type Seen = Vec<(String, String, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let hook_seen = seen.clone();
+    let registry = Providers::builder()
+        .settings(s.provider.settings_for("github"))
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .on_token_update(move |update| {
+            let seen = hook_seen.clone();
+            async move {
+                // A slow store: the caller must still wait for it.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                seen.lock().unwrap().push((
+                    update.provider.to_string(),
+                    update.token.access_token.clone(),
+                    update.refresh_token.clone(),
+                ));
+                Ok::<_, std::io::Error>(())
+            }
+        })
+        .build()
+        .unwrap();
+    let github = registry.client::<Github>();
+    let session = MemorySession::new();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s
+        .provider
+        .approve(redirect.location(), "alice")
+        .await
+        .unwrap();
+    let mut token = github
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    // Expiring within the leeway (60 s): refreshed first.
+    token.expires_at = Some(token.expires_at.unwrap() - 3590);
+    let old_refresh = token.refresh_token.clone();
+    let response = github.get("user", &token).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let new = response
+        .new_token()
+        .expect("the call refreshed the token")
+        .clone();
+    assert_ne!(new.access_token, token.access_token);
+    assert_ne!(
+        new.refresh_token, old_refresh,
+        "the provider rotates refresh tokens"
+    );
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [("github".to_string(), new.access_token.clone(), old_refresh)]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_calls_with_one_expired_token_refresh_once() {
+    let s = setup(|s| s).await;
+    let hooks = Arc::new(AtomicUsize::new(0));
+    let counter = hooks.clone();
+    let registry = Providers::builder()
+        .settings(s.provider.settings_for("github"))
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .on_token_update(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .unwrap();
+    let session = MemorySession::new();
+    let github = registry.client::<Github>();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s
+        .provider
+        .approve(redirect.location(), "alice")
+        .await
+        .unwrap();
+    let mut token = github
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    token.expires_at = Some(1);
+    let token = Arc::new(token);
+    let calls: Vec<_> = (0..200)
+        .map(|_| {
+            let github = github.clone();
+            let token = token.clone();
+            tokio::spawn(async move { github.get("user", &token).await })
+        })
+        .collect();
+    let mut new_tokens = std::collections::HashSet::new();
+    for call in calls {
+        let response = call.await.unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        new_tokens.insert(response.new_token().unwrap().access_token.clone());
+    }
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+    assert_eq!(hooks.load(Ordering::SeqCst), 1);
+    assert_eq!(new_tokens.len(), 1, "every caller got the same new token");
+    // Shortly afterwards, a caller still holding the spent token gets the new one too.
+    let late = github.get("user", &token).await.unwrap();
+    assert_eq!(
+        late.new_token().unwrap().access_token,
+        *new_tokens.iter().next().unwrap()
+    );
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+}
+
+#[tokio::test]
+async fn a_token_without_expiry_is_refreshed_once_on_401() {
+    let s = setup(|s| s).await;
+    s.provider.configure(|b| b.access_token_ttl = None);
+    let mut token = login::<Github>(&s, "alice").await;
+    token.access_token = "revoked".into();
+    let response = s
+        .registry
+        .client::<Github>()
+        .get("user", &token)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.new_token().is_some());
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+    assert_eq!(s.provider.count("api"), 2, "one 401, one retry");
+
+    // A refresh that fails ends the call with the provider's error: no loop, no second try.
+    let mut stale = response.new_token().unwrap().clone();
+    stale.refresh_token = Some("unknown".into());
+    stale.access_token = "revoked".into();
+    let outcome = s.registry.client::<Github>().get("user", &stale).await;
+    assert!(
+        matches!(outcome, Err(Error::TokenEndpoint { ref error, .. }) if error == "invalid_grant"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_without_refresh_token_is_a_typed_error() {
+    let s = setup(|s| s).await;
+    let mut token = login::<Github>(&s, "alice").await;
+    token.refresh_token = None;
+    token.expires_at = Some(1);
+    let outcome = s.registry.client::<Github>().get("user", &token).await;
+    assert!(
+        matches!(outcome, Err(Error::TokenExpired { provider: "github" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.provider.count("api"), 0);
+}
+
+#[tokio::test]
+async fn a_failing_hook_fails_the_call_but_keeps_the_new_token() {
+    let s = setup(|s| s).await;
+    let registry = Providers::builder()
+        .settings(s.provider.settings_for("github"))
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .on_token_update(|_| async { Err::<(), _>(std::io::Error::other("database is down")) })
+        .build()
+        .unwrap();
+    let session = MemorySession::new();
+    let github = registry.client::<Github>();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s
+        .provider
+        .approve(redirect.location(), "alice")
+        .await
+        .unwrap();
+    let mut token = github
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    token.expires_at = Some(1);
+    match github.get("user", &token).await {
+        Err(Error::TokenUpdateHook {
+            provider,
+            message,
+            token: new,
+        }) => {
+            assert_eq!(provider, "github");
+            assert_eq!(message, "database is down");
+            assert_ne!(new.access_token, token.access_token);
+            // The new token works.
+            let again = github.get("user", &new).await.unwrap();
+            assert_eq!(again.status(), 200);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_from_the_token_endpoint_is_not_followed() {
+    let s = setup(|s| s).await;
+    let session = MemorySession::new();
+    let callback = approved_callback::<Github>(&s, &session, "alice").await;
+    let trap = s.provider.url("trap");
+    s.provider.configure(|b| b.token_redirect_to = Some(trap));
+    let outcome = s
+        .registry
+        .client::<Github>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::Http {
+                endpoint: Endpoint::Token,
+                kind: HttpErrorKind::Redirect { status: 307 },
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(s.provider.count("trap"), 0);
+}
+
+#[tokio::test]
+async fn a_stalled_provider_times_out_within_the_declared_timeout() {
+    let s = setup(|s| s.set("github", "timeout", 1)).await;
+    let session = MemorySession::new();
+    let callback = approved_callback::<Github>(&s, &session, "alice").await;
+    s.provider
+        .configure(|b| b.token_delay = Some(Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    let outcome = s
+        .registry
+        .client::<Github>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(outcome, Err(Error::Http { kind: HttpErrorKind::Timeout(t), .. }) if t == Duration::from_secs(1)),
+        "{outcome:?}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_token_response_is_refused() {
+    let s = setup(|s| s).await;
+    let session = MemorySession::new();
+    let callback = approved_callback::<Github>(&s, &session, "alice").await;
+    s.provider.configure(|b| b.token_padding = 8 << 20);
+    let outcome = s
+        .registry
+        .client::<Github>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::Http {
+                kind: HttpErrorKind::TooLarge { limit: 1048576 },
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_down_provider_is_a_connect_error() {
+    let s = setup(|s| s.set("github", "access_token_url", "http://127.0.0.1:9/token")).await;
+    let session = MemorySession::new();
+    let callback = approved_callback::<Github>(&s, &session, "alice").await;
+    let outcome = s
+        .registry
+        .client::<Github>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::Http {
+                kind: HttpErrorKind::Connect(_),
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
+    const SECRET: &str = "sentinel-client-secret-0451";
+    let provider = TestProvider::builder()
+        .client(TestClient {
+            client_id: "sentinel-app".into(),
+            client_secret: Some(SECRET.into()),
+            redirect_uris: Vec::new(),
+        })
+        .start()
+        .await
+        .unwrap();
+    let settings = provider
+        .settings_for("github")
+        .set("github", "client_id", "sentinel-app")
+        .set("github", "client_secret", SECRET);
+    let registry = Providers::builder()
+        .settings(settings)
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .build()
+        .unwrap();
+    let github = registry.client::<Github>();
+    let session = MemorySession::new();
+    let mut shown = Vec::new();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = provider
+        .approve(redirect.location(), "alice")
+        .await
+        .unwrap();
+    let callback = Callback::from_url(&back);
+    let code = callback.code.clone().unwrap();
+    shown.push(format!("{callback:?} {redirect:?}"));
+    let token = github
+        .authorize_access_token(&session, &callback)
+        .await
+        .unwrap();
+    let mut secrets = vec![
+        SECRET.to_string(),
+        code,
+        token.access_token.clone(),
+        token.refresh_token.clone().unwrap(),
+    ];
+    shown.push(format!(
+        "{token:?} {github:?} {registry:?} {:?}",
+        github.config().unwrap()
+    ));
+    // Errors on every path that handles credentials.
+    shown.push(format!(
+        "{:?}",
+        github.authorize_access_token(&session, &callback).await
+    ));
+    provider.configure(|b| {
+        b.token_override = Some((
+            400,
+            "application/json".into(),
+            r#"{"error":"invalid_grant","error_description":"nope"}"#.to_string(),
+        ))
+    });
+    let mut expired = token.clone();
+    expired.expires_at = Some(1);
+    let failed = github.get("user", &expired).await.unwrap_err();
+    shown.push(format!("{failed} {failed:?}"));
+    provider.configure(|b| {
+        b.token_override = None;
+        b.token_delay = Some(Duration::from_secs(5));
+    });
+    let session2 = MemorySession::new();
+    let redirect2 = github
+        .authorize_redirect(&session2, REDIRECT_URI)
+        .await
+        .unwrap();
+    let callback2 = Callback::from_url(
+        &provider
+            .approve(redirect2.location(), "alice")
+            .await
+            .unwrap(),
+    );
+    secrets.push(callback2.code.clone().unwrap());
+    let registry_short = Providers::builder()
+        .settings(
+            provider
+                .settings_for("github")
+                .set("github", "client_id", "sentinel-app")
+                .set("github", "client_secret", SECRET)
+                .set("github", "timeout", 1),
+        )
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .build()
+        .unwrap();
+    let timed_out = registry_short
+        .client::<Github>()
+        .exchange_code(
+            &serde_json::from_value(session_pending(&session2)).unwrap(),
+            &callback2,
+        )
+        .await
+        .unwrap_err();
+    shown.push(format!("{timed_out} {timed_out:?}"));
+    let all = shown.join("\n");
+    for secret in &secrets {
+        assert!(
+            !all.contains(secret.as_str()),
+            "a secret leaked into:\n{all}"
+        );
+    }
+    assert!(
+        all.contains("invalid_grant") && all.contains("Timeout"),
+        "{all}"
+    );
+}
+
+/// The one pending login of a session, in the form `exchange_code` takes.
+fn session_pending(session: &MemorySession) -> serde_json::Value {
+    let stored = session.value("oauth_clients.github.logins").unwrap();
+    let (state, entry) = stored["pending"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    serde_json::json!({
+        "state": state,
+        "redirect_uri": entry["d"]["r"],
+        "code_verifier": entry["d"]["v"],
+        "created_ms": entry["t"],
+    })
+}
