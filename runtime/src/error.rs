@@ -163,6 +163,31 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The HTTP status that fits an error page for this error: 400 for a bad or stale
+    /// callback, 401 when the user refused or must log in again, 502 when the provider failed,
+    /// 500 for configuration and session problems.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::MissingState { .. }
+            | Error::UnknownState { .. }
+            | Error::ExpiredState { .. }
+            | Error::ReplayedState { .. }
+            | Error::MissingCode { .. }
+            | Error::InvalidRequest { .. } => 400,
+            Error::Authorization { .. } | Error::TokenExpired { .. } => 401,
+            Error::TokenEndpoint { .. }
+            | Error::InvalidTokenResponse { .. }
+            | Error::UnsupportedTokenType { .. }
+            | Error::Http { .. } => 502,
+            Error::NotConfigured { .. }
+            | Error::MissingEndpoint { .. }
+            | Error::Session(_)
+            | Error::TokenUpdateHook { .. } => 500,
+        }
+    }
+}
+
 /// A provider endpoint, as named in errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {

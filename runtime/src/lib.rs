@@ -42,6 +42,14 @@ mod token;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Framework integrations, each behind its cargo feature.
+pub mod integrations {
+    #[cfg(feature = "actix")]
+    pub mod actix;
+    #[cfg(feature = "axum")]
+    pub mod axum;
+}
+
 pub use api::{ApiRequest, ApiResponse};
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, ProviderConfig, Secret, TokenPlacement,

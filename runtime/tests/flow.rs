@@ -827,3 +827,53 @@ fn session_pending(session: &MemorySession) -> serde_json::Value {
         "created_ms": entry["t"],
     })
 }
+
+#[tokio::test]
+async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks_in_order() {
+    let s = setup(|s| s).await;
+    s.provider.configure(|b| b.rotate_refresh_tokens = false);
+    let order: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let (first, second) = (order.clone(), order.clone());
+    let registry = Providers::builder()
+        .settings(s.provider.settings_for("github").set(
+            "github",
+            "refresh_token_url",
+            s.provider.url("refresh"),
+        ))
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .on_token_update(move |_| {
+            first.lock().unwrap().push("persist");
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .on_token_update(move |_| {
+            second.lock().unwrap().push("notify");
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .unwrap();
+    let github = registry.client::<Github>();
+    let session = MemorySession::new();
+    let redirect = github
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s
+        .provider
+        .approve(redirect.location(), "alice")
+        .await
+        .unwrap();
+    let token = github
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    let refreshed = github.refresh(&token).await.unwrap();
+    assert_eq!(s.provider.count("refresh_url"), 1);
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+    assert_ne!(refreshed.access_token, token.access_token);
+    assert_eq!(
+        refreshed.refresh_token, token.refresh_token,
+        "kept: the provider sent none"
+    );
+    assert_eq!(*order.lock().unwrap(), ["persist", "notify"]);
+}

@@ -22,6 +22,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/authorize", get(authorize_page).post(authorize_decision))
         .route("/token", any(token))
+        .route("/refresh", any(refresh_alias))
         .route("/api/user", any(api_user))
         .route("/trap", any(trap))
         .with_state(shared)
@@ -402,6 +403,16 @@ async fn token(
         .header(header::CACHE_CONTROL, "no-store")
         .body(Body::from(body))
         .unwrap_or_default()
+}
+
+/// The token endpoint under another path, for clients that declare a `refresh_token_url`.
+async fn refresh_alias(
+    state: State<Arc<Shared>>,
+    headers: HeaderMap,
+    form: Form<Params>,
+) -> Response {
+    state.0.count("refresh_url");
+    token(state, headers, form).await
 }
 
 /// The access token of a request: `Authorization: Bearer` or an `access_token` form field.
