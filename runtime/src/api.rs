@@ -217,15 +217,13 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
     ) -> Result<ApiResponse, Error> {
         let registry = self.client.registry();
         let http = registry.http()?;
-        let mut request = http
-            .client()
-            .request(self.method.clone(), url.clone())
-            .headers(self.headers.clone());
+        let mut request = self.client.with_user_agent(
+            http.client()
+                .request(self.method.clone(), url.clone())
+                .headers(self.headers.clone()),
+        );
         if !self.query.is_empty() {
             request = request.query(&self.query);
-        }
-        if let Some(agent) = &config.user_agent {
-            request = request.header(reqwest::header::USER_AGENT, agent);
         }
         let mut form = self.form.clone();
         match config.token_placement {
@@ -353,6 +351,9 @@ impl<P: Provider> Client<P> {
                 // RFC 6749 §6: the provider may keep the refresh token; then it stays valid.
                 if new.refresh_token.is_none() {
                     new.refresh_token = Some(refresh_token.to_string());
+                }
+                if config.is_openid() {
+                    self.check_refreshed_id_token(token, &mut new).await?;
                 }
                 run_hooks(
                     registry.hooks(),

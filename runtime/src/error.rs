@@ -153,6 +153,41 @@ pub enum Error {
         "the access token for provider `{provider}` expired and cannot be refreshed; log in again"
     )]
     TokenExpired { provider: &'static str },
+    /// The provider's metadata (discovery document or JWKS) is unusable.
+    #[error("provider `{provider}` published invalid metadata: {reason}")]
+    InvalidMetadata {
+        provider: &'static str,
+        reason: String,
+    },
+    /// An issuer is not the expected one: in the discovery document (OpenID Connect Discovery
+    /// §4.3), or in the callback's `iss` (RFC 9207, a mix-up attack). The code is not redeemed.
+    #[error("the issuer in the {source_of} of provider `{provider}` is `{found}`, not `{expected}`")]
+    IssuerMismatch {
+        provider: &'static str,
+        expected: String,
+        found: String,
+        /// Where the wrong issuer was found.
+        source_of: &'static str,
+    },
+    /// The provider says it sends `iss` in authorization responses (RFC 9207), but this one has
+    /// none. The code is not redeemed.
+    #[error("the callback from provider `{provider}` has no `iss`, which the provider always sends")]
+    MissingIssuer { provider: &'static str },
+    /// The ID token failed validation.
+    #[error("provider `{provider}`: {reason}")]
+    IdToken {
+        provider: &'static str,
+        reason: crate::oidc::IdTokenError,
+    },
+    /// The userinfo endpoint answered for another user than the ID token's.
+    #[error("the userinfo of provider `{provider}` is for another subject than the ID token")]
+    UserinfoSubjectMismatch { provider: &'static str },
+    /// The userinfo endpoint's answer is unusable.
+    #[error("provider `{provider}` sent invalid userinfo: {reason}")]
+    InvalidUserinfo {
+        provider: &'static str,
+        reason: String,
+    },
     /// A token-update hook failed. The new token is here, so it is not lost: the old refresh
     /// token may already be spent.
     #[error("a token-update hook for provider `{provider}` failed: {message}")]
@@ -174,12 +209,18 @@ impl Error {
             | Error::ExpiredState { .. }
             | Error::ReplayedState { .. }
             | Error::MissingCode { .. }
-            | Error::InvalidRequest { .. } => 400,
+            | Error::InvalidRequest { .. }
+            | Error::IssuerMismatch { .. }
+            | Error::MissingIssuer { .. } => 400,
             Error::Authorization { .. } | Error::TokenExpired { .. } => 401,
             Error::TokenEndpoint { .. }
             | Error::InvalidTokenResponse { .. }
             | Error::UnsupportedTokenType { .. }
-            | Error::Http { .. } => 502,
+            | Error::Http { .. }
+            | Error::InvalidMetadata { .. }
+            | Error::IdToken { .. }
+            | Error::UserinfoSubjectMismatch { .. }
+            | Error::InvalidUserinfo { .. } => 502,
             Error::NotConfigured { .. }
             | Error::MissingEndpoint { .. }
             | Error::Session(_)

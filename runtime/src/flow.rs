@@ -170,14 +170,7 @@ impl<P: Provider> AuthorizeRequest<'_, P> {
         let client = self.client;
         let (url, pending) = self.url().await?;
         let registry = client.registry();
-        state::store(
-            session,
-            client.name(),
-            &pending,
-            registry.now_ms(),
-            registry.state_policy(),
-        )
-        .await?;
+        state::store(session, client.name(), &pending, registry.state_policy()).await?;
         Ok(Redirect::new(url))
     }
 }
@@ -231,13 +224,22 @@ impl<P: Provider> Client<P> {
                 .await
             }
         };
+        // RFC 9207 before anything else in the callback is believed, the error included.
+        self.check_callback_issuer(callback).await?;
         // An error redirect ends the login too, but the provider's answer is what the user
         // needs to see, whatever the state.
         if let Some(error) = authorization_error(provider, callback) {
             return Err(error);
         }
         let pending = outcome?;
-        self.redeem(&pending, callback).await
+        let token = self.redeem(&pending, callback).await?;
+        if let Some(id_token) = &token.id_token {
+            // Kept for RP-initiated logout's `id_token_hint` (Authlib leaves this to the app).
+            session
+                .insert(&crate::logout::id_token_key(provider), id_token.clone().into())
+                .await?;
+        }
+        Ok(token)
     }
 
     /// Finishes a login started with [`authorize_url`](Self::authorize_url): checks the
@@ -248,6 +250,7 @@ impl<P: Provider> Client<P> {
         callback: &Callback,
     ) -> Result<Token, Error> {
         let provider = self.name();
+        self.check_callback_issuer(callback).await?;
         if let Some(error) = authorization_error(provider, callback) {
             return Err(error);
         }
@@ -265,7 +268,29 @@ impl<P: Provider> Client<P> {
         self.redeem(pending, callback).await
     }
 
-    /// The code exchange proper, once the state checked out.
+    /// RFC 9207: the callback's `iss` must be the expected issuer; it must be there when the
+    /// provider says it always sends it. Either failure means the response may come from
+    /// another provider (a mix-up attack), so nothing in it is used.
+    async fn check_callback_issuer(&self, callback: &Callback) -> Result<(), Error> {
+        let provider = self.name();
+        let metadata = self.metadata().await?;
+        let expected = self.expected_issuer();
+        match (&callback.iss, &expected) {
+            (Some(found), Some(expected)) if found != expected => Err(Error::IssuerMismatch {
+                provider,
+                expected: expected.clone(),
+                found: found.clone(),
+                source_of: "callback",
+            }),
+            (None, _) if metadata.authorization_response_iss_parameter_supported => {
+                Err(Error::MissingIssuer { provider })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The code exchange proper, once the state checked out; for OpenID Connect providers,
+    /// with the ID token validated and the user's claims in `token.userinfo`.
     async fn redeem(&self, pending: &PendingLogin, callback: &Callback) -> Result<Token, Error> {
         let provider = self.name();
         let config = self.config()?;
@@ -288,7 +313,17 @@ impl<P: Provider> Client<P> {
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         form.extend(extra);
-        self.token_request(config, false, form).await
+        let mut token = self.token_request(config, false, form).await?;
+        if config.is_openid() {
+            // The nonce was made with the pending login; a pending login without one (from an
+            // older declaration, or tampered) must not skip the check: "missing" is not "skip".
+            let nonce = pending.nonce.as_deref().ok_or(Error::IdToken {
+                provider,
+                reason: crate::oidc::IdTokenError::MissingNonce,
+            })?;
+            self.complete_oidc_login(&mut token, nonce).await?;
+        }
+        Ok(token)
     }
 
     /// POSTs a grant to the token endpoint (or, for a refresh, `refresh_token_url` when
@@ -306,13 +341,11 @@ impl<P: Provider> Client<P> {
         };
         let registry = self.registry();
         let http = registry.http()?;
-        let mut request = http
-            .client()
-            .post(url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(agent) = &config.user_agent {
-            request = request.header(reqwest::header::USER_AGENT, agent);
-        }
+        let mut request = self.with_user_agent(
+            http.client()
+                .post(url)
+                .header(reqwest::header::ACCEPT, "application/json"),
+        );
         match config.token_endpoint_auth_method {
             crate::AuthMethod::ClientSecretBasic => {
                 let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");

@@ -29,9 +29,13 @@
 
 mod api;
 mod config;
+mod discovery;
 mod error;
 mod flow;
 mod http;
+mod jwks;
+mod logout;
+mod oidc;
 mod refresh;
 mod registry;
 mod session;
@@ -56,6 +60,8 @@ pub use config::{
 };
 pub use error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem, SessionError};
 pub use flow::{AuthorizeRequest, Callback, Redirect};
+pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
+pub use oidc::{IdTokenError, UserInfo};
 pub use oauth_clients_spec::Key;
 pub use refresh::TokenUpdate;
 pub use registry::{

@@ -12,6 +12,8 @@ use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem}
 use crate::http::Http;
 use crate::refresh::{Flights, Hook, HookError, TokenUpdate};
 use crate::settings::Settings;
+use crate::discovery::{Cached, Metadata};
+use crate::jwks::RefetchGate;
 use crate::state::StatePolicy;
 use oauth_clients_spec::{self as spec, Checked, Credential, Key};
 use std::collections::BTreeMap;
@@ -84,6 +86,16 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 struct Slot {
     config: &'static ProviderConfig,
     resolved: Result<Arc<ClientConfig>, Vec<Problem>>,
+    runtime: ProviderRuntime,
+}
+
+/// What a provider's clients share at run time: caches of its metadata and keys.
+#[derive(Default)]
+pub(crate) struct ProviderRuntime {
+    pub declared_metadata: Arc<Metadata>,
+    pub discovery: Cached<Metadata>,
+    pub jwks: Cached<openidconnect::core::CoreJsonWebKeySet>,
+    pub jwks_gate: RefetchGate,
 }
 
 impl<S> Clone for Registry<S> {
@@ -244,19 +256,28 @@ impl<P: Provider> Client<P> {
         &self.registry
     }
 
+    pub(crate) fn runtime(&self) -> &ProviderRuntime {
+        &self.registry.slot(P::INDEX).runtime
+    }
+
     /// The URL of one of the provider's endpoints: declared, or else discovered.
     pub(crate) async fn endpoint(&self, endpoint: Endpoint) -> Result<url::Url, Error> {
         let config = self.config()?;
-        let declared = match endpoint {
-            Endpoint::Authorization => config.authorize_url.as_ref(),
-            Endpoint::Token => config.access_token_url.as_ref(),
-            Endpoint::Userinfo => config.userinfo_endpoint.as_ref(),
-            Endpoint::Jwks => config.jwks_uri.as_ref(),
-            Endpoint::EndSession => config.end_session_endpoint.as_ref(),
-            Endpoint::Discovery => config.server_metadata_url.as_ref(),
-            Endpoint::Api => config.api_base_url.as_ref(),
+        let found = match endpoint {
+            Endpoint::Discovery => config.server_metadata_url.clone(),
+            Endpoint::Api => config.api_base_url.clone(),
+            _ => {
+                let metadata = self.metadata().await?;
+                match endpoint {
+                    Endpoint::Authorization => metadata.authorization_endpoint.clone(),
+                    Endpoint::Token => metadata.token_endpoint.clone(),
+                    Endpoint::Userinfo => metadata.userinfo_endpoint.clone(),
+                    Endpoint::Jwks => metadata.jwks_uri.clone(),
+                    _ => metadata.end_session_endpoint.clone(),
+                }
+            }
         };
-        declared.cloned().ok_or(Error::MissingEndpoint {
+        found.ok_or(Error::MissingEndpoint {
             provider: self.name(),
             endpoint,
         })
@@ -426,9 +447,19 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                 if let Err(found) = &resolved {
                     problems.extend(found.iter().cloned());
                 }
+                let runtime = ProviderRuntime {
+                    declared_metadata: Arc::new(
+                        resolved
+                            .as_ref()
+                            .map(crate::discovery::declared)
+                            .unwrap_or_default(),
+                    ),
+                    ..ProviderRuntime::default()
+                };
                 Slot {
                     config,
                     resolved: resolved.map(Arc::new),
+                    runtime,
                 }
             })
             .collect();

@@ -1,4 +1,4 @@
-//! Pending logins in the user's session, keyed by `state`.
+//! Pending logins (and logouts) in the user's session, keyed by their one-time `state`.
 //!
 //! Each provider has one session entry: a small map from `state` to what the callback needs
 //! (redirect URI, PKCE verifier, nonce). Several tabs can therefore log in at once. Entries
@@ -10,6 +10,7 @@
 use crate::error::{Error, SessionError};
 use crate::session::Session;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -52,11 +53,12 @@ struct Stored {
     created_ms: u64,
     /// `None` once used (a tombstone).
     #[serde(default, rename = "d", skip_serializing_if = "Option::is_none")]
-    data: Option<StoredData>,
+    data: Option<Value>,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-struct StoredData {
+/// A pending login, compactly: session cookies are small.
+#[derive(Serialize, Deserialize)]
+struct LoginData {
     #[serde(rename = "r")]
     redirect_uri: String,
     #[serde(default, rename = "v", skip_serializing_if = "Option::is_none")]
@@ -72,25 +74,35 @@ pub(crate) struct StatePolicy {
     pub max_pending: usize,
 }
 
-fn key(provider: &str) -> String {
-    format!("oauth_clients.{provider}.logins")
+/// What a one-time state guards: a login, or an RP-initiated logout.
+#[derive(Clone, Copy)]
+pub(crate) enum Purpose {
+    Login,
+    Logout,
 }
 
-async fn load<S: Session>(session: &S, provider: &str) -> Result<Entries, Error> {
-    match session.get(&key(provider)).await? {
-        // Unreadable data (an older format, or tampering) is treated as no pending logins.
+fn key(provider: &str, purpose: Purpose) -> String {
+    match purpose {
+        Purpose::Login => format!("oauth_clients.{provider}.logins"),
+        Purpose::Logout => format!("oauth_clients.{provider}.logouts"),
+    }
+}
+
+async fn load<S: Session>(session: &S, key: &str) -> Result<Entries, Error> {
+    match session.get(key).await? {
+        // Unreadable data (an older format, or tampering) is treated as nothing pending.
         Some(value) => Ok(serde_json::from_value(value).unwrap_or_default()),
         None => Ok(Entries::default()),
     }
 }
 
-async fn save<S: Session>(session: &S, provider: &str, entries: &Entries) -> Result<(), Error> {
+async fn save<S: Session>(session: &S, key: &str, entries: &Entries) -> Result<(), Error> {
     if entries.pending.is_empty() {
-        session.remove(&key(provider)).await?;
+        session.remove(key).await?;
         return Ok(());
     }
     let value = serde_json::to_value(entries).map_err(SessionError::new)?;
-    session.insert(&key(provider), value).await?;
+    session.insert(key, value).await?;
     Ok(())
 }
 
@@ -118,39 +130,40 @@ impl Entries {
     }
 }
 
-/// Records a new pending login.
-pub(crate) async fn store<S: Session>(
+/// Records `data` under a new one-time `state`.
+pub(crate) async fn store_value<S: Session>(
     session: &S,
     provider: &str,
-    login: &PendingLogin,
-    now_ms: u64,
+    purpose: Purpose,
+    state: &str,
+    data: Value,
+    created_ms: u64,
     policy: StatePolicy,
 ) -> Result<(), Error> {
-    let mut entries = load(session, provider).await?;
+    let key = key(provider, purpose);
+    let mut entries = load(session, &key).await?;
     entries.pending.insert(
-        login.state.clone(),
+        state.to_string(),
         Stored {
-            created_ms: login.created_ms,
-            data: Some(StoredData {
-                redirect_uri: login.redirect_uri.clone(),
-                code_verifier: login.code_verifier.clone(),
-                nonce: login.nonce.clone(),
-            }),
+            created_ms,
+            data: Some(data),
         },
     );
-    entries.prune(now_ms, policy);
-    save(session, provider, &entries).await
+    entries.prune(created_ms, policy);
+    save(session, &key, &entries).await
 }
 
-/// Takes the pending login for `state`: one use only, and only before it expires.
-pub(crate) async fn consume<S: Session>(
+/// Takes what was stored under `state`: one use only, and only before it expires.
+pub(crate) async fn consume_value<S: Session>(
     session: &S,
     provider: &'static str,
+    purpose: Purpose,
     state: &str,
     now_ms: u64,
     policy: StatePolicy,
-) -> Result<PendingLogin, Error> {
-    let mut entries = load(session, provider).await?;
+) -> Result<(Value, u64), Error> {
+    let key = key(provider, purpose);
+    let mut entries = load(session, &key).await?;
     let found = entries.pending.get(state).cloned();
     let outcome = match found {
         None => Err(Error::UnknownState { provider }),
@@ -172,20 +185,52 @@ pub(crate) async fn consume<S: Session>(
                     data: None,
                 },
             );
-            Ok(PendingLogin {
-                state: state.to_string(),
-                redirect_uri: data.redirect_uri,
-                code_verifier: data.code_verifier,
-                nonce: data.nonce,
-                created_ms,
-            })
+            Ok((data, created_ms))
         }
     };
     if !matches!(outcome, Err(Error::UnknownState { .. })) {
         entries.prune(now_ms, policy);
-        save(session, provider, &entries).await?;
+        save(session, &key, &entries).await?;
     }
     outcome
+}
+
+/// Records a new pending login.
+pub(crate) async fn store<S: Session>(
+    session: &S,
+    provider: &str,
+    login: &PendingLogin,
+    policy: StatePolicy,
+) -> Result<(), Error> {
+    let data = LoginData {
+        redirect_uri: login.redirect_uri.clone(),
+        code_verifier: login.code_verifier.clone(),
+        nonce: login.nonce.clone(),
+    };
+    let data = serde_json::to_value(data).map_err(SessionError::new)?;
+    store_value(session, provider, Purpose::Login, &login.state, data, login.created_ms, policy).await
+}
+
+/// Takes the pending login for `state`: one use only, and only before it expires.
+pub(crate) async fn consume<S: Session>(
+    session: &S,
+    provider: &'static str,
+    state: &str,
+    now_ms: u64,
+    policy: StatePolicy,
+) -> Result<PendingLogin, Error> {
+    let (data, created_ms) =
+        consume_value(session, provider, Purpose::Login, state, now_ms, policy).await?;
+    // Data this library wrote; anything else in its place is treated as unknown.
+    let data: LoginData =
+        serde_json::from_value(data).map_err(|_| Error::UnknownState { provider })?;
+    Ok(PendingLogin {
+        state: state.to_string(),
+        redirect_uri: data.redirect_uri,
+        code_verifier: data.code_verifier,
+        nonce: data.nonce,
+        created_ms,
+    })
 }
 
 #[cfg(test)]
@@ -211,10 +256,10 @@ mod tests {
     #[tokio::test]
     async fn state_is_single_use_and_expires() {
         let session = MemorySession::new();
-        store(&session, "p", &login("a", 1_000), 1_000, POLICY)
+        store(&session, "p", &login("a", 1_000), POLICY)
             .await
             .unwrap();
-        store(&session, "p", &login("b", 2_000), 2_000, POLICY)
+        store(&session, "p", &login("b", 2_000), POLICY)
             .await
             .unwrap();
         let taken = consume(&session, "p", "a", 3_000, POLICY).await.unwrap();
@@ -238,7 +283,7 @@ mod tests {
         let session = MemorySession::new();
         for (i, state) in ["a", "b", "c", "d", "e"].iter().enumerate() {
             let t = 1_000 * (i as u64 + 1);
-            store(&session, "p", &login(state, t), t, POLICY)
+            store(&session, "p", &login(state, t), POLICY)
                 .await
                 .unwrap();
         }

@@ -35,7 +35,7 @@ pub struct Token {
     /// The user's claims, for OpenID Connect providers: the ID token's claims, merged with the
     /// userinfo endpoint's answer when it was called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userinfo: Option<Map<String, Value>>,
+    pub userinfo: Option<crate::oidc::UserInfo>,
     /// Every other field of the token response.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -53,7 +53,7 @@ impl fmt::Debug for Token {
             .field("id_token", &redacted(self.id_token.is_some()))
             .field(
                 "userinfo",
-                &self.userinfo.as_ref().map(|u| u.keys().collect::<Vec<_>>()),
+                &self.userinfo.as_ref().map(|u| u.claims.keys().collect::<Vec<_>>()),
             )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()

@@ -623,6 +623,30 @@ pub fn default_env(provider: &str, key: Key) -> String {
     )
 }
 
+/// The issuer a discovery document must name (OpenID Connect Discovery §4.3, RFC 8414 §3.3),
+/// derived from where it is published; `None` for a URL of another shape.
+pub fn expected_issuer(server_metadata_url: &str) -> Option<String> {
+    let url = url::Url::parse(server_metadata_url).ok()?;
+    if url.query().is_some() {
+        return None;
+    }
+    let origin = url.origin().ascii_serialization();
+    let path = url.path();
+    // `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery §4).
+    if let Some(prefix) = path.strip_suffix("/.well-known/openid-configuration") {
+        return Some(format!("{origin}{prefix}"));
+    }
+    // `{origin}/.well-known/{suffix}{issuer path}` (RFC 8414 §3.1).
+    for suffix in ["openid-configuration", "oauth-authorization-server"] {
+        if let Some(rest) = path.strip_prefix(&format!("/.well-known/{suffix}")) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return Some(format!("{origin}{rest}"));
+            }
+        }
+    }
+    None
+}
+
 /// A problem found by [`check_provider`]: on a key, or (with `key: None`) on the provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -815,6 +839,22 @@ mod tests {
             default_env("github", Key::ClientSecret),
             "GITHUB_CLIENT_SECRET"
         );
+    }
+
+    #[test]
+    fn issuers_are_derived_from_well_known_urls() {
+        let cases = [
+            ("https://accounts.google.com/.well-known/openid-configuration", Some("https://accounts.google.com")),
+            ("https://login.example/realms/x/.well-known/openid-configuration", Some("https://login.example/realms/x")),
+            ("https://as.example/.well-known/oauth-authorization-server/tenant", Some("https://as.example/tenant")),
+            ("https://as.example/.well-known/oauth-authorization-server", Some("https://as.example")),
+            ("http://127.0.0.1:3999/.well-known/openid-configuration", Some("http://127.0.0.1:3999")),
+            ("https://as.example/metadata.json", None),
+            ("https://as.example/.well-known/openid-configuration?x=1", None),
+        ];
+        for (url, issuer) in cases {
+            assert_eq!(expected_issuer(url).as_deref(), issuer, "{url}");
+        }
     }
 
     #[test]

@@ -1,0 +1,369 @@
+//! Provider metadata: discovered (OpenID Connect Discovery, RFC 8414) or declared.
+//!
+//! The document is fetched on first use, one request however many callers wait for it, and
+//! cached for its `Cache-Control: max-age` (else 24 hours). A stale document keeps being served
+//! while a background refresh runs, and stays in service if that refresh fails
+//! (stale-if-error): a provider's brief outage must not break logins that could still work.
+//! Its `issuer` must be exactly the expected one (Discovery §4.3), and every endpoint in it must
+//! pass the same URL rules as declared ones. Declared keys override discovered values.
+
+use crate::error::{Endpoint, Error, HttpErrorKind};
+use crate::registry::{Client, Provider};
+use oauth_clients_spec::{self as spec, Key};
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// How long a document without `Cache-Control: max-age` is fresh.
+const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Bounds on `max-age`: a provider must not make us fetch on every login, nor keep a
+/// document (or keys) for weeks.
+const MIN_TTL: Duration = Duration::from_secs(60);
+const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a stale value is served without retrying after a refresh failed.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// What the flows use from a provider's metadata.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Option<Url>,
+    pub token_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub jwks_uri: Option<Url>,
+    pub end_session_endpoint: Option<Url>,
+    /// `id_token_signing_alg_values_supported`.
+    pub id_token_signing_algs: Vec<String>,
+    /// RFC 9207: the provider sends `iss` in authorization responses.
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    end_session_endpoint: Option<String>,
+    #[serde(default)]
+    id_token_signing_alg_values_supported: Vec<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+/// A value fetched over HTTP: fresh for a while, then served stale while refreshed.
+pub(crate) struct Cached<T> {
+    entry: RwLock<Option<Entry<T>>>,
+    /// Held while fetching, so concurrent first callers make one request.
+    fetching: tokio::sync::Mutex<()>,
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+struct Entry<T> {
+    value: Arc<T>,
+    fresh_until: Instant,
+}
+
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached {
+            entry: RwLock::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Cached<T> {
+    fn current(&self) -> Option<(Arc<T>, bool)> {
+        let entry = self.entry.read().unwrap_or_else(|p| p.into_inner());
+        entry
+            .as_ref()
+            .map(|e| (e.value.clone(), Instant::now() < e.fresh_until))
+    }
+
+    pub fn store(&self, value: Arc<T>, ttl: Duration) {
+        *self.entry.write().unwrap_or_else(|p| p.into_inner()) = Some(Entry {
+            value,
+            fresh_until: Instant::now() + ttl,
+        });
+    }
+
+    /// The cached value; fetched now if there is none, refreshed in the background if stale.
+    /// `fetch` must be `'static` to run in the background: give it owned handles.
+    pub async fn get<F, Fut>(&self, fetch: F) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(T, Duration), Error>> + Send + 'static,
+        Self: 'static,
+    {
+        match self.current() {
+            Some((value, true)) => Ok(value),
+            Some((value, false)) => {
+                self.refresh_in_background(fetch);
+                Ok(value)
+            }
+            None => self.fetch_once(fetch).await,
+        }
+    }
+
+    /// Fetches unless another caller did while this one waited.
+    async fn fetch_once<F, Fut>(&self, fetch: F) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(T, Duration), Error>>,
+    {
+        let _guard = self.fetching.lock().await;
+        if let Some((value, _)) = self.current() {
+            return Ok(value);
+        }
+        let (value, ttl) = fetch().await?;
+        let value = Arc::new(value);
+        self.store(value.clone(), ttl);
+        Ok(value)
+    }
+
+    /// Fetches now, replacing the cached value on success; on failure the old one stays.
+    pub async fn refetch<F, Fut>(&self, fetch: F) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(T, Duration), Error>>,
+    {
+        let _guard = self.fetching.lock().await;
+        let (value, ttl) = fetch().await?;
+        let value = Arc::new(value);
+        self.store(value.clone(), ttl);
+        Ok(value)
+    }
+
+    fn refresh_in_background<F, Fut>(&self, fetch: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(T, Duration), Error>> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // The task needs the cache itself; `fetch` stores through a handle it owns, so here
+        // only the outcome is awaited. See `Client::metadata` for how the handle is passed.
+        tokio::spawn(async move {
+            let _ = fetch().await;
+        });
+    }
+
+    /// After a failed refresh: keep serving the stale value, and try again only after a while,
+    /// so a provider that is down is not asked on every login.
+    pub fn postpone(&self) {
+        if let Some(entry) = self
+            .entry
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            entry.fresh_until = Instant::now() + RETRY_AFTER_FAILURE;
+        }
+    }
+
+    /// Marks the background refresh as finished (called by the refresh itself).
+    pub fn refresh_done(&self) {
+        self.refreshing
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The freshness lifetime that `Cache-Control` gives, bounded.
+pub(crate) fn ttl(headers: &HeaderMap) -> Duration {
+    let max_age = headers
+        .get_all(reqwest::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|directive| {
+            let (name, value) = directive.trim().split_once('=')?;
+            name.eq_ignore_ascii_case("max-age")
+                .then(|| value.trim().trim_matches('"').parse::<u64>().ok())
+                .flatten()
+        });
+    max_age.map_or(DEFAULT_TTL, |s| Duration::from_secs(s).clamp(MIN_TTL, MAX_TTL))
+}
+
+impl<P: Provider> Client<P> {
+    /// The provider's metadata: the declaration, over the discovery document when there is one.
+    pub(crate) async fn metadata(&self) -> Result<Arc<Metadata>, Error> {
+        let config = self.config()?;
+        if config.server_metadata_url.is_none() {
+            return Ok(self.runtime().declared_metadata.clone());
+        }
+        let cache = &self.runtime().discovery;
+        let client = self.clone();
+        let discovered = cache
+            .get(move || async move {
+                let fetched = client.discover().await;
+                let cache = &client.runtime().discovery;
+                cache.refresh_done();
+                // A background refresh has nobody to return to: it stores its own outcome.
+                match &fetched {
+                    Ok((document, ttl)) => cache.store(Arc::new(document.clone()), *ttl),
+                    Err(_) => cache.postpone(),
+                }
+                fetched
+            })
+            .await?;
+        Ok(Arc::new(self.overlay(&discovered)))
+    }
+
+    /// Declared values over discovered ones.
+    fn overlay(&self, discovered: &Metadata) -> Metadata {
+        let declared = &self.runtime().declared_metadata;
+        Metadata {
+            issuer: declared.issuer.clone().or_else(|| discovered.issuer.clone()),
+            authorization_endpoint: declared
+                .authorization_endpoint
+                .clone()
+                .or_else(|| discovered.authorization_endpoint.clone()),
+            token_endpoint: declared
+                .token_endpoint
+                .clone()
+                .or_else(|| discovered.token_endpoint.clone()),
+            userinfo_endpoint: declared
+                .userinfo_endpoint
+                .clone()
+                .or_else(|| discovered.userinfo_endpoint.clone()),
+            jwks_uri: declared.jwks_uri.clone().or_else(|| discovered.jwks_uri.clone()),
+            end_session_endpoint: declared
+                .end_session_endpoint
+                .clone()
+                .or_else(|| discovered.end_session_endpoint.clone()),
+            id_token_signing_algs: discovered.id_token_signing_algs.clone(),
+            authorization_response_iss_parameter_supported: discovered
+                .authorization_response_iss_parameter_supported,
+        }
+    }
+
+    /// Fetches and checks the discovery document.
+    async fn discover(&self) -> Result<(Metadata, Duration), Error> {
+        let provider = self.name();
+        let config = self.config()?;
+        let Some(url) = config.server_metadata_url.clone() else {
+            return Err(Error::MissingEndpoint {
+                provider,
+                endpoint: Endpoint::Discovery,
+            });
+        };
+        let http = self.registry().http()?;
+        let response = http
+            .send(
+                provider,
+                Endpoint::Discovery,
+                self.with_user_agent(http.client().get(url).header(reqwest::header::ACCEPT, "application/json")),
+                config.timeout,
+                crate::http::PROTOCOL_BODY_LIMIT,
+            )
+            .await?;
+        let invalid = |reason: String| Error::InvalidMetadata { provider, reason };
+        if !response.status.is_success() {
+            return Err(Error::Http {
+                provider,
+                endpoint: Endpoint::Discovery,
+                kind: HttpErrorKind::Status {
+                    status: response.status.as_u16(),
+                },
+            });
+        }
+        let document: Document = serde_json::from_slice(&response.body)
+            .map_err(|e| invalid(format!("the discovery document is not valid JSON metadata: {e}")))?;
+        let expected = self.expected_issuer();
+        match (&document.issuer, &expected) {
+            (None, _) => return Err(invalid("the discovery document has no `issuer`".into())),
+            (Some(found), Some(expected)) if found != expected => {
+                return Err(Error::IssuerMismatch {
+                    provider,
+                    expected: expected.clone(),
+                    found: found.clone(),
+                    source_of: "discovery document",
+                })
+            }
+            _ => {}
+        }
+        let endpoint = |key: Key, value: &Option<String>| -> Result<Option<Url>, Error> {
+            match value {
+                None => Ok(None),
+                Some(s) => spec::check_url(key, s)
+                    .map_err(|m| invalid(format!("discovered {m}")))
+                    .and_then(|s| Url::parse(&s).map_err(|e| invalid(e.to_string())))
+                    .map(Some),
+            }
+        };
+        let metadata = Metadata {
+            issuer: document.issuer.clone(),
+            authorization_endpoint: endpoint(Key::AuthorizeUrl, &document.authorization_endpoint)?,
+            token_endpoint: endpoint(Key::AccessTokenUrl, &document.token_endpoint)?,
+            userinfo_endpoint: endpoint(Key::UserinfoEndpoint, &document.userinfo_endpoint)?,
+            jwks_uri: endpoint(Key::JwksUri, &document.jwks_uri)?,
+            end_session_endpoint: endpoint(Key::EndSessionEndpoint, &document.end_session_endpoint)?,
+            id_token_signing_algs: document.id_token_signing_alg_values_supported,
+            authorization_response_iss_parameter_supported: document
+                .authorization_response_iss_parameter_supported,
+        };
+        Ok((metadata, ttl(&response.headers)))
+    }
+
+    /// The issuer that discovery, ID tokens and RFC 9207 `iss` must name: declared, or derived
+    /// from `server_metadata_url`.
+    pub(crate) fn expected_issuer(&self) -> Option<String> {
+        let config = self.config().ok()?;
+        config.issuer.clone().or_else(|| {
+            config
+                .server_metadata_url
+                .as_ref()
+                .and_then(|url| spec::expected_issuer(url.as_str()))
+        })
+    }
+
+    /// A request with the provider's user agent, if it declares one.
+    pub(crate) fn with_user_agent(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.config().ok().and_then(|c| c.user_agent.clone()) {
+            Some(agent) => request.header(reqwest::header::USER_AGENT, agent),
+            None => request,
+        }
+    }
+}
+
+/// The metadata a declaration gives by itself.
+pub(crate) fn declared(config: &crate::ClientConfig) -> Metadata {
+    Metadata {
+        issuer: config.issuer.clone(),
+        authorization_endpoint: config.authorize_url.clone(),
+        token_endpoint: config.access_token_url.clone(),
+        userinfo_endpoint: config.userinfo_endpoint.clone(),
+        jwks_uri: config.jwks_uri.clone(),
+        end_session_endpoint: config.end_session_endpoint.clone(),
+        id_token_signing_algs: Vec::new(),
+        authorization_response_iss_parameter_supported: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, CACHE_CONTROL};
+
+    #[test]
+    fn cache_lifetime_comes_from_max_age_within_bounds() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CACHE_CONTROL, HeaderValue::from_str(value).unwrap());
+            ttl(&headers)
+        };
+        assert_eq!(ttl(&HeaderMap::new()), DEFAULT_TTL);
+        assert_eq!(with("public, max-age=3600"), Duration::from_secs(3600));
+        assert_eq!(with("max-age=0"), MIN_TTL);
+        assert_eq!(with("max-age=99999999"), MAX_TTL);
+        assert_eq!(with("no-cache"), DEFAULT_TTL);
+    }
+}

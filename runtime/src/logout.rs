@@ -1,0 +1,197 @@
+//! OpenID Connect RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+//!
+//! `logout_redirect` sends the user to the provider's `end_session_endpoint` with the ID token
+//! of their login as `id_token_hint` (remembered at login, which Authlib leaves to every app),
+//! the `post_logout_redirect_uri`, `client_id`, and a one-time `state` kept in the session.
+//! `validate_logout_response` checks that state when the provider sends the user back; a state
+//! that is missing, unknown or used is refused, so a forged "logged out" redirect cannot be
+//! used to act on attacker-chosen data (conformance tests `rp-init-logout-other-state`, `-no-state`).
+
+use crate::error::{Endpoint, Error, SessionError};
+use crate::flow::Redirect;
+use crate::registry::{Client, OpenIdProvider};
+use crate::session::Session;
+use crate::state::{self, Purpose};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where the ID token of the session's login is kept, for `id_token_hint`.
+pub(crate) fn id_token_key(provider: &str) -> String {
+    format!("oauth_clients.{provider}.id_token")
+}
+
+/// What was stored with a logout's state, returned by `validate_logout_response`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutState {
+    pub post_logout_redirect_uri: Option<String>,
+}
+
+/// The query of the provider's redirect back after logout.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct LogoutCallback {
+    pub state: Option<String>,
+}
+
+impl LogoutCallback {
+    /// Reads the callback from a query string.
+    pub fn from_query(query: &str) -> LogoutCallback {
+        let state = url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+            .find(|(name, _)| name == "state")
+            .map(|(_, value)| value.into_owned());
+        LogoutCallback { state }
+    }
+}
+
+/// A logout request being prepared; [`redirect`](Self::redirect) makes it.
+#[must_use = "a logout request does nothing until `redirect` is awaited"]
+pub struct LogoutRequest<'a, P: OpenIdProvider> {
+    client: &'a Client<P>,
+    post_logout_redirect_uri: Option<String>,
+    id_token_hint: Option<String>,
+    logout_hint: Option<String>,
+    ui_locales: Option<String>,
+    state: Option<String>,
+}
+
+impl<P: OpenIdProvider> LogoutRequest<'_, P> {
+    /// Where the provider sends the user afterwards; it must be registered with the provider.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The ID token to send as `id_token_hint` (default: the one of this session's login).
+    pub fn id_token_hint(mut self, id_token: impl Into<String>) -> Self {
+        self.id_token_hint = Some(id_token.into());
+        self
+    }
+
+    pub fn logout_hint(mut self, hint: impl Into<String>) -> Self {
+        self.logout_hint = Some(hint.into());
+        self
+    }
+
+    pub fn ui_locales(mut self, locales: impl Into<String>) -> Self {
+        self.ui_locales = Some(locales.into());
+        self
+    }
+
+    /// The `state` to send (default: a random one, when there is a post-logout redirect).
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// Forgets the session's ID token, stores the state, and returns the redirect.
+    pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
+        let client = self.client;
+        let provider = client.name();
+        let config = client.config()?;
+        let mut url = client.endpoint(Endpoint::EndSession).await?;
+        let key = id_token_key(provider);
+        let remembered = match session.get(&key).await? {
+            Some(Value::String(id_token)) => Some(id_token),
+            _ => None,
+        };
+        session.remove(&key).await?;
+        let id_token_hint = self.id_token_hint.or(remembered);
+        let state = match (self.state, &self.post_logout_redirect_uri) {
+            (Some(state), _) => Some(state),
+            (None, Some(_)) => Some(oauth2::CsrfToken::new_random().secret().clone()),
+            (None, None) => None,
+        };
+        if let Some(state) = &state {
+            let registry = client.registry();
+            let data = serde_json::to_value(LogoutState {
+                post_logout_redirect_uri: self.post_logout_redirect_uri.clone(),
+            })
+            .map_err(SessionError::new)?;
+            state::store_value(
+                session,
+                provider,
+                Purpose::Logout,
+                state,
+                data,
+                registry.now_ms(),
+                registry.state_policy(),
+            )
+            .await?;
+        }
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(hint) = &id_token_hint {
+                query.append_pair("id_token_hint", hint);
+            }
+            if let Some(uri) = &self.post_logout_redirect_uri {
+                query.append_pair("post_logout_redirect_uri", uri);
+            }
+            if let Some(state) = &state {
+                query.append_pair("state", state);
+            }
+            // RP-Initiated Logout §2: client_id lets the provider check the redirect URI even
+            // without a hint.
+            query.append_pair("client_id", &config.client_id);
+            if let Some(hint) = &self.logout_hint {
+                query.append_pair("logout_hint", hint);
+            }
+            if let Some(locales) = &self.ui_locales {
+                query.append_pair("ui_locales", locales);
+            }
+        }
+        Ok(Redirect::new(url))
+    }
+}
+
+impl<P: OpenIdProvider> Client<P> {
+    /// Prepares an RP-initiated logout with optional parameters.
+    pub fn logout(&self) -> LogoutRequest<'_, P> {
+        LogoutRequest {
+            client: self,
+            post_logout_redirect_uri: None,
+            id_token_hint: None,
+            logout_hint: None,
+            ui_locales: None,
+            state: None,
+        }
+    }
+
+    /// Redirects the user to the provider to log out (Authlib's `logout_redirect`), with the
+    /// ID token of their login as `id_token_hint`. Clear your own session too.
+    pub async fn logout_redirect<S: Session>(
+        &self,
+        session: &S,
+        post_logout_redirect_uri: Option<&str>,
+    ) -> Result<Redirect, Error> {
+        let request = self.logout();
+        let request = match post_logout_redirect_uri {
+            Some(uri) => request.post_logout_redirect_uri(uri),
+            None => request,
+        };
+        request.redirect(session).await
+    }
+
+    /// Checks the provider's redirect back after logout (Authlib's `validate_logout_response`)
+    /// and returns what was stored with its state. The state is single-use.
+    pub async fn validate_logout_response<S: Session>(
+        &self,
+        session: &S,
+        callback: &LogoutCallback,
+    ) -> Result<LogoutState, Error> {
+        let provider = self.name();
+        let state = callback
+            .state
+            .as_deref()
+            .ok_or(Error::MissingState { provider })?;
+        let registry = self.registry();
+        let (data, _) = state::consume_value(
+            session,
+            provider,
+            Purpose::Logout,
+            state,
+            registry.now_ms(),
+            registry.state_policy(),
+        )
+        .await?;
+        serde_json::from_value(data).map_err(|_| Error::UnknownState { provider })
+    }
+}

@@ -1,0 +1,581 @@
+//! OpenID Connect: ID-token validation (Core §3.1.3.7), userinfo, and what a login adds.
+//!
+//! Signatures are checked by the openidconnect crate, with the algorithms the provider's
+//! metadata allows (RS256 when it says nothing), never `none`, and HMAC only with the client
+//! secret of a confidential client. Around it we check what it leaves out or does without
+//! leeway: every required claim present, `iss` exactly the expected issuer, `azp` when there
+//! are several audiences (openidconnect skips azp entirely), `exp`/`iat` with the provider's
+//! leeway, `at_hash`, the nonce of this login, unknown `crit` headers, and the token's size.
+//! Each failure is its own [`IdTokenError`].
+
+use crate::error::{Endpoint, Error, HttpErrorKind};
+use crate::registry::{Client, OpenIdProvider, Provider};
+use crate::token::Token;
+use crate::{AuthMethod, FetchUserinfo};
+use base64::Engine;
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, SignatureVerificationError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::str::FromStr;
+
+/// The largest ID token accepted, in bytes: real ones are a few KiB (CVE-2025-61920 was a
+/// denial of service through oversized JOSE segments).
+const MAX_ID_TOKEN: usize = 64 * 1024;
+
+/// Why an ID token was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    #[error("the ID token is larger than {MAX_ID_TOKEN} bytes")]
+    TooLarge,
+    #[error("the ID token is malformed: {0}")]
+    Malformed(String),
+    #[error("the ID token is not signed (`alg: {0}`)")]
+    Unsigned(String),
+    #[error("the ID token's algorithm `{0}` is not allowed")]
+    DisallowedAlg(String),
+    #[error("the ID token has critical header parameters that are not understood: {0}")]
+    UnsupportedCritical(String),
+    #[error("the ID token's signing key `{0}` is not among the provider's keys")]
+    UnknownKey(String),
+    #[error("the ID token's signature is invalid")]
+    BadSignature,
+    #[error("the ID token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    #[error("the ID token's issuer `{found}` is not `{expected}`")]
+    WrongIssuer { expected: String, found: String },
+    #[error("the ID token's audience does not include this client")]
+    WrongAudience,
+    #[error("the ID token has several audiences but no `azp` claim")]
+    MissingAuthorizedParty,
+    #[error("the ID token's `azp` is not this client")]
+    WrongAuthorizedParty,
+    #[error("the ID token expired")]
+    Expired,
+    #[error("the ID token was issued in the future (`iat` beyond the leeway)")]
+    IssuedInFuture,
+    #[error("the ID token has no `nonce`, but one was sent")]
+    MissingNonce,
+    #[error("the ID token's `nonce` is not the one sent for this login")]
+    WrongNonce,
+    #[error("the ID token's `at_hash` does not match the access token")]
+    AtHashMismatch,
+    #[error("the token response has no `id_token`")]
+    Missing,
+    #[error("the refreshed ID token's `{0}` differs from the original's")]
+    RefreshChanged(&'static str),
+}
+
+/// The user's claims: the ID token's, merged with the userinfo endpoint's answer when called.
+/// Standard claims have accessors; every claim is in [`claims`](Self::claims).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserInfo {
+    pub claims: Map<String, Value>,
+}
+
+impl UserInfo {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// The subject: the user's stable identifier at this issuer. Key accounts on
+    /// (`iss`, `sub`), never on `email`.
+    pub fn sub(&self) -> &str {
+        self.text("sub").unwrap_or_default()
+    }
+
+    pub fn iss(&self) -> Option<&str> {
+        self.text("iss")
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.text("name")
+    }
+
+    pub fn given_name(&self) -> Option<&str> {
+        self.text("given_name")
+    }
+
+    pub fn family_name(&self) -> Option<&str> {
+        self.text("family_name")
+    }
+
+    pub fn preferred_username(&self) -> Option<&str> {
+        self.text("preferred_username")
+    }
+
+    pub fn email(&self) -> Option<&str> {
+        self.text("email")
+    }
+
+    /// Whether the provider verified the email (`"true"` as a string counts, as some send it).
+    pub fn email_verified(&self) -> bool {
+        match self.claims.get("email_verified") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s == "true",
+            _ => false,
+        }
+    }
+
+    pub fn picture(&self) -> Option<&str> {
+        self.text("picture")
+    }
+
+    pub fn locale(&self) -> Option<&str> {
+        self.text("locale")
+    }
+
+    /// Any claim.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+}
+
+/// What the nonce of an ID token must be.
+pub(crate) enum NonceRule<'a> {
+    /// The one sent with this login.
+    Equals(&'a str),
+    /// A refreshed token: none, or the original one (Core §12.2).
+    AbsentOr(Option<&'a str>),
+    /// No expectation (an ID token parsed later without its nonce).
+    Any,
+}
+
+fn decode_part(part: &str) -> Result<Map<String, Value>, IdTokenError> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|_| IdTokenError::Malformed("a part is not base64url".into()))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(IdTokenError::Malformed("a part is not a JSON object".into())),
+    }
+}
+
+/// The payload of a JWT, without checking anything (for tokens checked before).
+pub(crate) fn unverified_claims(jwt: &str) -> Option<Map<String, Value>> {
+    decode_part(jwt.split('.').nth(1)?).ok()
+}
+
+fn seconds(claims: &Map<String, Value>, name: &'static str) -> Result<i64, IdTokenError> {
+    match claims.get(name) {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .ok_or(IdTokenError::Malformed(format!("`{name}` is not a time"))),
+        None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
+        Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a number"))),
+    }
+}
+
+fn left_half_hash(alg: &str, input: &str) -> Option<String> {
+    use sha2::Digest;
+    let digest = match &alg[alg.len().saturating_sub(3)..] {
+        "256" => sha2::Sha256::digest(input.as_bytes()).to_vec(),
+        "384" => sha2::Sha384::digest(input.as_bytes()).to_vec(),
+        "512" => sha2::Sha512::digest(input.as_bytes()).to_vec(),
+        _ => return None,
+    };
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
+}
+
+impl<P: Provider> Client<P> {
+    /// Validates an ID token; its claims on success.
+    pub(crate) async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: NonceRule<'_>,
+        access_token: Option<&str>,
+    ) -> Result<Map<String, Value>, Error> {
+        let provider = self.name();
+        let fail = |reason| Error::IdToken { provider, reason };
+        let config = self.config()?;
+        let metadata = self.metadata().await?;
+        if id_token.len() > MAX_ID_TOKEN {
+            return Err(fail(IdTokenError::TooLarge));
+        }
+        let parts: Vec<&str> = id_token.split('.').collect();
+        if parts.len() != 3 {
+            return Err(fail(IdTokenError::Malformed(
+                "not a compact JWS (three dot-separated parts)".into(),
+            )));
+        }
+        let header = decode_part(parts[0]).map_err(fail)?;
+        let claims = decode_part(parts[1]).map_err(fail)?;
+
+        // The header: an algorithm we allow, and nothing we would have to understand.
+        let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+        if alg.is_empty() || alg.eq_ignore_ascii_case("none") || parts[2].is_empty() {
+            return Err(fail(IdTokenError::Unsigned(alg.to_string())));
+        }
+        if let Some(crit) = header.get("crit") {
+            return Err(fail(IdTokenError::UnsupportedCritical(crit.to_string())));
+        }
+        let confidential = config.token_endpoint_auth_method != AuthMethod::None
+            && config.client_secret().is_some();
+        let allowed: Vec<String> = if metadata.id_token_signing_algs.is_empty() {
+            vec!["RS256".into()]
+        } else {
+            metadata.id_token_signing_algs.clone()
+        }
+        .into_iter()
+        .filter(|a| !a.eq_ignore_ascii_case("none") && (confidential || !a.starts_with("HS")))
+        .collect();
+        if !allowed.iter().any(|a| a == alg) {
+            return Err(fail(IdTokenError::DisallowedAlg(alg.to_string())));
+        }
+
+        // The claims (Core §3.1.3.7), with the provider's leeway.
+        let text = |name: &'static str| match claims.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+            None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
+            Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
+        };
+        let iss = text("iss").map_err(fail)?;
+        text("sub").map_err(fail)?;
+        let audiences: Vec<&str> = match claims.get("aud") {
+            Some(Value::String(aud)) => vec![aud.as_str()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if audiences.is_empty() {
+            return Err(fail(IdTokenError::MissingClaim("aud")));
+        }
+        let exp = seconds(&claims, "exp").map_err(fail)?;
+        let iat = seconds(&claims, "iat").map_err(fail)?;
+        let expected = self.expected_issuer().unwrap_or_default();
+        if iss != expected {
+            return Err(fail(IdTokenError::WrongIssuer {
+                expected,
+                found: iss.to_string(),
+            }));
+        }
+        if !audiences.contains(&config.client_id.as_str()) {
+            return Err(fail(IdTokenError::WrongAudience));
+        }
+        match claims.get("azp").and_then(Value::as_str) {
+            Some(azp) if azp != config.client_id => {
+                return Err(fail(IdTokenError::WrongAuthorizedParty))
+            }
+            None if audiences.len() > 1 => {
+                return Err(fail(IdTokenError::MissingAuthorizedParty))
+            }
+            _ => {}
+        }
+        let now = self.registry().now_secs() as i64;
+        let leeway = config.leeway.as_secs() as i64;
+        if now > exp.saturating_add(leeway) {
+            return Err(fail(IdTokenError::Expired));
+        }
+        if iat > now.saturating_add(leeway) {
+            return Err(fail(IdTokenError::IssuedInFuture));
+        }
+        let found_nonce = claims.get("nonce").and_then(Value::as_str);
+        match (nonce, found_nonce) {
+            (NonceRule::Equals(_), None) => return Err(fail(IdTokenError::MissingNonce)),
+            (NonceRule::Equals(expected), Some(found)) if expected != found => {
+                return Err(fail(IdTokenError::WrongNonce))
+            }
+            (NonceRule::AbsentOr(expected), Some(found)) if expected != Some(found) => {
+                return Err(fail(IdTokenError::WrongNonce))
+            }
+            _ => {}
+        }
+        if let (Some(at_hash), Some(access_token)) =
+            (claims.get("at_hash").and_then(Value::as_str), access_token)
+        {
+            if left_half_hash(alg, access_token).as_deref() != Some(at_hash) {
+                return Err(fail(IdTokenError::AtHashMismatch));
+            }
+        }
+
+        // The signature, with the cached keys; one refetch if the key is unknown.
+        let token = CoreIdToken::from_str(id_token)
+            .map_err(|e| fail(IdTokenError::Malformed(e.to_string())))?;
+        let kid = header.get("kid").and_then(Value::as_str);
+        let keys = self.jwks().await?;
+        match self.check_signature(&token, kid, &keys, &allowed, &expected) {
+            Err(IdTokenError::UnknownKey(kid)) => match self.jwks_for_unknown_key().await {
+                Some(keys) => self
+                    .check_signature(&token, Some(&kid), &keys, &allowed, &expected)
+                    .map_err(fail)?,
+                None => return Err(fail(IdTokenError::UnknownKey(kid))),
+            },
+            outcome => outcome.map_err(fail)?,
+        }
+        Ok(claims)
+    }
+
+    fn check_signature(
+        &self,
+        token: &CoreIdToken,
+        kid: Option<&str>,
+        keys: &CoreJsonWebKeySet,
+        allowed: &[String],
+        issuer: &str,
+    ) -> Result<(), IdTokenError> {
+        let verify = |keys: CoreJsonWebKeySet| -> Result<(), SignatureVerificationError> {
+            let verifier = self.verifier(keys, allowed, issuer)?;
+            match token.claims(&verifier, |_: Option<&openidconnect::Nonce>| Ok(())) {
+                Ok(_) => Ok(()),
+                Err(openidconnect::ClaimsVerificationError::SignatureVerification(e)) => Err(e),
+                Err(other) => Err(SignatureVerificationError::Other(other.to_string())),
+            }
+        };
+        match verify(keys.clone()) {
+            Ok(()) => Ok(()),
+            // No `kid` and several keys of the right type: try each (Core §10.1 lets a
+            // provider with one key per type omit `kid`).
+            Err(SignatureVerificationError::AmbiguousKeyId(_)) if kid.is_none() => {
+                let any = keys
+                    .keys()
+                    .iter()
+                    .any(|key| verify(CoreJsonWebKeySet::new(vec![key.clone()])).is_ok());
+                if any {
+                    Ok(())
+                } else {
+                    Err(IdTokenError::BadSignature)
+                }
+            }
+            Err(SignatureVerificationError::NoMatchingKey) => {
+                Err(IdTokenError::UnknownKey(kid.unwrap_or("(none)").to_string()))
+            }
+            Err(SignatureVerificationError::DisallowedAlg(alg)) => Err(IdTokenError::DisallowedAlg(alg)),
+            Err(SignatureVerificationError::UnsupportedAlg(alg)) => Err(IdTokenError::DisallowedAlg(alg)),
+            Err(_) => Err(IdTokenError::BadSignature),
+        }
+    }
+
+    fn verifier<'k>(
+        &self,
+        keys: CoreJsonWebKeySet,
+        allowed: &[String],
+        issuer: &str,
+    ) -> Result<CoreIdTokenVerifier<'k>, SignatureVerificationError> {
+        let config = self
+            .config()
+            .map_err(|e| SignatureVerificationError::Other(e.to_string()))?;
+        let issuer = IssuerUrl::new(issuer.to_string())
+            .map_err(|e| SignatureVerificationError::Other(e.to_string()))?;
+        let client_id = ClientId::new(config.client_id.clone());
+        let verifier = match (config.token_endpoint_auth_method, config.client_secret()) {
+            (AuthMethod::None, _) | (_, None) => {
+                CoreIdTokenVerifier::new_public_client(client_id, issuer, keys)
+            }
+            (_, Some(secret)) => CoreIdTokenVerifier::new_confidential_client(
+                client_id,
+                ClientSecret::new(secret.expose().to_string()),
+                issuer,
+                keys,
+            ),
+        };
+        let algs: Vec<CoreJwsSigningAlgorithm> = allowed
+            .iter()
+            .filter_map(|a| serde_json::from_value(Value::String(a.clone())).ok())
+            .collect();
+        // Issuer, audience, times and nonce were checked above, exactly and with leeway;
+        // here only the signature is left to openidconnect.
+        Ok(verifier
+            .set_allowed_algs(algs)
+            .require_issuer_match(false)
+            .set_other_audience_verifier_fn(|_| true)
+            .set_time_fn(|| chrono::DateTime::<chrono::Utc>::MIN_UTC)
+            .set_issue_time_verifier_fn(|_| Ok(())))
+    }
+
+    /// What an OpenID Connect login adds to the token: a validated ID token, and the user's
+    /// claims (calling userinfo when needed, per `fetch_userinfo`).
+    pub(crate) async fn complete_oidc_login(&self, token: &mut Token, nonce: &str) -> Result<(), Error> {
+        let provider = self.name();
+        let id_token = token.id_token.clone().ok_or(Error::IdToken {
+            provider,
+            reason: IdTokenError::Missing,
+        })?;
+        let claims = self
+            .verify_id_token(&id_token, NonceRule::Equals(nonce), Some(&token.access_token))
+            .await?;
+        let mut info = UserInfo { claims };
+        let config = self.config()?;
+        let fetch = match config.fetch_userinfo {
+            FetchUserinfo::Always => true,
+            FetchUserinfo::Never => false,
+            FetchUserinfo::Auto => {
+                self.metadata().await?.userinfo_endpoint.is_some()
+                    && missing_scope_claims(&config.scope, &info)
+            }
+        };
+        if fetch {
+            let fetched = self.fetch_userinfo(token, info.sub()).await?;
+            for (name, value) in fetched.claims {
+                // The ID token's own claims (iss, aud, exp, ...) are not the endpoint's to change.
+                info.claims.entry(name).or_insert(value);
+            }
+        }
+        token.userinfo = Some(info);
+        Ok(())
+    }
+
+    /// Checks the ID token of a refresh against the one it replaces (Core §12.2).
+    pub(crate) async fn check_refreshed_id_token(&self, old: &Token, new: &mut Token) -> Result<(), Error> {
+        let provider = self.name();
+        let Some(id_token) = new.id_token.clone() else {
+            // Providers need not send a new ID token on refresh: keep the old one.
+            new.id_token = old.id_token.clone();
+            new.userinfo = old.userinfo.clone();
+            return Ok(());
+        };
+        let original = old.id_token.as_deref().and_then(unverified_claims);
+        let original_nonce = original.as_ref().and_then(|c| c.get("nonce")).and_then(Value::as_str);
+        let claims = self
+            .verify_id_token(&id_token, NonceRule::AbsentOr(original_nonce), Some(&new.access_token))
+            .await?;
+        if let Some(original) = &original {
+            for name in ["iss", "sub", "aud"] {
+                if original.get(name) != claims.get(name) {
+                    return Err(Error::IdToken {
+                        provider,
+                        reason: IdTokenError::RefreshChanged(name),
+                    });
+                }
+            }
+        }
+        let mut info = old.userinfo.clone().unwrap_or_default();
+        info.claims.extend(claims);
+        new.userinfo = Some(info);
+        Ok(())
+    }
+
+    /// GETs the userinfo endpoint; its `sub` must be `expected_sub`.
+    async fn fetch_userinfo(&self, token: &Token, expected_sub: &str) -> Result<UserInfo, Error> {
+        let provider = self.name();
+        let config = self.config()?;
+        let url = self
+            .metadata()
+            .await?
+            .userinfo_endpoint
+            .clone()
+            .ok_or(Error::MissingEndpoint {
+                provider,
+                endpoint: Endpoint::Userinfo,
+            })?;
+        let http = self.registry().http()?;
+        let response = http
+            .send(
+                provider,
+                Endpoint::Userinfo,
+                self.with_user_agent(http.client().get(url).bearer_auth(&token.access_token)),
+                config.timeout,
+                crate::http::PROTOCOL_BODY_LIMIT,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(Error::Http {
+                provider,
+                endpoint: Endpoint::Userinfo,
+                kind: HttpErrorKind::Status {
+                    status: response.status.as_u16(),
+                },
+            });
+        }
+        let invalid = |reason: &str| Error::InvalidUserinfo {
+            provider,
+            reason: reason.to_string(),
+        };
+        if response.content_type().starts_with("application/jwt") {
+            return Err(invalid("signed userinfo responses (application/jwt) are not supported"));
+        }
+        let claims: Map<String, Value> = match serde_json::from_slice(&response.body) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(invalid("the answer is not a JSON object")),
+        };
+        match claims.get("sub").and_then(Value::as_str) {
+            Some(sub) if sub == expected_sub => Ok(UserInfo { claims }),
+            Some(_) => Err(Error::UserinfoSubjectMismatch { provider }),
+            None => Err(invalid("the answer has no `sub`")),
+        }
+    }
+}
+
+/// Whether the ID token lacks a claim that the requested scopes imply (Core §5.4).
+fn missing_scope_claims(scope: &[String], info: &UserInfo) -> bool {
+    scope.iter().any(|s| {
+        let implied = match s.as_str() {
+            "profile" => "name",
+            "email" => "email",
+            "address" => "address",
+            "phone" => "phone_number",
+            _ => return false,
+        };
+        !info.claims.contains_key(implied)
+    })
+}
+
+impl<P: OpenIdProvider> Client<P> {
+    /// Validates the ID token of a stored token again (Authlib's `parse_id_token`) and returns
+    /// its claims. Pass the login's nonce when you kept it. An expired ID token is refused.
+    pub async fn parse_id_token(&self, token: &Token, nonce: Option<&str>) -> Result<UserInfo, Error> {
+        let id_token = token.id_token.as_deref().ok_or(Error::IdToken {
+            provider: self.name(),
+            reason: IdTokenError::Missing,
+        })?;
+        let rule = match nonce {
+            Some(nonce) => NonceRule::Equals(nonce),
+            None => NonceRule::Any,
+        };
+        let claims = self
+            .verify_id_token(id_token, rule, Some(&token.access_token))
+            .await?;
+        Ok(UserInfo { claims })
+    }
+
+    /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
+    /// token's ID token.
+    pub async fn userinfo(&self, token: &Token) -> Result<UserInfo, Error> {
+        let sub = token
+            .userinfo
+            .as_ref()
+            .map(|u| u.sub().to_string())
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                token
+                    .id_token
+                    .as_deref()
+                    .and_then(unverified_claims)
+                    .and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string))
+            })
+            .ok_or(Error::IdToken {
+                provider: self.name(),
+                reason: IdTokenError::Missing,
+            })?;
+        self.fetch_userinfo(token, &sub).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_digest() {
+        // The example of OpenID Connect Core's test vectors (RS256).
+        assert_eq!(
+            left_half_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").as_deref(),
+            Some("77QmUPtjPfzWtF2AnpK9RQ")
+        );
+        assert_eq!(left_half_hash("EdDSA", "x"), None);
+    }
+
+    #[test]
+    fn userinfo_accessors() {
+        let info: UserInfo = serde_json::from_value(serde_json::json!({
+            "sub": "248289761001", "email": "j@example.com", "email_verified": "true", "name": "Jane"
+        }))
+        .unwrap();
+        assert_eq!(info.sub(), "248289761001");
+        assert_eq!(info.email(), Some("j@example.com"));
+        assert!(info.email_verified());
+        assert_eq!(info.name(), Some("Jane"));
+        assert_eq!(info.picture(), None);
+    }
+}
