@@ -14,7 +14,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 use url::Url;
 
 /// How long a document without `Cache-Control: max-age` is fresh.
@@ -65,7 +65,8 @@ pub(crate) struct Cached<T> {
 
 struct Entry<T> {
     value: Arc<T>,
-    fresh_until: Instant,
+    /// On the registry's clock, so tests can let time pass.
+    fresh_until: SystemTime,
 }
 
 impl<T> Default for Cached<T> {
@@ -79,56 +80,56 @@ impl<T> Default for Cached<T> {
 }
 
 impl<T: Send + Sync + 'static> Cached<T> {
-    fn current(&self) -> Option<(Arc<T>, bool)> {
+    fn current(&self, now: SystemTime) -> Option<(Arc<T>, bool)> {
         let entry = self.entry.read().unwrap_or_else(|p| p.into_inner());
         entry
             .as_ref()
-            .map(|e| (e.value.clone(), Instant::now() < e.fresh_until))
+            .map(|e| (e.value.clone(), now < e.fresh_until))
     }
 
-    pub fn store(&self, value: Arc<T>, ttl: Duration) {
+    pub fn store(&self, value: Arc<T>, now: SystemTime, ttl: Duration) {
         *self.entry.write().unwrap_or_else(|p| p.into_inner()) = Some(Entry {
             value,
-            fresh_until: Instant::now() + ttl,
+            fresh_until: now + ttl,
         });
     }
 
     /// The cached value; fetched now if there is none, refreshed in the background if stale.
     /// `fetch` must be `'static` to run in the background: give it owned handles.
-    pub async fn get<F, Fut>(&self, fetch: F) -> Result<Arc<T>, Error>
+    pub async fn get<F, Fut>(&self, now: SystemTime, fetch: F) -> Result<Arc<T>, Error>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(T, Duration), Error>> + Send + 'static,
         Self: 'static,
     {
-        match self.current() {
+        match self.current(now) {
             Some((value, true)) => Ok(value),
             Some((value, false)) => {
                 self.refresh_in_background(fetch);
                 Ok(value)
             }
-            None => self.fetch_once(fetch).await,
+            None => self.fetch_once(now, fetch).await,
         }
     }
 
     /// Fetches unless another caller did while this one waited.
-    async fn fetch_once<F, Fut>(&self, fetch: F) -> Result<Arc<T>, Error>
+    async fn fetch_once<F, Fut>(&self, now: SystemTime, fetch: F) -> Result<Arc<T>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(T, Duration), Error>>,
     {
         let _guard = self.fetching.lock().await;
-        if let Some((value, _)) = self.current() {
+        if let Some((value, _)) = self.current(now) {
             return Ok(value);
         }
         let (value, ttl) = fetch().await?;
         let value = Arc::new(value);
-        self.store(value.clone(), ttl);
+        self.store(value.clone(), now, ttl);
         Ok(value)
     }
 
     /// Fetches now, replacing the cached value on success; on failure the old one stays.
-    pub async fn refetch<F, Fut>(&self, fetch: F) -> Result<Arc<T>, Error>
+    pub async fn refetch<F, Fut>(&self, now: SystemTime, fetch: F) -> Result<Arc<T>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(T, Duration), Error>>,
@@ -136,7 +137,7 @@ impl<T: Send + Sync + 'static> Cached<T> {
         let _guard = self.fetching.lock().await;
         let (value, ttl) = fetch().await?;
         let value = Arc::new(value);
-        self.store(value.clone(), ttl);
+        self.store(value.clone(), now, ttl);
         Ok(value)
     }
 
@@ -158,14 +159,14 @@ impl<T: Send + Sync + 'static> Cached<T> {
 
     /// After a failed refresh: keep serving the stale value, and try again only after a while,
     /// so a provider that is down is not asked on every login.
-    pub fn postpone(&self) {
+    pub fn postpone(&self, now: SystemTime) {
         if let Some(entry) = self
             .entry
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .as_mut()
         {
-            entry.fresh_until = Instant::now() + RETRY_AFTER_FAILURE;
+            entry.fresh_until = now + RETRY_AFTER_FAILURE;
         }
     }
 
@@ -189,7 +190,9 @@ pub(crate) fn ttl(headers: &HeaderMap) -> Duration {
                 .then(|| value.trim().trim_matches('"').parse::<u64>().ok())
                 .flatten()
         });
-    max_age.map_or(DEFAULT_TTL, |s| Duration::from_secs(s).clamp(MIN_TTL, MAX_TTL))
+    max_age.map_or(DEFAULT_TTL, |s| {
+        Duration::from_secs(s).clamp(MIN_TTL, MAX_TTL)
+    })
 }
 
 impl<P: Provider> Client<P> {
@@ -202,14 +205,15 @@ impl<P: Provider> Client<P> {
         let cache = &self.runtime().discovery;
         let client = self.clone();
         let discovered = cache
-            .get(move || async move {
+            .get(self.registry().now(), move || async move {
                 let fetched = client.discover().await;
                 let cache = &client.runtime().discovery;
+                let now = client.registry().now();
                 cache.refresh_done();
                 // A background refresh has nobody to return to: it stores its own outcome.
                 match &fetched {
-                    Ok((document, ttl)) => cache.store(Arc::new(document.clone()), *ttl),
-                    Err(_) => cache.postpone(),
+                    Ok((document, ttl)) => cache.store(Arc::new(document.clone()), now, *ttl),
+                    Err(_) => cache.postpone(now),
                 }
                 fetched
             })
@@ -221,7 +225,10 @@ impl<P: Provider> Client<P> {
     fn overlay(&self, discovered: &Metadata) -> Metadata {
         let declared = &self.runtime().declared_metadata;
         Metadata {
-            issuer: declared.issuer.clone().or_else(|| discovered.issuer.clone()),
+            issuer: declared
+                .issuer
+                .clone()
+                .or_else(|| discovered.issuer.clone()),
             authorization_endpoint: declared
                 .authorization_endpoint
                 .clone()
@@ -234,7 +241,10 @@ impl<P: Provider> Client<P> {
                 .userinfo_endpoint
                 .clone()
                 .or_else(|| discovered.userinfo_endpoint.clone()),
-            jwks_uri: declared.jwks_uri.clone().or_else(|| discovered.jwks_uri.clone()),
+            jwks_uri: declared
+                .jwks_uri
+                .clone()
+                .or_else(|| discovered.jwks_uri.clone()),
             end_session_endpoint: declared
                 .end_session_endpoint
                 .clone()
@@ -260,7 +270,11 @@ impl<P: Provider> Client<P> {
             .send(
                 provider,
                 Endpoint::Discovery,
-                self.with_user_agent(http.client().get(url).header(reqwest::header::ACCEPT, "application/json")),
+                self.with_user_agent(
+                    http.client()
+                        .get(url)
+                        .header(reqwest::header::ACCEPT, "application/json"),
+                ),
                 config.timeout,
                 crate::http::PROTOCOL_BODY_LIMIT,
             )
@@ -275,8 +289,11 @@ impl<P: Provider> Client<P> {
                 },
             });
         }
-        let document: Document = serde_json::from_slice(&response.body)
-            .map_err(|e| invalid(format!("the discovery document is not valid JSON metadata: {e}")))?;
+        let document: Document = serde_json::from_slice(&response.body).map_err(|e| {
+            invalid(format!(
+                "the discovery document is not valid JSON metadata: {e}"
+            ))
+        })?;
         let expected = self.expected_issuer();
         match (&document.issuer, &expected) {
             (None, _) => return Err(invalid("the discovery document has no `issuer`".into())),
@@ -305,7 +322,10 @@ impl<P: Provider> Client<P> {
             token_endpoint: endpoint(Key::AccessTokenUrl, &document.token_endpoint)?,
             userinfo_endpoint: endpoint(Key::UserinfoEndpoint, &document.userinfo_endpoint)?,
             jwks_uri: endpoint(Key::JwksUri, &document.jwks_uri)?,
-            end_session_endpoint: endpoint(Key::EndSessionEndpoint, &document.end_session_endpoint)?,
+            end_session_endpoint: endpoint(
+                Key::EndSessionEndpoint,
+                &document.end_session_endpoint,
+            )?,
             id_token_signing_algs: document.id_token_signing_alg_values_supported,
             authorization_response_iss_parameter_supported: document
                 .authorization_response_iss_parameter_supported,
@@ -326,7 +346,10 @@ impl<P: Provider> Client<P> {
     }
 
     /// A request with the provider's user agent, if it declares one.
-    pub(crate) fn with_user_agent(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(crate) fn with_user_agent(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::RequestBuilder {
         match self.config().ok().and_then(|c| c.user_agent.clone()) {
             Some(agent) => request.header(reqwest::header::USER_AGENT, agent),
             None => request,

@@ -161,7 +161,9 @@ pub enum Error {
     },
     /// An issuer is not the expected one: in the discovery document (OpenID Connect Discovery
     /// §4.3), or in the callback's `iss` (RFC 9207, a mix-up attack). The code is not redeemed.
-    #[error("the issuer in the {source_of} of provider `{provider}` is `{found}`, not `{expected}`")]
+    #[error(
+        "the issuer in the {source_of} of provider `{provider}` is `{found}`, not `{expected}`"
+    )]
     IssuerMismatch {
         provider: &'static str,
         expected: String,
@@ -171,7 +173,9 @@ pub enum Error {
     },
     /// The provider says it sends `iss` in authorization responses (RFC 9207), but this one has
     /// none. The code is not redeemed.
-    #[error("the callback from provider `{provider}` has no `iss`, which the provider always sends")]
+    #[error(
+        "the callback from provider `{provider}` has no `iss`, which the provider always sends"
+    )]
     MissingIssuer { provider: &'static str },
     /// The ID token failed validation.
     #[error("provider `{provider}`: {reason}")]

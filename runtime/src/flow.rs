@@ -236,7 +236,10 @@ impl<P: Provider> Client<P> {
         if let Some(id_token) = &token.id_token {
             // Kept for RP-initiated logout's `id_token_hint` (Authlib leaves this to the app).
             session
-                .insert(&crate::logout::id_token_key(provider), id_token.clone().into())
+                .insert(
+                    &crate::logout::id_token_key(provider),
+                    id_token.clone().into(),
+                )
                 .await?;
         }
         Ok(token)

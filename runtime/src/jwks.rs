@@ -42,13 +42,14 @@ impl<P: Provider> Client<P> {
         let client = self.clone();
         self.runtime()
             .jwks
-            .get(move || async move {
+            .get(self.registry().now(), move || async move {
                 let fetched = client.fetch_jwks().await;
                 let cache = &client.runtime().jwks;
+                let now = client.registry().now();
                 cache.refresh_done();
                 match &fetched {
-                    Ok((keys, ttl)) => cache.store(Arc::new(keys.clone()), *ttl),
-                    Err(_) => cache.postpone(),
+                    Ok((keys, ttl)) => cache.store(Arc::new(keys.clone()), now, *ttl),
+                    Err(_) => cache.postpone(now),
                 }
                 fetched
             })
@@ -64,7 +65,9 @@ impl<P: Provider> Client<P> {
         let client = self.clone();
         self.runtime()
             .jwks
-            .refetch(move || async move { client.fetch_jwks().await })
+            .refetch(self.registry().now(), move || async move {
+                client.fetch_jwks().await
+            })
             .await
             .ok()
     }

@@ -61,8 +61,8 @@ pub use config::{
 pub use error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem, SessionError};
 pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
-pub use oidc::{IdTokenError, UserInfo};
 pub use oauth_clients_spec::Key;
+pub use oidc::{IdTokenError, UserInfo};
 pub use refresh::TokenUpdate;
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,

@@ -9,7 +9,7 @@
 
 use crate::error::{Endpoint, Error, SessionError};
 use crate::flow::Redirect;
-use crate::registry::{Client, OpenIdProvider};
+use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::session::Session;
 use crate::state::{self, Purpose};
 use serde::{Deserialize, Serialize};
@@ -142,9 +142,13 @@ impl<P: OpenIdProvider> LogoutRequest<'_, P> {
     }
 }
 
-impl<P: OpenIdProvider> Client<P> {
+// Bounded per method, not per impl: see the note in `oidc.rs`.
+impl<P: Provider> Client<P> {
     /// Prepares an RP-initiated logout with optional parameters.
-    pub fn logout(&self) -> LogoutRequest<'_, P> {
+    pub fn logout(&self) -> LogoutRequest<'_, P>
+    where
+        P: OpenIdProvider,
+    {
         LogoutRequest {
             client: self,
             post_logout_redirect_uri: None,
@@ -161,7 +165,10 @@ impl<P: OpenIdProvider> Client<P> {
         &self,
         session: &S,
         post_logout_redirect_uri: Option<&str>,
-    ) -> Result<Redirect, Error> {
+    ) -> Result<Redirect, Error>
+    where
+        P: OpenIdProvider,
+    {
         let request = self.logout();
         let request = match post_logout_redirect_uri {
             Some(uri) => request.post_logout_redirect_uri(uri),
@@ -176,7 +183,10 @@ impl<P: OpenIdProvider> Client<P> {
         &self,
         session: &S,
         callback: &LogoutCallback,
-    ) -> Result<LogoutState, Error> {
+    ) -> Result<LogoutState, Error>
+    where
+        P: OpenIdProvider,
+    {
         let provider = self.name();
         let state = callback
             .state

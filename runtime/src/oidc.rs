@@ -13,7 +13,9 @@ use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::token::Token;
 use crate::{AuthMethod, FetchUserinfo};
 use base64::Engine;
-use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::core::{
+    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, SignatureVerificationError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -149,7 +151,9 @@ fn decode_part(part: &str) -> Result<Map<String, Value>, IdTokenError> {
         .map_err(|_| IdTokenError::Malformed("a part is not base64url".into()))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(IdTokenError::Malformed("a part is not a JSON object".into())),
+        _ => Err(IdTokenError::Malformed(
+            "a part is not a JSON object".into(),
+        )),
     }
 }
 
@@ -258,9 +262,7 @@ impl<P: Provider> Client<P> {
             Some(azp) if azp != config.client_id => {
                 return Err(fail(IdTokenError::WrongAuthorizedParty))
             }
-            None if audiences.len() > 1 => {
-                return Err(fail(IdTokenError::MissingAuthorizedParty))
-            }
+            None if audiences.len() > 1 => return Err(fail(IdTokenError::MissingAuthorizedParty)),
             _ => {}
         }
         let now = self.registry().now_secs() as i64;
@@ -338,11 +340,15 @@ impl<P: Provider> Client<P> {
                     Err(IdTokenError::BadSignature)
                 }
             }
-            Err(SignatureVerificationError::NoMatchingKey) => {
-                Err(IdTokenError::UnknownKey(kid.unwrap_or("(none)").to_string()))
+            Err(SignatureVerificationError::NoMatchingKey) => Err(IdTokenError::UnknownKey(
+                kid.unwrap_or("(none)").to_string(),
+            )),
+            Err(SignatureVerificationError::DisallowedAlg(alg)) => {
+                Err(IdTokenError::DisallowedAlg(alg))
             }
-            Err(SignatureVerificationError::DisallowedAlg(alg)) => Err(IdTokenError::DisallowedAlg(alg)),
-            Err(SignatureVerificationError::UnsupportedAlg(alg)) => Err(IdTokenError::DisallowedAlg(alg)),
+            Err(SignatureVerificationError::UnsupportedAlg(alg)) => {
+                Err(IdTokenError::DisallowedAlg(alg))
+            }
             Err(_) => Err(IdTokenError::BadSignature),
         }
     }
@@ -386,14 +392,22 @@ impl<P: Provider> Client<P> {
 
     /// What an OpenID Connect login adds to the token: a validated ID token, and the user's
     /// claims (calling userinfo when needed, per `fetch_userinfo`).
-    pub(crate) async fn complete_oidc_login(&self, token: &mut Token, nonce: &str) -> Result<(), Error> {
+    pub(crate) async fn complete_oidc_login(
+        &self,
+        token: &mut Token,
+        nonce: &str,
+    ) -> Result<(), Error> {
         let provider = self.name();
         let id_token = token.id_token.clone().ok_or(Error::IdToken {
             provider,
             reason: IdTokenError::Missing,
         })?;
         let claims = self
-            .verify_id_token(&id_token, NonceRule::Equals(nonce), Some(&token.access_token))
+            .verify_id_token(
+                &id_token,
+                NonceRule::Equals(nonce),
+                Some(&token.access_token),
+            )
             .await?;
         let mut info = UserInfo { claims };
         let config = self.config()?;
@@ -417,7 +431,11 @@ impl<P: Provider> Client<P> {
     }
 
     /// Checks the ID token of a refresh against the one it replaces (Core §12.2).
-    pub(crate) async fn check_refreshed_id_token(&self, old: &Token, new: &mut Token) -> Result<(), Error> {
+    pub(crate) async fn check_refreshed_id_token(
+        &self,
+        old: &Token,
+        new: &mut Token,
+    ) -> Result<(), Error> {
         let provider = self.name();
         let Some(id_token) = new.id_token.clone() else {
             // Providers need not send a new ID token on refresh: keep the old one.
@@ -426,9 +444,16 @@ impl<P: Provider> Client<P> {
             return Ok(());
         };
         let original = old.id_token.as_deref().and_then(unverified_claims);
-        let original_nonce = original.as_ref().and_then(|c| c.get("nonce")).and_then(Value::as_str);
+        let original_nonce = original
+            .as_ref()
+            .and_then(|c| c.get("nonce"))
+            .and_then(Value::as_str);
         let claims = self
-            .verify_id_token(&id_token, NonceRule::AbsentOr(original_nonce), Some(&new.access_token))
+            .verify_id_token(
+                &id_token,
+                NonceRule::AbsentOr(original_nonce),
+                Some(&new.access_token),
+            )
             .await?;
         if let Some(original) = &original {
             for name in ["iss", "sub", "aud"] {
@@ -450,15 +475,15 @@ impl<P: Provider> Client<P> {
     async fn fetch_userinfo(&self, token: &Token, expected_sub: &str) -> Result<UserInfo, Error> {
         let provider = self.name();
         let config = self.config()?;
-        let url = self
-            .metadata()
-            .await?
-            .userinfo_endpoint
-            .clone()
-            .ok_or(Error::MissingEndpoint {
-                provider,
-                endpoint: Endpoint::Userinfo,
-            })?;
+        let url =
+            self.metadata()
+                .await?
+                .userinfo_endpoint
+                .clone()
+                .ok_or(Error::MissingEndpoint {
+                    provider,
+                    endpoint: Endpoint::Userinfo,
+                })?;
         let http = self.registry().http()?;
         let response = http
             .send(
@@ -483,7 +508,9 @@ impl<P: Provider> Client<P> {
             reason: reason.to_string(),
         };
         if response.content_type().starts_with("application/jwt") {
-            return Err(invalid("signed userinfo responses (application/jwt) are not supported"));
+            return Err(invalid(
+                "signed userinfo responses (application/jwt) are not supported",
+            ));
         }
         let claims: Map<String, Value> = match serde_json::from_slice(&response.body) {
             Ok(Value::Object(map)) => map,
@@ -511,10 +538,20 @@ fn missing_scope_claims(scope: &[String], info: &UserInfo) -> bool {
     })
 }
 
-impl<P: OpenIdProvider> Client<P> {
+// The OpenID Connect methods are on every client, bounded per method: calling one on an OAuth
+// 2.0 provider then fails with `OpenIdProvider`'s own message (an impl-level bound would give
+// rustc's generic "method exists but its trait bounds were not satisfied").
+impl<P: Provider> Client<P> {
     /// Validates the ID token of a stored token again (Authlib's `parse_id_token`) and returns
     /// its claims. Pass the login's nonce when you kept it. An expired ID token is refused.
-    pub async fn parse_id_token(&self, token: &Token, nonce: Option<&str>) -> Result<UserInfo, Error> {
+    pub async fn parse_id_token(
+        &self,
+        token: &Token,
+        nonce: Option<&str>,
+    ) -> Result<UserInfo, Error>
+    where
+        P: OpenIdProvider,
+    {
         let id_token = token.id_token.as_deref().ok_or(Error::IdToken {
             provider: self.name(),
             reason: IdTokenError::Missing,
@@ -531,7 +568,10 @@ impl<P: OpenIdProvider> Client<P> {
 
     /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
     /// token's ID token.
-    pub async fn userinfo(&self, token: &Token) -> Result<UserInfo, Error> {
+    pub async fn userinfo(&self, token: &Token) -> Result<UserInfo, Error>
+    where
+        P: OpenIdProvider,
+    {
         let sub = token
             .userinfo
             .as_ref()

@@ -8,12 +8,12 @@
 //! owned registries (`Providers::builder().build()`) serve tests and multi-tenant apps.
 
 use crate::config::{ClientConfig, ProviderConfig, Secret};
+use crate::discovery::{Cached, Metadata};
 use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem};
 use crate::http::Http;
+use crate::jwks::RefetchGate;
 use crate::refresh::{Flights, Hook, HookError, TokenUpdate};
 use crate::settings::Settings;
-use crate::discovery::{Cached, Metadata};
-use crate::jwks::RefetchGate;
 use crate::state::StatePolicy;
 use oauth_clients_spec::{self as spec, Checked, Credential, Key};
 use std::collections::BTreeMap;

@@ -208,7 +208,16 @@ pub(crate) async fn store<S: Session>(
         nonce: login.nonce.clone(),
     };
     let data = serde_json::to_value(data).map_err(SessionError::new)?;
-    store_value(session, provider, Purpose::Login, &login.state, data, login.created_ms, policy).await
+    store_value(
+        session,
+        provider,
+        Purpose::Login,
+        &login.state,
+        data,
+        login.created_ms,
+        policy,
+    )
+    .await
 }
 
 /// Takes the pending login for `state`: one use only, and only before it expires.

@@ -53,7 +53,10 @@ impl fmt::Debug for Token {
             .field("id_token", &redacted(self.id_token.is_some()))
             .field(
                 "userinfo",
-                &self.userinfo.as_ref().map(|u| u.claims.keys().collect::<Vec<_>>()),
+                &self
+                    .userinfo
+                    .as_ref()
+                    .map(|u| u.claims.keys().collect::<Vec<_>>()),
             )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()

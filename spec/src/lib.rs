@@ -700,6 +700,14 @@ pub fn check_provider<'a>(
             }),
         }
     }
+    if let (Some(Checked::Url(url)), false) = (get(Key::ServerMetadataUrl), has(Key::Issuer)) {
+        if expected_issuer(url).is_none() {
+            problems.push(Problem {
+                key: Some(Key::ServerMetadataUrl),
+                message: "the expected issuer cannot be told from this `server_metadata_url` (it is neither `.../.well-known/openid-configuration` nor `/.well-known/oauth-authorization-server/...`); declare `issuer`".into(),
+            });
+        }
+    }
     if openid == Some(true)
         && !has(Key::ServerMetadataUrl)
         && !(has(Key::Issuer) && has(Key::JwksUri))
@@ -842,15 +850,48 @@ mod tests {
     }
 
     #[test]
+    fn an_underivable_issuer_must_be_declared() {
+        let url = Checked::Url("https://sso.example.com/metadata.json".into());
+        let problems = check_provider(
+            "x",
+            |k| k == Key::ServerMetadataUrl,
+            |k| match k {
+                Key::ServerMetadataUrl => Some(&url),
+                _ => None,
+            },
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, Some(Key::ServerMetadataUrl));
+    }
+
+    #[test]
     fn issuers_are_derived_from_well_known_urls() {
         let cases = [
-            ("https://accounts.google.com/.well-known/openid-configuration", Some("https://accounts.google.com")),
-            ("https://login.example/realms/x/.well-known/openid-configuration", Some("https://login.example/realms/x")),
-            ("https://as.example/.well-known/oauth-authorization-server/tenant", Some("https://as.example/tenant")),
-            ("https://as.example/.well-known/oauth-authorization-server", Some("https://as.example")),
-            ("http://127.0.0.1:3999/.well-known/openid-configuration", Some("http://127.0.0.1:3999")),
+            (
+                "https://accounts.google.com/.well-known/openid-configuration",
+                Some("https://accounts.google.com"),
+            ),
+            (
+                "https://login.example/realms/x/.well-known/openid-configuration",
+                Some("https://login.example/realms/x"),
+            ),
+            (
+                "https://as.example/.well-known/oauth-authorization-server/tenant",
+                Some("https://as.example/tenant"),
+            ),
+            (
+                "https://as.example/.well-known/oauth-authorization-server",
+                Some("https://as.example"),
+            ),
+            (
+                "http://127.0.0.1:3999/.well-known/openid-configuration",
+                Some("http://127.0.0.1:3999"),
+            ),
             ("https://as.example/metadata.json", None),
-            ("https://as.example/.well-known/openid-configuration?x=1", None),
+            (
+                "https://as.example/.well-known/openid-configuration?x=1",
+                None,
+            ),
         ];
         for (url, issuer) in cases {
             assert_eq!(expected_issuer(url).as_deref(), issuer, "{url}");
@@ -874,9 +915,11 @@ mod tests {
         assert_eq!(problems[1].key, Some(Key::Scope));
         let email = Checked::Scope(vec!["email".into()]);
         let declared = |k| matches!(k, Key::Scope | Key::JwksUri | Key::ServerMetadataUrl);
+        let metadata = Checked::Url("https://a.example/.well-known/openid-configuration".into());
         let problems = check_provider("x", declared, |k| match k {
             Key::Scope => Some(&email),
-            Key::JwksUri | Key::ServerMetadataUrl => Some(&jwks),
+            Key::JwksUri => Some(&jwks),
+            Key::ServerMetadataUrl => Some(&metadata),
             _ => None,
         });
         assert_eq!(problems.len(), 1);

@@ -19,7 +19,10 @@
 mod server;
 
 use crate::settings::Settings;
-use std::collections::{BTreeMap, HashMap};
+use openidconnect::core::CoreRsaPrivateSigningKey;
+use openidconnect::JsonWebKeyId;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use url::Url;
@@ -75,6 +78,98 @@ pub struct Behaviour {
     pub token_override: Option<(u16, String, String)>,
     /// Leave `access_token` out of token answers.
     pub omit_access_token: bool,
+    /// Put the scope's claims (email, name, ...) in ID tokens; otherwise only userinfo has them.
+    pub claims_in_id_token: bool,
+    /// ID-token lifetime.
+    pub id_token_ttl: Duration,
+    /// Changes every ID token before it is signed (or replaces how it is signed).
+    pub id_token_hook: Option<IdTokenHook>,
+    /// Answer userinfo with this `sub` instead of the user's.
+    pub userinfo_sub: Option<String>,
+    /// What the authorization response says in `iss` (RFC 9207).
+    pub response_iss: ResponseIss,
+    /// Advertise `authorization_response_iss_parameter_supported` in discovery.
+    pub advertise_response_iss: bool,
+    /// Changes the discovery document before it is served.
+    pub discovery_hook: Option<JsonHook>,
+    /// Publish every signing key in the JWKS, not only the active one.
+    pub publish_all_keys: bool,
+    /// Extra entries added to the JWKS (e.g. keys of unknown types).
+    pub jwks_extra: Vec<Value>,
+    /// Answer the JWKS endpoint with this status (e.g. 503: down).
+    pub jwks_status: Option<u16>,
+    /// Answer the discovery endpoint with this status (e.g. 500).
+    pub discovery_status: Option<u16>,
+    /// The `state` sent back after logout: `None` sends the request's own.
+    pub logout_state: Option<Option<String>>,
+}
+
+/// What the authorization response carries as `iss`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseIss {
+    /// The provider's issuer.
+    Correct,
+    Omit,
+    Value(String),
+}
+
+/// An ID token about to be signed: its header and claims, and how to sign it.
+#[derive(Clone, Debug)]
+pub struct IdTokenParts {
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+    pub signing: Signing,
+}
+
+/// How an ID token is signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signing {
+    /// RS256 with the active key.
+    ActiveKey,
+    /// RS256 with one of the provider's keys, by index (0 to 2).
+    Key(usize),
+    /// HS256 with these key bytes.
+    Hmac(Vec<u8>),
+    /// No signature at all (an empty third part).
+    Unsigned,
+    /// The active key's signature with one byte changed.
+    Corrupt,
+    /// Replace the whole token with this text.
+    Raw(String),
+}
+
+/// A change applied to each ID token.
+#[derive(Clone)]
+pub struct IdTokenHook(pub Arc<dyn Fn(&mut IdTokenParts) + Send + Sync>);
+
+impl IdTokenHook {
+    pub fn new(change: impl Fn(&mut IdTokenParts) + Send + Sync + 'static) -> Self {
+        IdTokenHook(Arc::new(change))
+    }
+}
+
+impl std::fmt::Debug for IdTokenHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdTokenHook(..)")
+    }
+}
+
+type JsonChange = dyn Fn(&mut Map<String, Value>) + Send + Sync;
+
+/// A change applied to a JSON document (the discovery document).
+#[derive(Clone)]
+pub struct JsonHook(pub Arc<JsonChange>);
+
+impl JsonHook {
+    pub fn new(change: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) -> Self {
+        JsonHook(Arc::new(change))
+    }
+}
+
+impl std::fmt::Debug for JsonHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsonHook(..)")
+    }
 }
 
 impl Default for Behaviour {
@@ -92,6 +187,18 @@ impl Default for Behaviour {
             token_padding: 0,
             token_override: None,
             omit_access_token: false,
+            claims_in_id_token: true,
+            id_token_ttl: Duration::from_secs(300),
+            id_token_hook: None,
+            userinfo_sub: None,
+            response_iss: ResponseIss::Correct,
+            advertise_response_iss: true,
+            discovery_hook: None,
+            publish_all_keys: false,
+            jwks_extra: Vec::new(),
+            jwks_status: None,
+            discovery_status: None,
+            logout_state: None,
         }
     }
 }
@@ -138,7 +245,20 @@ impl TestProviderBuilder {
         let addr = listener.local_addr()?;
         let base =
             Url::parse(&format!("http://{addr}/")).expect("a socket address is a valid host");
+        let keys = KEYS
+            .iter()
+            .enumerate()
+            .map(|(i, pem)| {
+                let kid = format!("key-{}", i + 1);
+                CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.clone())))
+                    .map(|key| (kid, key))
+                    .map_err(std::io::Error::other)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let shared = Arc::new(Shared {
+            issuer: base.as_str().trim_end_matches('/').to_string(),
+            keys,
+            active_key: Mutex::new(0),
             behaviour: Mutex::new(self.behaviour),
             clients: Mutex::new(
                 self.clients
@@ -205,6 +325,31 @@ impl TestProvider {
             .join(path.trim_start_matches('/'))
             .map(String::from)
             .unwrap_or_default()
+    }
+
+    /// The issuer: the base URL without its trailing slash.
+    pub fn issuer(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// The discovery document's URL.
+    pub fn discovery_url(&self) -> String {
+        self.url(".well-known/openid-configuration")
+    }
+
+    /// Settings that point the OpenID Connect provider `name` at this provider through
+    /// discovery, with the default client's credentials.
+    pub fn oidc_settings_for(&self, name: &str) -> Settings {
+        Settings::new()
+            .set(name, "server_metadata_url", self.discovery_url())
+            .set(name, "client_id", CLIENT_ID)
+            .set(name, "client_secret", CLIENT_SECRET)
+    }
+
+    /// Starts signing with the next key and publishes only that one: a key rotation.
+    pub fn rotate_keys(&self) {
+        let mut active = lock(&self.shared.active_key);
+        *active = (*active + 1) % self.shared.keys.len();
     }
 
     /// Settings that point the declared provider `name` at this provider, with the default
@@ -291,6 +436,10 @@ impl TestProvider {
 }
 
 pub(crate) struct Shared {
+    issuer: String,
+    /// RSA signing keys (kid, key); `active_key` indexes the one in use.
+    keys: Vec<(String, CoreRsaPrivateSigningKey)>,
+    active_key: Mutex<usize>,
     behaviour: Mutex<Behaviour>,
     clients: Mutex<HashMap<String, TestClient>>,
     grants: Mutex<Grants>,
@@ -307,9 +456,18 @@ impl Shared {
     }
 }
 
+/// The provider's RSA keys: made for this test provider only, and public in its source. Never
+/// trust a token signed with them outside tests.
+const KEYS: [&str; 3] = [
+    include_str!("keys/rsa1.pem"),
+    include_str!("keys/rsa2.pem"),
+    include_str!("keys/rsa3.pem"),
+];
+
 #[derive(Default)]
 struct Grants {
     codes: HashMap<String, CodeGrant>,
+    id_tokens: HashSet<String>,
     access_tokens: HashMap<String, AccessGrant>,
     refresh_tokens: HashMap<String, RefreshGrant>,
 }
@@ -321,6 +479,7 @@ struct CodeGrant {
     code_challenge: Option<String>,
     user: String,
     scope: String,
+    nonce: Option<String>,
     issued: std::time::Instant,
 }
 
@@ -336,6 +495,8 @@ struct RefreshGrant {
     client_id: String,
     user: String,
     scope: String,
+    /// The nonce of the login, repeated in refreshed ID tokens.
+    nonce: Option<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -3,7 +3,10 @@
 // Handlers return early with a ready response; its size does not matter on this test server.
 #![allow(clippy::result_large_err)]
 
-use super::{lock, AccessGrant, CodeGrant, LoginMode, RefreshGrant, Shared, TokenFormat};
+use super::{
+    lock, AccessGrant, CodeGrant, IdTokenParts, LoginMode, RefreshGrant, ResponseIss, Shared,
+    Signing, TokenFormat,
+};
 use axum::body::Body;
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -11,6 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use base64::Engine;
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use openidconnect::{PrivateSigningKey, SigningError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +30,10 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/refresh", any(refresh_alias))
         .route("/api/user", any(api_user))
         .route("/trap", any(trap))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/jwks", get(jwks))
+        .route("/userinfo", any(userinfo))
+        .route("/logout", get(end_session))
         .with_state(shared)
 }
 
@@ -102,6 +111,7 @@ async fn authorize_decision(
                     "state",
                     params.get("state").map(String::as_str).unwrap_or(""),
                 ),
+                ("iss", &response_iss(&shared)),
             ],
         );
     }
@@ -159,11 +169,28 @@ fn issue_code(shared: &Shared, params: &Params, redirect_uri: &str, user: &str) 
             code_challenge: params.get("code_challenge").cloned(),
             user: user.to_string(),
             scope: params.get("scope").cloned().unwrap_or_default(),
+            nonce: params.get("nonce").cloned(),
             issued: Instant::now(),
         },
     );
     let state = params.get("state").map(String::as_str).unwrap_or("");
-    back(redirect_uri, &[("code", &code), ("state", state)])
+    back(
+        redirect_uri,
+        &[
+            ("code", &code),
+            ("state", state),
+            ("iss", &response_iss(shared)),
+        ],
+    )
+}
+
+/// The `iss` of authorization responses (RFC 9207), success or error alike.
+fn response_iss(shared: &Shared) -> String {
+    match shared.behaviour().response_iss {
+        ResponseIss::Correct => shared.issuer.clone(),
+        ResponseIss::Omit => String::new(),
+        ResponseIss::Value(iss) => iss,
+    }
 }
 
 /// A redirect to the client with query parameters added (empty values left out).
@@ -263,7 +290,7 @@ async fn token(
     shared.count(&format!("token.auth.{method}"));
     let grant_type = form.get("grant_type").map(String::as_str).unwrap_or("");
     shared.count(&format!("token.{grant_type}"));
-    let (user, scope) = match grant_type {
+    let (user, scope, nonce) = match grant_type {
         "authorization_code" => {
             let code = form.get("code").cloned().unwrap_or_default();
             let Some(grant) = lock(&shared.grants).codes.remove(&code) else {
@@ -302,7 +329,7 @@ async fn token(
                     }
                 }
             }
-            (grant.user, grant.scope)
+            (grant.user, grant.scope, grant.nonce)
         }
         "refresh_token" => {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
@@ -326,7 +353,7 @@ async fn token(
                     "the refresh token was issued to another client",
                 );
             }
-            (grant.user, grant.scope)
+            (grant.user, grant.scope, grant.nonce)
         }
         _ => {
             return oauth_error(
@@ -338,6 +365,18 @@ async fn token(
     };
 
     let access_token = random();
+    let openid = scope.split(' ').any(|s| s == "openid");
+    let id_token = openid.then(|| {
+        id_token(
+            &shared,
+            &behaviour,
+            &client_id,
+            &user,
+            &scope,
+            nonce.as_deref(),
+            &access_token,
+        )
+    });
     let mut fields: Vec<(String, Value)> = Vec::new();
     if !behaviour.omit_access_token {
         fields.push(("access_token".into(), json!(access_token)));
@@ -348,6 +387,9 @@ async fn token(
     }
     {
         let mut grants = lock(&shared.grants);
+        if let Some(id_token) = &id_token {
+            grants.id_tokens.insert(id_token.clone());
+        }
         grants.access_tokens.insert(
             access_token,
             AccessGrant {
@@ -370,6 +412,7 @@ async fn token(
                     client_id,
                     user,
                     scope: scope.clone(),
+                    nonce,
                 },
             );
             fields.push(("refresh_token".into(), json!(refresh)));
@@ -377,6 +420,9 @@ async fn token(
     }
     if !scope.is_empty() {
         fields.push(("scope".into(), json!(scope)));
+    }
+    if let Some(id_token) = id_token {
+        fields.push(("id_token".into(), json!(id_token)));
     }
     if behaviour.token_padding > 0 {
         fields.push(("padding".into(), json!("x".repeat(behaviour.token_padding))));
@@ -450,6 +496,222 @@ async fn api_user(
             response
         }
     }
+}
+
+/// The claims that `scope` grants about `user`.
+fn scope_claims(user: &str, scope: &str) -> Vec<(&'static str, Value)> {
+    let mut claims = Vec::new();
+    for token in scope.split(' ') {
+        match token {
+            "email" => {
+                claims.push(("email", json!(format!("{user}@example.test"))));
+                claims.push(("email_verified", json!(true)));
+            }
+            "profile" => {
+                let mut name = user.to_string();
+                if let Some(first) = name.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                claims.push(("name", json!(name)));
+                claims.push(("preferred_username", json!(user)));
+            }
+            _ => {}
+        }
+    }
+    claims
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn at_hash(access_token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access_token.as_bytes());
+    b64(&digest[..16])
+}
+
+/// Builds and signs an ID token, through the behaviour's hook.
+fn id_token(
+    shared: &Shared,
+    behaviour: &super::Behaviour,
+    client_id: &str,
+    user: &str,
+    scope: &str,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> String {
+    let active = *lock(&shared.active_key);
+    let now = now();
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), json!(shared.issuer));
+    claims.insert("sub".into(), json!(user));
+    claims.insert("aud".into(), json!(client_id));
+    claims.insert("exp".into(), json!(now + behaviour.id_token_ttl.as_secs()));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("auth_time".into(), json!(now));
+    if let Some(nonce) = nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    claims.insert("at_hash".into(), json!(at_hash(access_token)));
+    if behaviour.claims_in_id_token {
+        for (name, value) in scope_claims(user, scope) {
+            claims.insert(name.into(), value);
+        }
+    }
+    let mut header = serde_json::Map::new();
+    header.insert("alg".into(), json!("RS256"));
+    header.insert("typ".into(), json!("JWT"));
+    header.insert("kid".into(), json!(shared.keys[active].0));
+    let mut parts = IdTokenParts {
+        header,
+        claims,
+        signing: Signing::ActiveKey,
+    };
+    if let Some(hook) = &behaviour.id_token_hook {
+        (hook.0)(&mut parts);
+    }
+    sign(shared, active, parts)
+}
+
+fn sign(shared: &Shared, active: usize, parts: IdTokenParts) -> String {
+    let input = format!(
+        "{}.{}",
+        b64(Value::Object(parts.header).to_string().as_bytes()),
+        b64(Value::Object(parts.claims).to_string().as_bytes())
+    );
+    let rsa = |index: usize| -> Result<Vec<u8>, SigningError> {
+        shared.keys[index % shared.keys.len()].1.sign(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            input.as_bytes(),
+        )
+    };
+    let signature = match parts.signing {
+        Signing::ActiveKey => rsa(active),
+        Signing::Key(index) => rsa(index),
+        Signing::Hmac(key) => openidconnect::core::CoreHmacKey::new(key)
+            .sign(&CoreJwsSigningAlgorithm::HmacSha256, input.as_bytes()),
+        Signing::Unsigned => Ok(Vec::new()),
+        Signing::Corrupt => rsa(active).map(|mut signature| {
+            signature[10] ^= 0x01;
+            signature
+        }),
+        Signing::Raw(text) => return text,
+    };
+    match signature {
+        Ok(signature) => format!("{input}.{}", b64(&signature)),
+        // Unreachable with these keys and algorithms; a broken token makes the test fail loudly.
+        Err(_) => format!("{input}.signing-failed"),
+    }
+}
+
+async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count("discovery");
+    let behaviour = shared.behaviour();
+    if let Some(status) = behaviour.discovery_status {
+        return StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response();
+    }
+    let base = &shared.issuer;
+    let mut document = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "jwks_uri": format!("{base}/jwks"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "email", "profile", "offline_access"],
+        "authorization_response_iss_parameter_supported": behaviour.advertise_response_iss,
+    });
+    if let (Some(hook), Some(map)) = (&behaviour.discovery_hook, document.as_object_mut()) {
+        (hook.0)(map);
+    }
+    (
+        [(header::CACHE_CONTROL, "max-age=3600")],
+        axum::Json(document),
+    )
+        .into_response()
+}
+
+async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
+    use openidconnect::PrivateSigningKey;
+    shared.count("jwks");
+    let behaviour = shared.behaviour();
+    if let Some(status) = behaviour.jwks_status {
+        return StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            .into_response();
+    }
+    let active = *lock(&shared.active_key);
+    let mut keys: Vec<Value> = shared
+        .keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| behaviour.publish_all_keys || *i == active)
+        .filter_map(|(_, (_, key))| serde_json::to_value(key.as_verification_key()).ok())
+        .collect();
+    keys.extend(behaviour.jwks_extra.iter().cloned());
+    axum::Json(json!({ "keys": keys })).into_response()
+}
+
+async fn userinfo(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    shared.count("userinfo");
+    let grant =
+        bearer(&headers, &body).and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
+    match grant {
+        Some(grant) if grant.expires.is_none_or(|at| SystemTime::now() < at) => {
+            let sub = shared
+                .behaviour()
+                .userinfo_sub
+                .unwrap_or(grant.user.clone());
+            let mut claims = serde_json::Map::new();
+            claims.insert("sub".into(), json!(sub));
+            for (name, value) in scope_claims(&grant.user, &grant.scope) {
+                claims.insert(name.into(), value);
+            }
+            axum::Json(Value::Object(claims)).into_response()
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response(),
+    }
+}
+
+/// RP-initiated logout: checks the hint, then sends the user back with the state.
+async fn end_session(State(shared): State<Arc<Shared>>, Query(params): Query<Params>) -> Response {
+    shared.count("end_session");
+    if let Some(hint) = params.get("id_token_hint") {
+        if !lock(&shared.grants).id_tokens.contains(hint) {
+            return (StatusCode::BAD_REQUEST, "id_token_hint was not issued here").into_response();
+        }
+    }
+    let Some(target) = params.get("post_logout_redirect_uri") else {
+        return Html("<!doctype html><p>You are logged out of the local provider.</p>")
+            .into_response();
+    };
+    let state = match shared.behaviour().logout_state {
+        Some(state) => state.unwrap_or_default(),
+        None => params.get("state").cloned().unwrap_or_default(),
+    };
+    back(target, &[("state", &state)])
 }
 
 /// A stable numeric id for a user name, like the numeric ids real providers give.
