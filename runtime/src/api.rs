@@ -355,6 +355,7 @@ impl<P: Provider> Client<P> {
                 if config.is_openid() {
                     self.check_refreshed_id_token(token, &mut new).await?;
                 }
+                tracing::info!(provider, "token refreshed");
                 run_hooks(
                     registry.hooks(),
                     TokenUpdate {

@@ -212,8 +212,14 @@ impl<P: Provider> Client<P> {
                 cache.refresh_done();
                 // A background refresh has nobody to return to: it stores its own outcome.
                 match &fetched {
-                    Ok((document, ttl)) => cache.store(Arc::new(document.clone()), now, *ttl),
-                    Err(_) => cache.postpone(now),
+                    Ok((document, ttl)) => {
+                        tracing::info!(provider = client.name(), ttl_s = ttl.as_secs(), "discovery document fetched");
+                        cache.store(Arc::new(document.clone()), now, *ttl)
+                    }
+                    Err(error) => {
+                        tracing::warn!(provider = client.name(), %error, "discovery failed; a cached document stays in use");
+                        cache.postpone(now)
+                    }
                 }
                 fetched
             })

@@ -208,6 +208,19 @@ impl<P: Provider> Client<P> {
         session: &S,
         callback: &Callback,
     ) -> Result<Token, Error> {
+        let outcome = self.handle_callback(session, callback).await;
+        match &outcome {
+            Ok(_) => tracing::info!(provider = self.name(), "login completed"),
+            Err(error) => tracing::info!(provider = self.name(), %error, "login refused"),
+        }
+        outcome
+    }
+
+    async fn handle_callback<S: Session>(
+        &self,
+        session: &S,
+        callback: &Callback,
+    ) -> Result<Token, Error> {
         let provider = self.name();
         self.config()?;
         let registry = self.registry();

@@ -92,15 +92,29 @@ impl Http {
                 body: body.freeze(),
             })
         };
-        let response = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| fail(HttpErrorKind::Timeout(timeout)))??;
-        if endpoint != Endpoint::Api && response.status.is_redirection() {
-            return Err(fail(HttpErrorKind::Redirect {
-                status: response.status.as_u16(),
-            }));
+        let started = std::time::Instant::now();
+        let outcome = match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => Err(fail(HttpErrorKind::Timeout(timeout))),
+            Ok(Ok(response)) if endpoint != Endpoint::Api && response.status.is_redirection() => {
+                Err(fail(HttpErrorKind::Redirect {
+                    status: response.status.as_u16(),
+                }))
+            }
+            Ok(outcome) => outcome,
+        };
+        // Never the URL, headers or body: they can carry codes and tokens.
+        match &outcome {
+            Ok(response) => tracing::debug!(
+                provider,
+                %endpoint,
+                status = response.status.as_u16(),
+                bytes = response.body.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "provider answered"
+            ),
+            Err(error) => tracing::warn!(provider, %endpoint, %error, "request to provider failed"),
         }
-        Ok(response)
+        outcome
     }
 }
 

@@ -48,8 +48,14 @@ impl<P: Provider> Client<P> {
                 let now = client.registry().now();
                 cache.refresh_done();
                 match &fetched {
-                    Ok((keys, ttl)) => cache.store(Arc::new(keys.clone()), now, *ttl),
-                    Err(_) => cache.postpone(now),
+                    Ok((keys, ttl)) => {
+                        tracing::info!(provider = client.name(), keys = keys.keys().len(), "signing keys fetched");
+                        cache.store(Arc::new(keys.clone()), now, *ttl)
+                    }
+                    Err(error) => {
+                        tracing::warn!(provider = client.name(), %error, "fetching signing keys failed; cached keys stay in use");
+                        cache.postpone(now)
+                    }
                 }
                 fetched
             })
@@ -60,8 +66,16 @@ impl<P: Provider> Client<P> {
     /// rate limit says not now.
     pub(crate) async fn jwks_for_unknown_key(&self) -> Option<Arc<CoreJsonWebKeySet>> {
         if !self.runtime().jwks_gate.try_pass() {
+            tracing::warn!(
+                provider = self.name(),
+                "unknown signing key; refetch skipped (rate limit)"
+            );
             return None;
         }
+        tracing::info!(
+            provider = self.name(),
+            "unknown signing key; refetching the key set"
+        );
         let client = self.clone();
         self.runtime()
             .jwks

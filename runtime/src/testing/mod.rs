@@ -102,6 +102,11 @@ pub struct Behaviour {
     pub discovery_status: Option<u16>,
     /// The `state` sent back after logout: `None` sends the request's own.
     pub logout_state: Option<Option<String>>,
+    /// Endpoints (`"discovery"`, `"jwks"`, `"userinfo"`) that answer with a redirect to
+    /// `/trap` instead: a request arriving there means the client followed it.
+    pub redirecting: Vec<&'static str>,
+    /// The token endpoint answers 200 with a body that never ends.
+    pub token_endless: bool,
 }
 
 /// What the authorization response carries as `iss`.
@@ -199,6 +204,8 @@ impl Default for Behaviour {
             jwks_status: None,
             discovery_status: None,
             logout_state: None,
+            redirecting: Vec::new(),
+            token_endless: false,
         }
     }
 }
@@ -274,7 +281,16 @@ impl TestProviderBuilder {
             // The server ends when the provider is dropped (the task is aborted).
             let _ = axum::serve(listener, router).await;
         });
-        Ok(TestProvider { base, shared, task })
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(TestProvider {
+            base,
+            shared,
+            task,
+            http,
+        })
     }
 }
 
@@ -283,6 +299,8 @@ pub struct TestProvider {
     base: Url,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
+    /// The "browser" of `approve`/`deny`: one client, so thousands of logins share connections.
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for TestProvider {
@@ -411,11 +429,8 @@ impl TestProvider {
             "decision".into(),
             if allow { "allow" } else { "deny" }.into(),
         ));
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let response = http
+        let response = self
+            .http
             .post(self.url("authorize"))
             .form(&form)
             .send()

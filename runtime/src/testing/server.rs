@@ -276,6 +276,15 @@ async fn token(
         )
             .into_response();
     }
+    if behaviour.token_endless {
+        let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+        let endless =
+            futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_stream(endless))
+            .unwrap_or_default();
+    }
     if let Some((status, content_type, body)) = &behaviour.token_override {
         return Response::builder()
             .status(*status)
@@ -611,9 +620,23 @@ fn sign(shared: &Shared, active: usize, parts: IdTokenParts) -> String {
     }
 }
 
+/// A redirect to `/trap`, for an endpoint switched to redirecting.
+fn redirecting(shared: &Shared, behaviour: &super::Behaviour, endpoint: &str) -> Option<Response> {
+    behaviour.redirecting.contains(&endpoint).then(|| {
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("{}/trap", shared.issuer))],
+        )
+            .into_response()
+    })
+}
+
 async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
     shared.count("discovery");
     let behaviour = shared.behaviour();
+    if let Some(response) = redirecting(&shared, &behaviour, "discovery") {
+        return response;
+    }
     if let Some(status) = behaviour.discovery_status {
         return StatusCode::from_u16(status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -649,6 +672,9 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     use openidconnect::PrivateSigningKey;
     shared.count("jwks");
     let behaviour = shared.behaviour();
+    if let Some(response) = redirecting(&shared, &behaviour, "jwks") {
+        return response;
+    }
     if let Some(status) = behaviour.jwks_status {
         return StatusCode::from_u16(status)
             .unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
@@ -672,6 +698,9 @@ async fn userinfo(
     body: axum::body::Bytes,
 ) -> Response {
     shared.count("userinfo");
+    if let Some(response) = redirecting(&shared, &shared.behaviour(), "userinfo") {
+        return response;
+    }
     let grant =
         bearer(&headers, &body).and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
     match grant {

@@ -1,0 +1,1143 @@
+//! A provider that lies: every bad input from the security checklist, each refused with its own
+//! typed error, no token handed to the application, and (where it matters) the code never
+//! redeemed. `TESTING.md` maps each test to the checklist row it covers.
+
+use oauth_clients::testing::{
+    IdTokenHook, IdTokenParts, JsonHook, ResponseIss, Signing, TestClient, TestProvider,
+};
+use oauth_clients::{
+    oauth_clients, Callback, Endpoint, Error, HttpErrorKind, IdTokenError, LogoutCallback,
+    MemorySession, Registry, Settings, Token,
+};
+use serde_json::json;
+use std::time::{Duration, SystemTime};
+
+oauth_clients! {
+    idp {
+        server_metadata_url: "https://idp.example/.well-known/openid-configuration",
+        scope: "openid email profile",
+    },
+    other_idp {
+        server_metadata_url: "https://other.example/.well-known/openid-configuration",
+        scope: "openid",
+    },
+    public_idp {
+        server_metadata_url: "https://idp.example/.well-known/openid-configuration",
+        scope: "openid",
+        client_id: "public-app",
+        token_endpoint_auth_method: none,
+    },
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+        api_base_url: "https://api.github.com/",
+        scope: "user:email",
+    },
+}
+
+const REDIRECT_URI: &str = "http://127.0.0.1:8080/auth/callback";
+
+struct Setup {
+    provider: TestProvider,
+    registry: Registry<Providers>,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        Self::with(|s| s).await
+    }
+
+    async fn with(change: impl FnOnce(Settings) -> Settings) -> Setup {
+        let provider = TestProvider::builder()
+            .client(TestClient {
+                client_id: "public-app".into(),
+                client_secret: None,
+                redirect_uris: vec![REDIRECT_URI.into()],
+            })
+            .start()
+            .await
+            .unwrap();
+        let settings = provider.oidc_settings_for("idp").set(
+            "public_idp",
+            "server_metadata_url",
+            provider.discovery_url(),
+        );
+        let settings = provider.add_settings(settings, "github");
+        let settings = settings
+            .set("other_idp", "server_metadata_url", provider.discovery_url())
+            .set("other_idp", "client_id", oauth_clients::testing::CLIENT_ID)
+            .set(
+                "other_idp",
+                "client_secret",
+                oauth_clients::testing::CLIENT_SECRET,
+            );
+        let registry = Providers::builder()
+            .settings(change(settings))
+            .env_source(|_| None)
+            .build()
+            .unwrap();
+        Setup { provider, registry }
+    }
+
+    fn id_token(&self, change: impl Fn(&mut IdTokenParts) + Send + Sync + 'static) {
+        self.provider
+            .configure(|b| b.id_token_hook = Some(IdTokenHook::new(change)));
+    }
+
+    fn allow_hs256(&self) {
+        self.provider.configure(|b| {
+            b.discovery_hook = Some(JsonHook::new(|doc| {
+                doc.insert(
+                    "id_token_signing_alg_values_supported".into(),
+                    json!(["RS256", "HS256"]),
+                );
+            }))
+        });
+    }
+
+    /// Starts a login at `P`, lets the user approve, and returns the session and callback.
+    async fn approved<P: oauth_clients::Provider<Set = Providers>>(
+        &self,
+    ) -> (MemorySession, Callback) {
+        let session = MemorySession::new();
+        let redirect = self
+            .registry
+            .client::<P>()
+            .authorize_redirect(&session, REDIRECT_URI)
+            .await
+            .unwrap();
+        let back = self
+            .provider
+            .approve(redirect.location(), "alice")
+            .await
+            .unwrap();
+        (session, Callback::from_url(&back))
+    }
+
+    async fn login<P: oauth_clients::Provider<Set = Providers>>(&self) -> Result<Token, Error> {
+        let (session, callback) = self.approved::<P>().await;
+        self.registry
+            .client::<P>()
+            .authorize_access_token(&session, &callback)
+            .await
+    }
+
+    /// A login at `idp` that must fail with this ID-token error, after redeeming the code.
+    async fn id_token_refused(&self, expected: IdTokenError) {
+        match self.login::<Idp>().await {
+            Err(Error::IdToken {
+                provider: "idp",
+                reason,
+            }) => assert_eq!(reason, expected),
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+        assert_eq!(self.provider.count("token"), 1);
+    }
+
+    /// The number of codes redeemed.
+    fn redeemed(&self) -> usize {
+        self.provider.count("token.authorization_code")
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn set(claim: &'static str, value: serde_json::Value) -> impl Fn(&mut IdTokenParts) + Send + Sync {
+    move |t| {
+        t.claims.insert(claim.into(), value.clone());
+    }
+}
+
+fn remove(claim: &'static str) -> impl Fn(&mut IdTokenParts) + Send + Sync {
+    move |t| {
+        t.claims.remove(claim);
+    }
+}
+
+// ---- ID token ----
+
+#[tokio::test]
+async fn id_token_bad_rs256_signature() {
+    let s = Setup::new().await;
+    s.id_token(|t| t.signing = Signing::Corrupt);
+    s.id_token_refused(IdTokenError::BadSignature).await;
+}
+
+#[tokio::test]
+async fn id_token_alg_none_in_every_spelling() {
+    for spelling in ["none", "None", "NONE", "nOnE"] {
+        let s = Setup::new().await;
+        s.id_token(move |t| {
+            t.header.insert("alg".into(), json!(spelling));
+            t.signing = Signing::Unsigned;
+        });
+        s.id_token_refused(IdTokenError::Unsigned(spelling.into()))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn id_token_alg_none_with_a_signature_still_present() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("none"));
+    });
+    s.id_token_refused(IdTokenError::Unsigned("none".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_hs256_keyed_with_the_public_key_when_only_rs256_is_allowed() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("HS256"));
+        t.signing = Signing::Hmac(br#"{"kty":"RSA","n":"...","e":"AQAB"}"#.to_vec());
+    });
+    s.id_token_refused(IdTokenError::DisallowedAlg("HS256".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_hs256_keyed_with_the_public_key_when_hs256_is_allowed() {
+    let s = Setup::new().await;
+    s.allow_hs256();
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("HS256"));
+        t.header.remove("kid");
+        t.signing = Signing::Hmac(
+            b"-----BEGIN PUBLIC KEY-----MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA".to_vec(),
+        );
+    });
+    s.id_token_refused(IdTokenError::BadSignature).await;
+}
+
+#[tokio::test]
+async fn id_token_hs256_with_an_empty_key() {
+    let s = Setup::new().await;
+    s.allow_hs256();
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("HS256"));
+        t.header.remove("kid");
+        t.signing = Signing::Hmac(Vec::new());
+    });
+    s.id_token_refused(IdTokenError::BadSignature).await;
+}
+
+#[tokio::test]
+async fn id_token_hs256_for_a_public_client() {
+    let s = Setup::new().await;
+    s.allow_hs256();
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("HS256"));
+        t.signing = Signing::Hmac(Vec::new());
+    });
+    match s.login::<PublicIdp>().await {
+        Err(Error::IdToken { reason, .. }) => {
+            assert_eq!(reason, IdTokenError::DisallowedAlg("HS256".into()))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn id_token_alternate_alg_not_in_the_metadata() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("ES256"));
+    });
+    s.id_token_refused(IdTokenError::DisallowedAlg("ES256".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_wrong_issuer() {
+    let s = Setup::new().await;
+    s.id_token(set("iss", json!("https://evil.example")));
+    let expected = s.provider.issuer().to_string();
+    s.id_token_refused(IdTokenError::WrongIssuer {
+        expected,
+        found: "https://evil.example".into(),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn id_token_issuer_with_a_trailing_slash() {
+    let s = Setup::new().await;
+    let issuer = format!("{}/", s.provider.issuer());
+    let found = issuer.clone();
+    s.id_token(set("iss", json!(issuer)));
+    let expected = s.provider.issuer().to_string();
+    s.id_token_refused(IdTokenError::WrongIssuer { expected, found })
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_missing_issuer() {
+    let s = Setup::new().await;
+    s.id_token(remove("iss"));
+    s.id_token_refused(IdTokenError::MissingClaim("iss")).await;
+}
+
+#[tokio::test]
+async fn id_token_wrong_audience() {
+    let s = Setup::new().await;
+    s.id_token(set("aud", json!("another-client")));
+    s.id_token_refused(IdTokenError::WrongAudience).await;
+}
+
+#[tokio::test]
+async fn id_token_missing_audience() {
+    let s = Setup::new().await;
+    s.id_token(remove("aud"));
+    s.id_token_refused(IdTokenError::MissingClaim("aud")).await;
+}
+
+#[tokio::test]
+async fn id_token_untrusted_extra_audience_without_azp() {
+    let s = Setup::new().await;
+    s.id_token(set("aud", json!(["test-client", "attacker"])));
+    s.id_token_refused(IdTokenError::MissingAuthorizedParty)
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_wrong_azp() {
+    let s = Setup::new().await;
+    s.id_token(set("azp", json!("attacker")));
+    s.id_token_refused(IdTokenError::WrongAuthorizedParty).await;
+}
+
+#[tokio::test]
+async fn id_token_expired_beyond_the_leeway() {
+    let s = Setup::new().await;
+    s.id_token(set("exp", json!(now() - 301)));
+    s.id_token_refused(IdTokenError::Expired).await;
+}
+
+#[tokio::test]
+async fn id_token_missing_exp() {
+    let s = Setup::new().await;
+    s.id_token(remove("exp"));
+    s.id_token_refused(IdTokenError::MissingClaim("exp")).await;
+}
+
+#[tokio::test]
+async fn id_token_issued_in_the_future() {
+    let s = Setup::new().await;
+    s.id_token(set("iat", json!(now() + 3600)));
+    s.id_token_refused(IdTokenError::IssuedInFuture).await;
+}
+
+#[tokio::test]
+async fn id_token_missing_iat() {
+    let s = Setup::new().await;
+    s.id_token(remove("iat"));
+    s.id_token_refused(IdTokenError::MissingClaim("iat")).await;
+}
+
+#[tokio::test]
+async fn id_token_missing_nonce() {
+    let s = Setup::new().await;
+    s.id_token(remove("nonce"));
+    s.id_token_refused(IdTokenError::MissingNonce).await;
+}
+
+#[tokio::test]
+async fn id_token_wrong_nonce() {
+    let s = Setup::new().await;
+    s.id_token(set("nonce", json!("nonce-of-another-login")));
+    s.id_token_refused(IdTokenError::WrongNonce).await;
+}
+
+#[tokio::test]
+async fn id_token_missing_sub() {
+    let s = Setup::new().await;
+    s.id_token(remove("sub"));
+    s.id_token_refused(IdTokenError::MissingClaim("sub")).await;
+}
+
+#[tokio::test]
+async fn id_token_without_kid_and_several_keys_none_of_which_signed_it() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| b.publish_all_keys = true);
+    s.id_token(|t| {
+        t.header.remove("kid");
+        // Sign with a key the provider does not publish alongside: forge with the right shape.
+        t.signing = Signing::Raw(format!("{}.{}.AAAA", b64(&t.header), b64(&t.claims)));
+    });
+    s.id_token_refused(IdTokenError::BadSignature).await;
+}
+
+fn b64(map: &serde_json::Map<String, serde_json::Value>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::Value::Object(map.clone()).to_string())
+}
+
+#[tokio::test]
+async fn id_token_signed_with_a_key_the_provider_does_not_publish() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("kid".into(), json!("attacker-key"));
+        t.signing = Signing::Key(2);
+    });
+    s.id_token_refused(IdTokenError::UnknownKey("attacker-key".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_with_an_embedded_jwk_header_is_not_trusted() {
+    // The key in the header is the attacker's own: it must never be used (CVE-2026-27962).
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert(
+            "jwk".into(),
+            json!({"kty": "RSA", "kid": "attacker", "n": "AQAB", "e": "AQAB"}),
+        );
+        t.header.insert("kid".into(), json!("attacker"));
+        t.signing = Signing::Key(1);
+    });
+    s.id_token_refused(IdTokenError::UnknownKey("attacker".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_with_an_unknown_crit_header() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("crit".into(), json!(["x"]));
+        t.header.insert("x".into(), json!(true));
+    });
+    s.id_token_refused(IdTokenError::UnsupportedCritical("[\"x\"]".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_in_json_serialization() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        let payload = b64(&t.claims);
+        t.signing = Signing::Raw(json!({"payload": payload, "signatures": [{"protected": "eyJhbGciOiJSUzI1NiJ9", "signature": "AAAA"}]}).to_string());
+    });
+    s.id_token_refused(IdTokenError::Malformed(
+        "not a compact JWS (three dot-separated parts)".into(),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn id_token_oversized() {
+    let s = Setup::new().await;
+    s.id_token(set("padding", json!("x".repeat(100_000))));
+    s.id_token_refused(IdTokenError::TooLarge).await;
+}
+
+#[tokio::test]
+async fn id_token_at_hash_of_another_access_token() {
+    let s = Setup::new().await;
+    s.id_token(set("at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")));
+    s.id_token_refused(IdTokenError::AtHashMismatch).await;
+}
+
+#[tokio::test]
+async fn id_token_payload_that_is_not_json() {
+    let s = Setup::new().await;
+    s.id_token(|t| t.signing = Signing::Raw("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.AAAA".into()));
+    s.id_token_refused(IdTokenError::Malformed(
+        "a part is not a JSON object".into(),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn token_response_without_an_id_token_for_openid() {
+    let s = Setup::new().await;
+    s.id_token(|t| t.signing = Signing::Raw(String::new()));
+    // An empty id_token is no ID token at all.
+    match s.login::<Idp>().await {
+        Err(Error::IdToken { reason, .. }) => assert!(
+            matches!(reason, IdTokenError::Malformed(_) | IdTokenError::Missing),
+            "{reason:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- Callback ----
+
+#[tokio::test]
+async fn callback_without_state() {
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Idp>().await;
+    let callback = Callback {
+        state: None,
+        ..callback
+    };
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::MissingState { provider: "idp" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_with_a_foreign_state() {
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Idp>().await;
+    let callback = Callback {
+        state: Some("attacker-chosen".into()),
+        ..callback
+    };
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::UnknownState { provider: "idp" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_replayed() {
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Idp>().await;
+    let idp = s.registry.client::<Idp>();
+    idp.authorize_access_token(&session, &callback)
+        .await
+        .unwrap();
+    let outcome = idp.authorize_access_token(&session, &callback).await;
+    assert!(
+        matches!(outcome, Err(Error::ReplayedState { provider: "idp" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 1);
+}
+
+#[tokio::test]
+async fn callback_after_the_login_expired() {
+    let s = Setup::new().await;
+    let registry = Providers::builder()
+        .settings(s.provider.oidc_settings_for("idp"))
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .login_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let idp = registry.client::<Idp>();
+    let session = MemorySession::new();
+    let redirect = idp
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s
+        .provider
+        .approve(redirect.location(), "alice")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let outcome = idp
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::ExpiredState { provider: "idp" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_for_a_login_started_at_another_provider() {
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Idp>().await;
+    let outcome = s
+        .registry
+        .client::<OtherIdp>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::UnknownState {
+                provider: "other_idp"
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_with_the_attackers_valid_state_in_the_victims_browser() {
+    // Login CSRF (CVE-2025-68158): the attacker's own, valid callback, opened by the victim.
+    let s = Setup::new().await;
+    let (_attacker_session, attacker_callback) = s.approved::<Idp>().await;
+    let victim = MemorySession::new();
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .authorize_access_token(&victim, &attacker_callback)
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::UnknownState { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_whose_pending_login_lost_its_nonce() {
+    // "Missing" is not "skip" (next-auth CVE-2023-27490): a pending login stripped of its nonce
+    // must fail, not skip the nonce check.
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Idp>().await;
+    let key = "oauth_clients.idp.logins";
+    let mut stored = session.value(key).unwrap();
+    for entry in stored["pending"].as_object_mut().unwrap().values_mut() {
+        entry["d"].as_object_mut().unwrap().remove("n");
+    }
+    session.set_value(key, stored);
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::IdToken {
+                reason: IdTokenError::MissingNonce,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn callback_with_the_wrong_iss() {
+    let s = Setup::new().await;
+    s.provider
+        .configure(|b| b.response_iss = ResponseIss::Value("https://evil.example".into()));
+    let outcome = s.login::<Idp>().await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::IssuerMismatch {
+                source_of: "callback",
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_without_iss_when_the_provider_always_sends_it() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| b.response_iss = ResponseIss::Omit);
+    let outcome = s.login::<Idp>().await;
+    assert!(
+        matches!(outcome, Err(Error::MissingIssuer { provider: "idp" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_error_from_the_wrong_issuer_is_not_believed() {
+    let s = Setup::new().await;
+    s.provider
+        .configure(|b| b.response_iss = ResponseIss::Value("https://evil.example".into()));
+    let session = MemorySession::new();
+    let idp = s.registry.client::<Idp>();
+    let redirect = idp
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = s.provider.deny(redirect.location()).await.unwrap();
+    let outcome = idp
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::IssuerMismatch { .. })),
+        "{outcome:?}"
+    );
+}
+
+// ---- Discovery ----
+
+#[tokio::test]
+async fn discovery_for_another_issuer() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| {
+        b.discovery_hook = Some(JsonHook::new(|doc| {
+            doc.insert("issuer".into(), json!("https://evil.example"));
+        }))
+    });
+    let outcome = s.registry.client::<Idp>().authorize_url(REDIRECT_URI).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::IssuerMismatch {
+                source_of: "discovery document",
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn discovery_with_http_endpoints_on_a_remote_host() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| {
+        b.discovery_hook = Some(JsonHook::new(|doc| {
+            doc.insert("token_endpoint".into(), json!("http://idp.example/token"));
+        }))
+    });
+    match s.registry.client::<Idp>().authorize_url(REDIRECT_URI).await {
+        Err(Error::InvalidMetadata { reason, .. }) => assert!(
+            reason.contains("`access_token_url` must use `https://`"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn discovery_without_an_issuer() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| {
+        b.discovery_hook = Some(JsonHook::new(|doc| {
+            doc.remove("issuer");
+        }))
+    });
+    match s.registry.client::<Idp>().authorize_url(REDIRECT_URI).await {
+        Err(Error::InvalidMetadata { reason, .. }) => {
+            assert_eq!(reason, "the discovery document has no `issuer`")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn redirect_not_followed(endpoint: &'static str, expected: Endpoint) {
+    let s = Setup::new().await;
+    let outcome = if endpoint == "discovery" {
+        s.provider.configure(|b| b.redirecting = vec![endpoint]);
+        s.registry
+            .client::<Idp>()
+            .authorize_url(REDIRECT_URI)
+            .await
+            .map(drop)
+    } else {
+        // Claims only from userinfo, so a login meets every endpoint under test.
+        s.provider.configure(|b| {
+            b.claims_in_id_token = false;
+            b.redirecting = vec![endpoint];
+        });
+        s.login::<Idp>().await.map(drop)
+    };
+    assert!(
+        matches!(outcome, Err(Error::Http { endpoint: e, kind: HttpErrorKind::Redirect { status: 302 }, .. }) if e == expected),
+        "{endpoint}: {outcome:?}"
+    );
+    assert_eq!(
+        s.provider.count("trap"),
+        0,
+        "{endpoint}: the redirect was followed"
+    );
+}
+
+#[tokio::test]
+async fn discovery_redirect_to_another_host_is_not_followed() {
+    redirect_not_followed("discovery", Endpoint::Discovery).await;
+}
+
+#[tokio::test]
+async fn jwks_redirect_is_not_followed() {
+    redirect_not_followed("jwks", Endpoint::Jwks).await;
+}
+
+#[tokio::test]
+async fn userinfo_redirect_is_not_followed() {
+    redirect_not_followed("userinfo", Endpoint::Userinfo).await;
+}
+
+#[tokio::test]
+async fn token_endpoint_redirect_is_not_followed() {
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Idp>().await;
+    let trap = s.provider.url("trap");
+    s.provider.configure(|b| b.token_redirect_to = Some(trap));
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .authorize_access_token(&session, &callback)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::Http {
+                endpoint: Endpoint::Token,
+                kind: HttpErrorKind::Redirect { status: 307 },
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(s.provider.count("trap"), 0);
+}
+
+// ---- Userinfo ----
+
+#[tokio::test]
+async fn userinfo_for_another_subject() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| {
+        b.claims_in_id_token = false;
+        b.userinfo_sub = Some("mallory".into());
+    });
+    let outcome = s.login::<Idp>().await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::UserinfoSubjectMismatch { provider: "idp" })
+        ),
+        "{outcome:?}"
+    );
+}
+
+// ---- Token response ----
+
+async fn token_response_refused(
+    change: impl FnOnce(&mut oauth_clients::testing::Behaviour),
+) -> Error {
+    let s = Setup::new().await;
+    let (session, callback) = s.approved::<Github>().await;
+    s.provider.configure(change);
+    s.registry
+        .client::<Github>()
+        .authorize_access_token(&session, &callback)
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn token_response_without_access_token() {
+    let error = token_response_refused(|b| b.omit_access_token = true).await;
+    assert!(
+        matches!(&error, Error::InvalidTokenResponse { reason, .. } if reason == "no `access_token`"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_response_with_an_unknown_token_type() {
+    let error = token_response_refused(|b| b.token_type = "mac".into()).await;
+    assert!(
+        matches!(&error, Error::UnsupportedTokenType { token_type, .. } if token_type == "mac"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_response_with_an_error_object() {
+    let error = token_response_refused(|b| {
+        b.token_override = Some((
+            400,
+            "application/json".into(),
+            r#"{"error":"invalid_grant","error_description":"code expired"}"#.into(),
+        ))
+    })
+    .await;
+    assert!(
+        matches!(&error, Error::TokenEndpoint { error, status: 400, .. } if error == "invalid_grant"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_response_that_is_an_html_error_page() {
+    let error = token_response_refused(|b| {
+        b.token_override = Some((
+            500,
+            "text/html".into(),
+            "<html><h1>Internal Server Error</h1></html>".into(),
+        ))
+    })
+    .await;
+    assert!(
+        matches!(
+            error,
+            Error::Http {
+                endpoint: Endpoint::Token,
+                kind: HttpErrorKind::Status { status: 500 },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_response_that_is_html_with_status_200() {
+    let error = token_response_refused(|b| {
+        b.token_override = Some((200, "text/html".into(), "<html>Sign in again</html>".into()))
+    })
+    .await;
+    assert!(
+        matches!(&error, Error::InvalidTokenResponse { reason, .. } if reason.contains("neither a JSON object")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_response_with_an_endless_body() {
+    let error = token_response_refused(|b| b.token_endless = true).await;
+    assert!(
+        matches!(
+            error,
+            Error::Http {
+                kind: HttpErrorKind::TooLarge { limit: 1_048_576 },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_response_with_a_negative_expires_in() {
+    let error = token_response_refused(|b| {
+        b.token_override = Some((
+            200,
+            "application/json".into(),
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#.into(),
+        ))
+    })
+    .await;
+    assert!(
+        matches!(&error, Error::InvalidTokenResponse { reason, .. } if reason == "`expires_in` is negative"),
+        "{error:?}"
+    );
+}
+
+// ---- Refresh ----
+
+async fn refresh_refused(change: impl Fn(&mut IdTokenParts) + Send + Sync + 'static) -> Error {
+    let s = Setup::new().await;
+    let token = s.login::<Idp>().await.unwrap();
+    s.id_token(change);
+    s.registry
+        .client::<Idp>()
+        .refresh(&token)
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn refresh_id_token_for_another_subject() {
+    let error = refresh_refused(set("sub", json!("mallory"))).await;
+    assert!(
+        matches!(
+            error,
+            Error::IdToken {
+                reason: IdTokenError::RefreshChanged("sub"),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_id_token_from_another_issuer() {
+    let error = refresh_refused(set("iss", json!("https://evil.example"))).await;
+    assert!(
+        matches!(
+            error,
+            Error::IdToken {
+                reason: IdTokenError::WrongIssuer { .. },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_id_token_with_another_nonce() {
+    let error = refresh_refused(set("nonce", json!("another"))).await;
+    assert!(
+        matches!(
+            error,
+            Error::IdToken {
+                reason: IdTokenError::WrongNonce,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+// ---- Logout ----
+
+#[tokio::test]
+async fn logout_response_with_a_foreign_state() {
+    let s = Setup::new().await;
+    let session = MemorySession::new();
+    s.registry
+        .client::<Idp>()
+        .logout_redirect(&session, Some("http://127.0.0.1:8080/"))
+        .await
+        .unwrap();
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .validate_logout_response(
+            &session,
+            &LogoutCallback {
+                state: Some("random".into()),
+            },
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::UnknownState { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn logout_response_without_state() {
+    let s = Setup::new().await;
+    let session = MemorySession::new();
+    s.registry
+        .client::<Idp>()
+        .logout_redirect(&session, Some("http://127.0.0.1:8080/"))
+        .await
+        .unwrap();
+    let outcome = s
+        .registry
+        .client::<Idp>()
+        .validate_logout_response(&session, &LogoutCallback::default())
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::MissingState { .. })),
+        "{outcome:?}"
+    );
+}
+
+// ---- What must pass ----
+
+async fn accepted(change: impl FnOnce(&mut oauth_clients::testing::Behaviour)) -> Token {
+    let s = Setup::new().await;
+    s.provider.configure(change);
+    s.login::<Idp>()
+        .await
+        .expect("a tolerable answer was refused")
+}
+
+#[tokio::test]
+async fn accepts_aud_as_an_array() {
+    let token =
+        accepted(|b| b.id_token_hook = Some(IdTokenHook::new(set("aud", json!(["test-client"])))))
+            .await;
+    assert_eq!(token.userinfo.unwrap().sub(), "alice");
+}
+
+#[tokio::test]
+async fn accepts_an_extra_audience_with_azp() {
+    accepted(|b| {
+        b.id_token_hook = Some(IdTokenHook::new(|t| {
+            t.claims.insert("aud".into(), json!(["test-client", "api"]));
+            t.claims.insert("azp".into(), json!("test-client"));
+        }))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn accepts_bearer_in_any_case() {
+    let token = accepted(|b| b.token_type = "bEARER".into()).await;
+    assert_eq!(token.token_type, "Bearer");
+}
+
+#[tokio::test]
+async fn accepts_a_token_response_without_expires_in() {
+    let token = accepted(|b| b.access_token_ttl = None).await;
+    assert_eq!(token.expires_at, None);
+}
+
+#[tokio::test]
+async fn accepts_no_kid_with_one_key() {
+    accepted(|b| {
+        b.id_token_hook = Some(IdTokenHook::new(|t| {
+            t.header.remove("kid");
+        }))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn accepts_no_kid_with_several_keys_one_of_which_signed_it() {
+    accepted(|b| {
+        b.publish_all_keys = true;
+        b.id_token_hook = Some(IdTokenHook::new(|t| {
+            t.header.remove("kid");
+        }));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn accepts_a_jwks_with_unparsable_and_unknown_keys() {
+    accepted(|b| {
+        b.jwks_extra = vec![
+            json!({"kty": "AKP", "kid": "pq", "alg": "ML-DSA-44", "pub": "abc"}),
+            json!({"kty": "RSA", "kid": "broken"}),
+            json!("not even an object"),
+        ]
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn accepts_an_id_token_expired_within_the_leeway() {
+    accepted(|b| b.id_token_hook = Some(IdTokenHook::new(set("exp", json!(now() - 30))))).await;
+}
+
+#[tokio::test]
+async fn accepts_hs256_signed_with_the_client_secret_of_a_confidential_client() {
+    let s = Setup::new().await;
+    s.allow_hs256();
+    s.id_token(|t| {
+        t.header.insert("alg".into(), json!("HS256"));
+        t.header.remove("kid");
+        t.signing = Signing::Hmac(oauth_clients::testing::CLIENT_SECRET.as_bytes().to_vec());
+    });
+    s.login::<Idp>().await.unwrap();
+}
+
+#[tokio::test]
+async fn accepts_a_callback_without_iss_from_a_provider_that_does_not_advertise_it() {
+    accepted(|b| {
+        b.response_iss = ResponseIss::Omit;
+        b.advertise_response_iss = false;
+    })
+    .await;
+}
