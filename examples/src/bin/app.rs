@@ -1,33 +1,35 @@
-//! The main example. Lists the declared providers and whether each can be used.
-use oauth_clients::oauth_clients;
+//! The main example: `cargo run -p examples`, then open the printed URL.
+//!
+//! The app listens on 127.0.0.1:8000 (`PORT` changes it) and starts the embedded OpenID
+//! Connect provider on 127.0.0.1:8001 (`LOCAL_PROVIDER_PORT`). GitHub and Google sign-in work
+//! when `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET` and `GOOGLE_CLIENT_ID`/`GOOGLE_CLIENT_SECRET`
+//! are set (register `http://127.0.0.1:8000/auth/github` and `/auth/google` as redirect URIs).
 
-oauth_clients! {
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
-        scope: "user:email",
-    },
-    google {
-        server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
-        scope: "openid profile email",
-    },
+use examples::store::TokenStore;
+
+fn port(variable: &str, default: u16) -> u16 {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
-fn main() {
-    for provider in Providers::list() {
-        let kind = if provider.openid {
-            "OpenID Connect"
-        } else {
-            "OAuth 2.0"
-        };
-        if provider.available {
-            println!("{:<8} {kind:<15} ready", provider.name);
-        } else {
-            println!("{:<8} {kind:<15} unavailable:", provider.name);
-            for problem in provider.problems {
-                println!("    {}", problem.message);
-            }
-        }
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "oauth_clients=info".into()),
+        )
+        .init();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port("PORT", 8000))).await?;
+    let store = TokenStore::new(std::env::temp_dir().join("oauth-clients-demo").join("tokens.json"));
+    let app = examples::web::start(listener, port("LOCAL_PROVIDER_PORT", 8001), store).await?;
+    println!("oauth-clients demo: open {}/ in your browser", app.base_url);
+    println!("  local provider at {}", app.local_provider.base_url());
+    println!("  tokens are saved to {}", app.store.path().display());
+    tokio::select! {
+        outcome = app.wait() => outcome,
+        _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }

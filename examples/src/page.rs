@@ -1,0 +1,107 @@
+//! Minimal HTML pages for the example apps (no template engine: nothing to install).
+
+use oauth_clients::{Error, ProviderInfo};
+use serde_json::{Map, Value};
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A whole page.
+pub fn layout(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer">
+<title>{title} · oauth-clients demo</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}
+.button,button{{display:inline-block;padding:.5rem 1rem;margin:.25rem 0;border:1px solid #333;border-radius:.3rem;background:#f4f4f4;color:#111;text-decoration:none;font-size:1rem;cursor:pointer}}
+.disabled{{color:#888;border-color:#bbb;cursor:not-allowed}}
+table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}}
+.error{{border-left:4px solid #b00;padding-left:1rem}} code{{background:#f4f4f4;padding:0 .2rem}}
+</style></head>
+<body><h1>{title}</h1>
+{body}
+</body></html>"#,
+        title = escape(title)
+    )
+}
+
+/// The home page's sign-in buttons: one per provider, disabled (with what to set) when a
+/// provider's credentials are missing.
+pub fn sign_in_buttons(providers: &[ProviderInfo]) -> String {
+    let mut html = String::from("<ul class=\"providers\">");
+    for provider in providers {
+        let name = crate::providers::display_name(provider.name);
+        if provider.available {
+            html.push_str(&format!(
+                r#"<li><a class="button" id="login-{id}" href="/login/{id}">Sign in with {name}</a></li>"#,
+                id = provider.name,
+                name = escape(name)
+            ));
+        } else {
+            let missing: Vec<String> = provider
+                .problems
+                .iter()
+                .map(|p| escape(&p.message))
+                .collect();
+            html.push_str(&format!(
+                r#"<li><span class="button disabled" id="login-{id}">Sign in with {name}</span> <small>unavailable: {why}</small></li>"#,
+                id = provider.name,
+                name = escape(name),
+                why = missing.join("; ")
+            ));
+        }
+    }
+    html.push_str("</ul>");
+    html
+}
+
+/// Claims as a table.
+pub fn claims_table(claims: &Map<String, Value>) -> String {
+    let mut html = String::from("<table id=\"claims\"><tr><th>claim</th><th>value</th></tr>");
+    for (name, value) in claims {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            escape(&text)
+        ));
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// What a person should read for an error, with the technical detail below it.
+pub fn error_page(error: &Error) -> (u16, String) {
+    let headline = match error {
+        Error::Authorization { error, .. } if error == "access_denied" => {
+            "You refused the sign-in at the provider.".to_string()
+        }
+        Error::Authorization { .. } => "The provider refused the sign-in.".to_string(),
+        Error::MissingState { .. }
+        | Error::UnknownState { .. }
+        | Error::ExpiredState { .. }
+        | Error::ReplayedState { .. } => {
+            "This sign-in could not be matched to your browser session: it expired, was already used, or was started elsewhere. Please start again.".to_string()
+        }
+        Error::Http { .. } => "The provider could not be reached or answered badly.".to_string(),
+        Error::NotConfigured { .. } => "This provider is not configured.".to_string(),
+        _ => "Signing in failed.".to_string(),
+    };
+    let body = format!(
+        r#"<div class="error" id="error"><p><strong>{}</strong></p><p><code>{}</code></p></div><p><a class="button" href="/">Back to the start</a></p>"#,
+        escape(&headline),
+        escape(&error.to_string())
+    );
+    (error.status(), layout("Sign-in failed", &body))
+}

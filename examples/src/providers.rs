@@ -1,0 +1,72 @@
+//! The providers every example signs in with.
+//!
+//! `local` is the embedded OpenID Connect provider that the examples start on a loopback port,
+//! so they work with no account, no credentials and no network. GitHub and Google work once
+//! their credentials are in the environment (`GITHUB_CLIENT_ID`, `GITHUB_CLIENT_SECRET`,
+//! `GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET`); without them they are listed as unavailable.
+
+use oauth_clients::testing::TestProvider;
+use oauth_clients::{oauth_clients, RegistryBuilder, Settings};
+use std::time::Duration;
+
+oauth_clients! {
+    /// The provider embedded in the examples (a loopback OpenID Connect provider). Its real
+    /// address is set at start-up, in settings.
+    local {
+        server_metadata_url: "http://127.0.0.1/.well-known/openid-configuration",
+        scope: "openid email profile offline_access",
+        // The demo's access tokens live 30 s, so a refresh shows up quickly.
+        leeway: 5,
+    },
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+        api_base_url: "https://api.github.com/",
+        userinfo_endpoint: "https://api.github.com/user",
+        scope: "read:user user:email",
+    },
+    google {
+        server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+        scope: "openid email profile",
+        authorize_params: { access_type: "offline", prompt: "consent" },
+    },
+}
+
+/// How long the embedded provider's access tokens live in the demo.
+pub const DEMO_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
+
+/// Starts the embedded provider: a login page where any user name works, short-lived tokens.
+pub async fn start_local_provider(port: u16) -> std::io::Result<TestProvider> {
+    TestProvider::builder()
+        .port(port)
+        .behaviour(|b| b.access_token_ttl = Some(DEMO_TOKEN_LIFETIME))
+        .start()
+        .await
+}
+
+/// A registry builder with `local` pointed at the embedded provider; GitHub and Google come
+/// from the environment and may be missing.
+pub fn registry(local: &TestProvider) -> RegistryBuilder<Providers> {
+    let settings: Settings = local
+        .oidc_settings_for("local")
+        .set("local", "api_base_url", local.url("api/"));
+    Providers::builder().settings(settings).allow_unconfigured()
+}
+
+/// A provider's name as shown to people.
+pub fn display_name(provider: &str) -> &str {
+    match provider {
+        "local" => "Local provider",
+        "github" => "GitHub",
+        "google" => "Google",
+        other => other,
+    }
+}
+
+/// The API path the example calls for a provider (relative to its `api_base_url`, or absolute).
+pub fn api_path(provider: &str) -> &'static str {
+    match provider {
+        "google" => "https://openidconnect.googleapis.com/v1/userinfo",
+        _ => "user",
+    }
+}

@@ -1,0 +1,311 @@
+//! The main example, driven end to end by headless Chromium through ChromeDriver.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`. When they are missing and the tests run as
+//! root with apt-get available (a fresh CI machine), they are installed first; otherwise the
+//! test fails with what to install. It never skips.
+
+use examples::store::TokenStore;
+use examples::web::App;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Installs Chromium and ChromeDriver once if they are missing and this process may.
+fn ensure_chromium() {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
+    let mut done = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
+    if *done || (Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        *done = true;
+        return;
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    assert!(
+        root && Path::new("/usr/bin/apt-get").exists(),
+        "the browser tests need Chromium and ChromeDriver: install Debian's `chromium` and `chromium-driver` packages (apt-get install chromium chromium-driver)"
+    );
+    for args in [
+        vec!["update", "-qq"],
+        vec!["install", "-y", "-qq", "chromium", "chromium-driver"],
+    ] {
+        let status = std::process::Command::new("apt-get")
+            .args(&args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("apt-get runs");
+        assert!(
+            status.success(),
+            "apt-get {args:?} failed: install chromium and chromium-driver by hand"
+        );
+    }
+    *done = true;
+}
+
+/// A headless Chromium session through a ChromeDriver of its own.
+struct Browser {
+    _driver: tokio::process::Child,
+    _profile: TempDir,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+/// A directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!(
+        "oauth-clients-{name}-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        ensure_chromium();
+        let port = free_port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = temp_dir("chromium");
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.0.display()),
+                ]
+            }
+        }}});
+        let answer: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {answer}"))
+            .to_string();
+        Browser {
+            _driver: driver,
+            _profile: profile,
+            base,
+            session,
+            http,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = self.http.request(method, url);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        answer["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits up to 10 s for an element matching `css`.
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .call(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = found[ELEMENT].as_str() {
+                return id.to_string();
+            }
+            if Instant::now() > deadline {
+                let source = self.call(reqwest::Method::GET, "/source", None).await;
+                panic!(
+                    "no `{css}` at {}:\n{}",
+                    self.current_url().await,
+                    source.as_str().unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn quit(self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+    }
+}
+
+async fn start_app(tokens: &TempDir) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    examples::web::start(listener, 0, TokenStore::new(tokens.0.join("tokens.json")))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
+    let tokens = temp_dir("tokens");
+    let app = start_app(&tokens).await;
+    let browser = Browser::start().await;
+    // Tokens that expire at once: the API call must refresh first.
+    app.local_provider
+        .configure(|b| b.access_token_ttl = Some(Duration::from_secs(1)));
+
+    browser.goto(&format!("{}/", app.base_url)).await;
+    assert_eq!(browser.text("#status").await, "You are not signed in.");
+    browser.click("#login-local").await;
+    // The local provider's own sign-in page.
+    browser.type_into("#username", "alice").await;
+    browser.click("#allow").await;
+
+    assert_eq!(browser.text("#user").await, "Alice");
+    assert_eq!(browser.text("#provider").await, "Local provider");
+    let claims = browser.text("#claims").await;
+    assert!(claims.contains("alice@example.test"), "{claims}");
+    assert!(
+        claims.contains(&format!("iss {}", app.local_provider.issuer())),
+        "{claims}"
+    );
+    assert_eq!(
+        browser.text("#scopes").await,
+        "openid email profile offline_access"
+    );
+    let stored = std::fs::read_to_string(app.store.path()).unwrap();
+    assert!(stored.contains("\"local:alice\""), "{stored}");
+
+    browser.click("#call-api").await;
+    assert!(browser
+        .text("#refreshed")
+        .await
+        .starts_with("The access token had expired"));
+    assert_eq!(browser.text("#api-status").await, "200");
+    assert!(browser
+        .text("#api-result")
+        .await
+        .contains("\"login\": \"alice\""));
+    assert_eq!(app.local_provider.count("token.refresh_token"), 1);
+    // The token-update hook replaced the stored token.
+    let refreshed = app.store.get("local", "alice").await.unwrap().unwrap();
+    let before: Value = serde_json::from_str(&stored).unwrap();
+    assert_ne!(
+        Some(refreshed.refresh_token.as_deref().unwrap_or_default()),
+        before["local:alice"]["refresh_token"].as_str()
+    );
+
+    browser.goto(&format!("{}/profile", app.base_url)).await;
+    browser.click("#logout").await;
+    assert_eq!(
+        browser.text("#logged-out").await,
+        "You have been logged out."
+    );
+    assert_eq!(app.local_provider.count("end_session"), 1);
+    browser.goto(&format!("{}/", app.base_url)).await;
+    assert_eq!(browser.text("#status").await, "You are not signed in.");
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_shows_a_readable_error_page() {
+    let tokens = temp_dir("tokens");
+    let app = start_app(&tokens).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.base_url)).await;
+    browser.click("#login-local").await;
+    browser.click("#deny").await;
+    let error = browser.text("#error").await;
+    assert!(
+        error.starts_with("You refused the sign-in at the provider."),
+        "{error}"
+    );
+    assert!(error.contains("access_denied"), "{error}");
+    assert_eq!(app.local_provider.count("token"), 0);
+    browser.quit().await;
+}
