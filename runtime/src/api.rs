@@ -43,14 +43,17 @@ pub struct ApiResponse {
 }
 
 impl ApiResponse {
+    /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
+    /// The response headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
+    /// The body.
     pub fn bytes(&self) -> &Bytes {
         &self.body
     }
@@ -65,7 +68,8 @@ impl ApiResponse {
         serde_json::from_slice(&self.body)
     }
 
-    /// Fails unless the status is 2xx.
+    /// Fails with [`Error::Http`] ([`HttpErrorKind::Status`]) unless the status is 2xx;
+    /// `provider` names the provider in the error.
     pub fn error_for_status(self, provider: &'static str) -> Result<Self, Error> {
         if self.status.is_success() {
             Ok(self)
@@ -86,6 +90,7 @@ impl ApiResponse {
         self.new_token.as_ref()
     }
 
+    /// Takes the refreshed token out of the response; see [`new_token`](Self::new_token).
     pub fn take_new_token(&mut self) -> Option<Token> {
         self.new_token.take()
     }
@@ -106,7 +111,8 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         }
     }
 
-    /// Adds a header.
+    /// Adds a header. An invalid name or value makes the request fail with
+    /// [`Error::InvalidRequest`] when awaited.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(name), Ok(value)) => {
@@ -117,7 +123,9 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         self
     }
 
-    /// Adds query parameters.
+    /// Adds query parameters, from anything that serializes to a map (a struct, a `HashMap`,
+    /// `serde_json::json!({..})`); anything else makes the request fail with
+    /// [`Error::InvalidRequest`] when awaited.
     pub fn query<T: serde::Serialize + ?Sized>(mut self, query: &T) -> Self {
         match serde_json::to_value(query) {
             Ok(serde_json::Value::Object(map)) => {
@@ -134,7 +142,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         self
     }
 
-    /// Sends a JSON body.
+    /// Sends a JSON body. Refused for a provider with `token_placement: body`.
     pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Self {
         match serde_json::to_vec(body) {
             Ok(bytes) => self.body = Some((bytes.into(), "application/json")),
@@ -143,7 +151,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         self
     }
 
-    /// Sends a form body.
+    /// Sends a form body. With `token_placement: body`, the access token is added to it.
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
         self.form = Some(
             pairs
@@ -154,7 +162,8 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         self
     }
 
-    /// Sends raw bytes with a content type.
+    /// Sends raw bytes with a content type. Refused for a provider with
+    /// `token_placement: body`.
     pub fn body(mut self, body: impl Into<Bytes>, content_type: &'static str) -> Self {
         self.body = Some((body.into(), content_type));
         self
@@ -299,28 +308,65 @@ fn ensure_slash(url: &str) -> String {
 }
 
 impl<P: Provider> Client<P> {
-    /// A `GET` of `path` (relative to `api_base_url`, or absolute) with `token`.
+    /// A `GET` of `path` with `token` (Authlib's `oauth.github.get("user", token=...)`);
+    /// `.await` sends it.
+    ///
+    /// `path` is joined to `api_base_url` (a leading `/` changes nothing), or is an absolute
+    /// `https://` URL. The token goes in the `Authorization` header, or in a form body with
+    /// `token_placement: body`. A token that expires within the provider's `leeway` is
+    /// refreshed first, and so is a token of unknown expiry that gets a `401`; the response
+    /// then carries the new token in [`ApiResponse::new_token`]. Any other status, redirects
+    /// included (never followed), comes back as is: see [`ApiResponse::error_for_status`].
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     github {
+    /// #         authorize_url: "https://github.com/login/oauth/authorize",
+    /// #         access_token_url: "https://github.com/login/oauth/access_token",
+    /// #         api_base_url: "https://api.github.com/",
+    /// #     },
+    /// # }
+    /// # async fn demo(token: oauth_clients::Token) -> Result<(), Box<dyn std::error::Error>> {
+    /// let github = Providers::github();
+    /// let response = github
+    ///     .get("user/repos", &token)
+    ///     .query(&serde_json::json!({ "per_page": 10 }))
+    ///     .await?
+    ///     .error_for_status(github.name())?;
+    /// if let Some(new_token) = response.new_token() {
+    ///     // Store it in place of `token`.
+    /// #   let _ = new_token;
+    /// }
+    /// let repos: serde_json::Value = response.json()?;
+    /// # let _ = repos;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn get<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
         ApiRequest::new(self, Method::GET, path, token)
     }
 
+    /// A `POST` of `path` with `token`; see [`get`](Self::get).
     pub fn post<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
         ApiRequest::new(self, Method::POST, path, token)
     }
 
+    /// A `PUT` of `path` with `token`; see [`get`](Self::get).
     pub fn put<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
         ApiRequest::new(self, Method::PUT, path, token)
     }
 
+    /// A `PATCH` of `path` with `token`; see [`get`](Self::get).
     pub fn patch<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
         ApiRequest::new(self, Method::PATCH, path, token)
     }
 
+    /// A `DELETE` of `path` with `token`; see [`get`](Self::get).
     pub fn delete<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
         ApiRequest::new(self, Method::DELETE, path, token)
     }
 
-    /// A request with any method.
+    /// A request with any method; see [`get`](Self::get).
     pub fn request<'a>(
         &'a self,
         method: Method,
@@ -331,7 +377,15 @@ impl<P: Provider> Client<P> {
     }
 
     /// Refreshes `token` now (normally API calls do it when needed), running the token-update
-    /// hooks. Concurrent refreshes of the same refresh token share one request.
+    /// hooks. Concurrent refreshes of the same refresh token share one request, and a caller
+    /// that arrives shortly after with the spent refresh token gets the same new token.
+    ///
+    /// When the provider sends no new refresh token, the old one is kept. For an OpenID
+    /// Connect provider, a new ID token is validated and must name the same issuer, subject
+    /// and audience as the original. Fails with [`Error::TokenExpired`] when `token` has no
+    /// refresh token, [`Error::TokenEndpoint`] when the provider refuses it (e.g.
+    /// `invalid_grant`: the user must log in again), and [`Error::TokenUpdateHook`], which
+    /// carries the new token, when a hook fails.
     pub async fn refresh(&self, token: &Token) -> Result<Token, Error> {
         let provider = self.name();
         let refresh_token = token

@@ -63,6 +63,7 @@ impl ProviderConfig {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -111,9 +112,13 @@ pub enum TokenPlacement {
 /// When a login calls the userinfo endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FetchUserinfo {
-    /// Only when the ID token lacks a claim that the requested scopes imply.
+    /// Only when the ID token lacks a claim that the requested scopes imply and the provider
+    /// has a userinfo endpoint; the default.
     Auto,
+    /// On every login; the login fails if the provider has no userinfo endpoint.
     Always,
+    /// Never during a login; [`Client::userinfo`](crate::Client::userinfo) still fetches it
+    /// on demand.
     Never,
 }
 
@@ -121,28 +126,53 @@ pub enum FetchUserinfo {
 /// credentials read from the environment.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
+    /// The provider's name, as declared.
     pub name: &'static str,
+    /// The client identifier.
     pub client_id: String,
     pub(crate) client_secret: Option<Secret>,
+    /// The authorization endpoint, when declared; `None` takes the discovered one.
     pub authorize_url: Option<Url>,
+    /// Extra parameters added to every authorization request.
     pub authorize_params: Vec<(String, String)>,
+    /// The token endpoint, when declared; `None` takes the discovered one.
     pub access_token_url: Option<Url>,
+    /// Extra parameters sent with the code exchange (not with refreshes).
     pub access_token_params: Vec<(String, String)>,
+    /// Where refresh requests go; `None` sends them to the token endpoint.
     pub refresh_token_url: Option<Url>,
+    /// The base that relative API paths are joined to; `None` allows only absolute API URLs.
     pub api_base_url: Option<Url>,
+    /// The discovery document's URL; `None` when the endpoints are all declared.
     pub server_metadata_url: Option<Url>,
-    /// The expected issuer, kept as written: issuers are compared as strings.
+    /// The expected issuer, kept as written: issuers are compared as strings. `None` derives
+    /// it from `server_metadata_url`.
     pub issuer: Option<String>,
+    /// Where the ID-token signing keys are published, when declared; `None` takes the
+    /// discovered one.
     pub jwks_uri: Option<Url>,
+    /// The userinfo endpoint, when declared; `None` takes the discovered one.
     pub userinfo_endpoint: Option<Url>,
+    /// The RP-initiated logout endpoint, when declared; `None` takes the discovered one.
     pub end_session_endpoint: Option<Url>,
+    /// The scope tokens requested; `openid` makes the provider an OpenID Connect provider.
     pub scope: Vec<String>,
+    /// PKCE on authorization requests (default [`PkceMethod::S256`]).
     pub code_challenge_method: PkceMethod,
+    /// How the client authenticates at the token endpoint (default
+    /// [`AuthMethod::ClientSecretBasic`]).
     pub token_endpoint_auth_method: AuthMethod,
+    /// Where API calls carry the access token (default [`TokenPlacement::Header`]).
     pub token_placement: TokenPlacement,
+    /// When a login calls the userinfo endpoint (default [`FetchUserinfo::Auto`]).
     pub fetch_userinfo: FetchUserinfo,
+    /// Clock-skew allowance for ID-token times, and how long before its expiry an access
+    /// token is refreshed (default [`DEFAULT_LEEWAY`](Self::DEFAULT_LEEWAY), 60 seconds).
     pub leeway: Duration,
+    /// The total time one request to the provider may take (default
+    /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), 30 seconds).
     pub timeout: Duration,
+    /// The `User-Agent` header sent to the provider; `None` sends `oauth-clients/<version>`.
     pub user_agent: Option<String>,
 }
 

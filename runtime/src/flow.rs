@@ -22,12 +22,17 @@ use url::Url;
 /// `actix_web::web::Form<Callback>`, ...) or parse it with [`Callback::from_query`].
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Callback {
+    /// The authorization code, to exchange for a token.
     pub code: Option<String>,
+    /// The `state` of the authorization request this callback answers.
     pub state: Option<String>,
     /// The issuer (RFC 9207), when the provider sends it.
     pub iss: Option<String>,
+    /// The OAuth error code when the provider did not grant access, e.g. `access_denied`.
     pub error: Option<String>,
+    /// A human-readable explanation of `error`, if the provider sent one.
     pub error_description: Option<String>,
+    /// A page about `error`, if the provider sent one.
     pub error_uri: Option<String>,
 }
 
@@ -70,7 +75,8 @@ impl Callback {
     }
 }
 
-/// A redirect to send the browser to. With the `axum` or `actix` feature it is a response.
+/// A redirect to send the browser to. With the `axum` or `actix` feature it is a response:
+/// `302 Found` with `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
     location: Url,
@@ -86,6 +92,7 @@ impl Redirect {
         &self.location
     }
 
+    /// Where the browser goes, by value.
     pub fn into_location(self) -> Url {
         self.location
     }
@@ -188,6 +195,43 @@ impl<P: Provider> Client<P> {
 
     /// Redirects the user to the provider to log in (Authlib's `authorize_redirect`). State,
     /// PKCE and (for OpenID Connect) nonce are generated and kept in the session.
+    ///
+    /// `redirect_uri` is where the provider sends the user back: an absolute URL, registered
+    /// with the provider. Fails if the provider is not configured, `redirect_uri` is not an
+    /// absolute URL, the authorization endpoint cannot be discovered, or the session fails.
+    /// Use [`authorize`](Self::authorize) to add parameters such as `prompt`.
+    ///
+    /// ```no_run
+    /// use oauth_clients::{oauth_clients, Callback, MemorySession};
+    ///
+    /// oauth_clients! {
+    ///     github {
+    ///         authorize_url: "https://github.com/login/oauth/authorize",
+    ///         access_token_url: "https://github.com/login/oauth/access_token",
+    ///         api_base_url: "https://api.github.com/",
+    ///         scope: "user:email",
+    ///     },
+    /// }
+    ///
+    /// # async fn demo() -> Result<(), oauth_clients::Error> {
+    /// // In a web app, the framework's session (see `oauth_clients::integrations`).
+    /// let session = MemorySession::new();
+    ///
+    /// // GET /login
+    /// let redirect = Providers::github()
+    ///     .authorize_redirect(&session, "https://app.example/auth")
+    ///     .await?;
+    /// println!("send the browser to {}", redirect.location());
+    ///
+    /// // GET /auth?code=...&state=..., the provider's redirect back
+    /// let callback = Callback::from_query("code=...&state=...");
+    /// let token = Providers::github()
+    ///     .authorize_access_token(&session, &callback)
+    ///     .await?;
+    /// # let _ = token;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn authorize_redirect<S: Session>(
         &self,
         session: &S,
@@ -203,6 +247,20 @@ impl<P: Provider> Client<P> {
 
     /// Handles the provider's redirect back (Authlib's `authorize_access_token`): checks the
     /// callback and the session's pending login, then exchanges the code for a token.
+    ///
+    /// The pending login is consumed first, even when the callback carries an error: a
+    /// callback is accepted once. For an OpenID Connect provider the ID token is validated,
+    /// the user's claims are in [`Token::userinfo`], and the ID token is kept in the session
+    /// for [`logout_redirect`](Self::logout_redirect). See
+    /// [`authorize_redirect`](Self::authorize_redirect) for an example.
+    ///
+    /// Fails with [`Error::Authorization`] when the user or provider refused,
+    /// [`Error::MissingState`], [`Error::UnknownState`], [`Error::ExpiredState`] or
+    /// [`Error::ReplayedState`] for a callback this session cannot accept,
+    /// [`Error::IssuerMismatch`] or [`Error::MissingIssuer`] when the callback's `iss`
+    /// (RFC 9207) is wrong or missing, [`Error::TokenEndpoint`] when the provider refused the
+    /// code, and [`Error::IdToken`] when the ID token is invalid. [`Error::status`] gives the
+    /// HTTP status for an error page.
     pub async fn authorize_access_token<S: Session>(
         &self,
         session: &S,

@@ -27,6 +27,8 @@
 //!
 //! See the [`oauth_clients!`] macro for every declaration key and the checks made on it.
 
+#![warn(missing_docs)]
+
 mod api;
 mod config;
 mod discovery;

@@ -23,12 +23,14 @@ pub(crate) fn id_token_key(provider: &str) -> String {
 /// What was stored with a logout's state, returned by `validate_logout_response`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogoutState {
+    /// The `post_logout_redirect_uri` the logout was started with, if any.
     pub post_logout_redirect_uri: Option<String>,
 }
 
 /// The query of the provider's redirect back after logout.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct LogoutCallback {
+    /// The `state` sent back by the provider.
     pub state: Option<String>,
 }
 
@@ -66,11 +68,14 @@ impl<P: OpenIdProvider> LogoutRequest<'_, P> {
         self
     }
 
+    /// Sends `logout_hint`: which user to log out, e.g. an email address.
     pub fn logout_hint(mut self, hint: impl Into<String>) -> Self {
         self.logout_hint = Some(hint.into());
         self
     }
 
+    /// Sends `ui_locales`: the languages for the provider's pages, space-separated, e.g.
+    /// `"fr-CA fr en"`.
     pub fn ui_locales(mut self, locales: impl Into<String>) -> Self {
         self.ui_locales = Some(locales.into());
         self
@@ -161,6 +166,42 @@ impl<P: Provider> Client<P> {
 
     /// Redirects the user to the provider to log out (Authlib's `logout_redirect`), with the
     /// ID token of their login as `id_token_hint`. Clear your own session too.
+    ///
+    /// With a `post_logout_redirect_uri` (registered with the provider), a one-time `state` is
+    /// kept in the session for [`validate_logout_response`](Self::validate_logout_response).
+    /// Fails with [`Error::MissingEndpoint`] when the provider has no end-session endpoint.
+    /// Only OpenID Connect providers have this method; [`logout`](Self::logout) takes more
+    /// parameters.
+    ///
+    /// ```no_run
+    /// use oauth_clients::{oauth_clients, LogoutCallback, MemorySession};
+    ///
+    /// oauth_clients! {
+    ///     corp_sso {
+    ///         server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
+    ///         scope: "openid email",
+    ///     },
+    /// }
+    ///
+    /// # async fn demo(session: MemorySession) -> Result<(), oauth_clients::Error> {
+    /// // GET /logout
+    /// let redirect = Providers::corp_sso()
+    ///     .logout_redirect(&session, Some("https://app.example/logged-out"))
+    ///     .await?;
+    /// println!("send the browser to {}", redirect.location());
+    ///
+    /// // GET /logged-out?state=..., the provider's redirect back
+    /// let callback = LogoutCallback::from_query("state=...");
+    /// let logout = Providers::corp_sso()
+    ///     .validate_logout_response(&session, &callback)
+    ///     .await?;
+    /// assert_eq!(
+    ///     logout.post_logout_redirect_uri.as_deref(),
+    ///     Some("https://app.example/logged-out")
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn logout_redirect<S: Session>(
         &self,
         session: &S,
@@ -179,6 +220,10 @@ impl<P: Provider> Client<P> {
 
     /// Checks the provider's redirect back after logout (Authlib's `validate_logout_response`)
     /// and returns what was stored with its state. The state is single-use.
+    ///
+    /// Fails with [`Error::MissingState`], [`Error::UnknownState`], [`Error::ExpiredState`] or
+    /// [`Error::ReplayedState`] when the callback's `state` is not one this session is
+    /// waiting for. See [`logout_redirect`](Self::logout_redirect) for an example.
     pub async fn validate_logout_response<S: Session>(
         &self,
         session: &S,

@@ -29,42 +29,68 @@ const MAX_ID_TOKEN: usize = 64 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdTokenError {
+    /// Larger than 64 KiB.
     #[error("the ID token is larger than {MAX_ID_TOKEN} bytes")]
     TooLarge,
+    /// Not a compact JWS of JSON objects, or a claim has the wrong type; the text says what.
     #[error("the ID token is malformed: {0}")]
     Malformed(String),
+    /// `alg` is `none` or missing, or the signature is empty; the `alg` found.
     #[error("the ID token is not signed (`alg: {0}`)")]
     Unsigned(String),
+    /// Signed with an algorithm the provider's metadata does not allow (RS256 when it says
+    /// nothing; HMAC only for a confidential client); the algorithm found.
     #[error("the ID token's algorithm `{0}` is not allowed")]
     DisallowedAlg(String),
+    /// The header has `crit`: extensions this library does not understand; its value.
     #[error("the ID token has critical header parameters that are not understood: {0}")]
     UnsupportedCritical(String),
+    /// Signed with a key the provider does not publish (an unknown key triggers one refetch
+    /// of its keys, at most once a minute); the key id (`kid`), or `(none)`.
     #[error("the ID token's signing key `{0}` is not among the provider's keys")]
     UnknownKey(String),
+    /// The signature does not verify.
     #[error("the ID token's signature is invalid")]
     BadSignature,
+    /// A required claim (`iss`, `sub`, `aud`, `exp` or `iat`) is missing; its name.
     #[error("the ID token has no `{0}` claim")]
     MissingClaim(&'static str),
+    /// `iss` is not the expected issuer.
     #[error("the ID token's issuer `{found}` is not `{expected}`")]
-    WrongIssuer { expected: String, found: String },
+    WrongIssuer {
+        /// The issuer declared, or derived from `server_metadata_url`.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// `aud` does not include this client's id.
     #[error("the ID token's audience does not include this client")]
     WrongAudience,
+    /// Several audiences, and no `azp` claim to say which one the token is for.
     #[error("the ID token has several audiences but no `azp` claim")]
     MissingAuthorizedParty,
+    /// `azp` is not this client's id.
     #[error("the ID token's `azp` is not this client")]
     WrongAuthorizedParty,
+    /// `exp` is past by more than the provider's `leeway`.
     #[error("the ID token expired")]
     Expired,
+    /// `iat` is ahead of now by more than the provider's `leeway`.
     #[error("the ID token was issued in the future (`iat` beyond the leeway)")]
     IssuedInFuture,
+    /// The token has no `nonce`, but the login sent one.
     #[error("the ID token has no `nonce`, but one was sent")]
     MissingNonce,
+    /// The `nonce` is not the one of this login (after a refresh: not the original one).
     #[error("the ID token's `nonce` is not the one sent for this login")]
     WrongNonce,
+    /// `at_hash` does not match the access token issued with the ID token.
     #[error("the ID token's `at_hash` does not match the access token")]
     AtHashMismatch,
+    /// There is no ID token: the token response had none, or the stored token lacks it.
     #[error("the token response has no `id_token`")]
     Missing,
+    /// A refreshed ID token's `iss`, `sub` or `aud` differs from the original's; the claim.
     #[error("the refreshed ID token's `{0}` differs from the original's")]
     RefreshChanged(&'static str),
 }
@@ -74,6 +100,7 @@ pub enum IdTokenError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserInfo {
+    /// Every claim, by name.
     pub claims: Map<String, Value>,
 }
 
@@ -88,26 +115,33 @@ impl UserInfo {
         self.text("sub").unwrap_or_default()
     }
 
+    /// The issuer (`iss`).
     pub fn iss(&self) -> Option<&str> {
         self.text("iss")
     }
 
+    /// The full name (`name`).
     pub fn name(&self) -> Option<&str> {
         self.text("name")
     }
 
+    /// The given or first name (`given_name`).
     pub fn given_name(&self) -> Option<&str> {
         self.text("given_name")
     }
 
+    /// The surname or last name (`family_name`).
     pub fn family_name(&self) -> Option<&str> {
         self.text("family_name")
     }
 
+    /// The short name the user goes by (`preferred_username`); not necessarily unique.
     pub fn preferred_username(&self) -> Option<&str> {
         self.text("preferred_username")
     }
 
+    /// The email address (`email`); see [`email_verified`](Self::email_verified) before
+    /// trusting it.
     pub fn email(&self) -> Option<&str> {
         self.text("email")
     }
@@ -121,10 +155,12 @@ impl UserInfo {
         }
     }
 
+    /// The URL of the user's profile picture (`picture`).
     pub fn picture(&self) -> Option<&str> {
         self.text("picture")
     }
 
+    /// The user's locale (`locale`), e.g. `en-US`.
     pub fn locale(&self) -> Option<&str> {
         self.text("locale")
     }
@@ -543,7 +579,11 @@ fn missing_scope_claims(scope: &[String], info: &UserInfo) -> bool {
 // rustc's generic "method exists but its trait bounds were not satisfied").
 impl<P: Provider> Client<P> {
     /// Validates the ID token of a stored token again (Authlib's `parse_id_token`) and returns
-    /// its claims. Pass the login's nonce when you kept it. An expired ID token is refused.
+    /// its claims. Pass the login's nonce when you kept it; with `None`, any nonce is
+    /// accepted. An expired ID token is refused.
+    ///
+    /// Fails with [`Error::IdToken`]; its reason is [`IdTokenError::Missing`] when the token
+    /// has no ID token. Only OpenID Connect providers have this method.
     pub async fn parse_id_token(
         &self,
         token: &Token,
@@ -567,7 +607,14 @@ impl<P: Provider> Client<P> {
     }
 
     /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
-    /// token's ID token.
+    /// token's subject, taken from `token.userinfo` or else its ID token.
+    ///
+    /// Fails with [`Error::UserinfoSubjectMismatch`] when the answer is about another user,
+    /// [`Error::IdToken`] when the token has no subject to compare with,
+    /// [`Error::MissingEndpoint`] when the provider has no userinfo endpoint, and
+    /// [`Error::InvalidUserinfo`] for an answer that is not a JSON object with `sub` (signed
+    /// `application/jwt` answers are not supported). Only OpenID Connect providers have this
+    /// method.
     pub async fn userinfo(&self, token: &Token) -> Result<UserInfo, Error>
     where
         P: OpenIdProvider,

@@ -118,6 +118,7 @@ impl<S> fmt::Debug for Registry<S> {
 /// A declared provider's name and state, e.g. for a login page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderInfo {
+    /// The provider's name, as declared.
     pub name: &'static str,
     /// Whether it is an OpenID Connect provider.
     pub openid: bool,
@@ -316,6 +317,9 @@ impl<S: ProviderSet> Default for RegistryBuilder<S> {
 }
 
 impl<S: ProviderSet> RegistryBuilder<S> {
+    /// A builder with no settings, credentials from the process environment, a 10-minute
+    /// login timeout and at most 5 pending logins per provider. `Providers::builder()` returns
+    /// one.
     pub fn new() -> Self {
         RegistryBuilder {
             settings: Settings::new(),
@@ -408,6 +412,28 @@ impl<S: ProviderSet> RegistryBuilder<S> {
 
     /// Builds the registry and makes it the global one, used by `Providers::github()` and the
     /// like. Call it once at start-up, before the first use of a provider.
+    ///
+    /// Fails with every problem [`build`](Self::build) finds, or if the global registry is
+    /// already set: installed before, or built on the first use of a provider.
+    ///
+    /// ```
+    /// oauth_clients::oauth_clients! {
+    ///     github {
+    ///         authorize_url: "https://github.com/login/oauth/authorize",
+    ///         access_token_url: "https://github.com/login/oauth/access_token",
+    ///         api_base_url: "https://api.github.com/",
+    ///     },
+    /// }
+    ///
+    /// # fn main() -> Result<(), oauth_clients::ConfigError> {
+    /// let settings = oauth_clients::Settings::new()
+    ///     .set("github", "client_id", "my-app")
+    ///     .set("github", "client_secret", "from-a-secret-store");
+    /// Providers::builder().settings(settings).install()?;
+    /// assert!(Providers::list()[0].available);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn install(self) -> Result<&'static Registry<S>, ConfigError> {
         let registry = self.build()?;
         let cell = &S::global_cell().cell;

@@ -44,6 +44,7 @@ pub struct MemorySession {
 }
 
 impl MemorySession {
+    /// An empty session.
     pub fn new() -> Self {
         Self::default()
     }

@@ -28,7 +28,10 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum SettingValue {
+    /// A whole number, e.g. for `timeout` or `leeway`.
     Int(u64),
+    /// A string; also accepted for numbers, which settings from the environment often have
+    /// only as strings.
     Str(String),
     /// A list of strings; accepted for `scope`, as Authlib does.
     List(Vec<String>),
@@ -68,11 +71,16 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for SettingValue {
 }
 
 impl Settings {
+    /// Empty settings: every provider as declared.
     pub fn new() -> Self {
         Settings::default()
     }
 
-    /// Sets `provider.key = value`.
+    /// Sets `provider.key = value`, replacing an earlier value of that key.
+    ///
+    /// Nothing is checked here: unknown providers, unknown keys and invalid values are all
+    /// reported together by [`RegistryBuilder::build`](crate::RegistryBuilder::build) or
+    /// [`install`](crate::RegistryBuilder::install).
     ///
     /// ```
     /// let settings = oauth_clients::Settings::new()
@@ -88,6 +96,7 @@ impl Settings {
         self
     }
 
+    /// Whether no provider has a setting.
     pub fn is_empty(&self) -> bool {
         self.providers.is_empty()
     }

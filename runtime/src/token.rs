@@ -17,6 +17,7 @@ use std::fmt;
 /// provider sent beyond the standard ones is kept in `extra`. `Debug` never shows token values.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct Token {
+    /// The access token, sent with API calls.
     pub access_token: String,
     /// Always `"Bearer"` (the only type accepted), whatever case the provider used.
     pub token_type: String,
@@ -24,6 +25,9 @@ pub struct Token {
     /// did not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// The refresh token, if the provider issued one: what
+    /// [`Client::refresh`](crate::Client::refresh) spends. A refresh that brings no new one
+    /// keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// The granted scope, when the provider said (it may differ from the requested one).

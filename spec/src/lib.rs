@@ -7,6 +7,8 @@
 //! Everything here is pure: no I/O, no environment. Messages follow the compiler's style:
 //! lowercase, no trailing period, names in backticks, and they say what would be valid.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 /// What kind of value a key takes.
@@ -27,7 +29,12 @@ pub enum Kind {
     /// One of a fixed set of names.
     Choice(&'static [&'static str]),
     /// A whole number of seconds within a range.
-    Seconds { min: u64, max: u64 },
+    Seconds {
+        /// The smallest value accepted, inclusive.
+        min: u64,
+        /// The largest value accepted, inclusive.
+        max: u64,
+    },
 }
 
 impl Kind {
@@ -81,9 +88,13 @@ macro_rules! keys {
     };
 }
 
+/// The values of `code_challenge_method` (PKCE); `plain` is refused with its own message.
 pub const CODE_CHALLENGE_METHODS: &[&str] = &["S256", "none"];
+/// The values of `token_endpoint_auth_method`.
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// The values of `token_placement`; `uri` (and `url`, `query`) is refused with its own message.
 pub const TOKEN_PLACEMENTS: &[&str] = &["header", "body"];
+/// The values of `fetch_userinfo`.
 pub const FETCH_USERINFO: &[&str] = &["auto", "always", "never"];
 
 keys! {
@@ -263,13 +274,19 @@ impl fmt::Debug for Credential {
 /// A value that passed its key's checks, in normal form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Checked {
+    /// A URL, kept exactly as written (an issuer is compared as a string).
     Url(String),
+    /// A non-empty string without control characters.
     Text(String),
+    /// The scope tokens, in the order written.
     Scope(Vec<String>),
+    /// The `(name, value)` pairs of a params map, in the order written.
     Params(Vec<(String, String)>),
+    /// A client id or secret: a literal or an environment variable to read.
     Credential(Credential),
     /// The canonical spelling of the chosen name.
     Choice(&'static str),
+    /// A number of seconds within the key's range.
     Seconds(u64),
 }
 
@@ -650,7 +667,9 @@ pub fn expected_issuer(server_metadata_url: &str) -> Option<String> {
 /// A problem found by [`check_provider`]: on a key, or (with `key: None`) on the provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// The key the problem is on; `None` for the provider as a whole (e.g. no endpoints).
     pub key: Option<Key>,
+    /// The message, in the compiler's style (lowercase, no trailing period).
     pub message: String,
 }
 

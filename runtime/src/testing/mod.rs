@@ -30,6 +30,7 @@ use url::Url;
 /// A client registered at the test provider.
 #[derive(Clone, Debug)]
 pub struct TestClient {
+    /// The client identifier.
     pub client_id: String,
     /// `None` for a public client.
     pub client_secret: Option<String>,
@@ -40,6 +41,7 @@ pub struct TestClient {
 /// How the token endpoint formats its answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenFormat {
+    /// `application/json`, the default.
     Json,
     /// `application/x-www-form-urlencoded`, as GitHub answers without `Accept: application/json`.
     Form,
@@ -57,16 +59,21 @@ pub enum LoginMode {
 /// Switchable behaviour. The defaults are a well-behaved provider.
 #[derive(Clone, Debug)]
 pub struct Behaviour {
+    /// How users log in (default [`LoginMode::Form`]).
     pub login: LoginMode,
-    /// Access-token lifetime; `None` leaves `expires_in` out of token responses.
+    /// Access-token lifetime (default one hour); `None` leaves `expires_in` out of token
+    /// responses.
     pub access_token_ttl: Option<Duration>,
+    /// Issue a refresh token with every token (default `true`).
     pub issue_refresh_tokens: bool,
-    /// Issue a new refresh token on every refresh and invalidate the spent one.
+    /// Issue a new refresh token on every refresh and invalidate the spent one (default
+    /// `true`).
     pub rotate_refresh_tokens: bool,
+    /// How token answers are encoded (default [`TokenFormat::Json`]).
     pub token_format: TokenFormat,
-    /// The `token_type` sent, e.g. `"bEARER"` or `"mac"`.
+    /// The `token_type` sent (default `"Bearer"`), e.g. `"bEARER"` or `"mac"`.
     pub token_type: String,
-    /// Require PKCE on every authorization request.
+    /// Require PKCE on every authorization request (default `true`).
     pub require_pkce: bool,
     /// Delay every token-endpoint answer (a stalled provider).
     pub token_delay: Option<Duration>,
@@ -74,13 +81,14 @@ pub struct Behaviour {
     pub token_redirect_to: Option<String>,
     /// Add this many bytes of padding to token answers (an oversized body).
     pub token_padding: usize,
-    /// Answer the token endpoint with this status and body instead of a token.
+    /// Answer the token endpoint with this `(status, content type, body)` instead of a token.
     pub token_override: Option<(u16, String, String)>,
     /// Leave `access_token` out of token answers.
     pub omit_access_token: bool,
-    /// Put the scope's claims (email, name, ...) in ID tokens; otherwise only userinfo has them.
+    /// Put the scope's claims (email, name, ...) in ID tokens; otherwise only userinfo has them
+    /// (default `true`).
     pub claims_in_id_token: bool,
-    /// ID-token lifetime.
+    /// ID-token lifetime (default five minutes).
     pub id_token_ttl: Duration,
     /// Changes every ID token before it is signed (or replaces how it is signed).
     pub id_token_hook: Option<IdTokenHook>,
@@ -88,7 +96,8 @@ pub struct Behaviour {
     pub userinfo_sub: Option<String>,
     /// What the authorization response says in `iss` (RFC 9207).
     pub response_iss: ResponseIss,
-    /// Advertise `authorization_response_iss_parameter_supported` in discovery.
+    /// Advertise `authorization_response_iss_parameter_supported` in discovery (default
+    /// `true`).
     pub advertise_response_iss: bool,
     /// Changes the discovery document before it is served.
     pub discovery_hook: Option<JsonHook>,
@@ -112,17 +121,23 @@ pub struct Behaviour {
 /// What the authorization response carries as `iss`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResponseIss {
-    /// The provider's issuer.
+    /// The provider's issuer, the default.
     Correct,
+    /// No `iss` at all.
     Omit,
+    /// This issuer instead, e.g. another provider's (a mix-up attack).
     Value(String),
 }
 
 /// An ID token about to be signed: its header and claims, and how to sign it.
 #[derive(Clone, Debug)]
 pub struct IdTokenParts {
+    /// The JOSE header: `alg`, `typ` and `kid`.
     pub header: Map<String, Value>,
+    /// The claims: `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `at_hash`, the login's
+    /// `nonce`, and the scope's claims unless `claims_in_id_token` is off.
     pub claims: Map<String, Value>,
+    /// How the token is signed (default [`Signing::ActiveKey`]).
     pub signing: Signing,
 }
 
@@ -148,6 +163,7 @@ pub enum Signing {
 pub struct IdTokenHook(pub Arc<dyn Fn(&mut IdTokenParts) + Send + Sync>);
 
 impl IdTokenHook {
+    /// A hook that applies `change` to every ID token.
     pub fn new(change: impl Fn(&mut IdTokenParts) + Send + Sync + 'static) -> Self {
         IdTokenHook(Arc::new(change))
     }
@@ -166,6 +182,7 @@ type JsonChange = dyn Fn(&mut Map<String, Value>) + Send + Sync;
 pub struct JsonHook(pub Arc<JsonChange>);
 
 impl JsonHook {
+    /// A hook that applies `change` to the document.
     pub fn new(change: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) -> Self {
         JsonHook(Arc::new(change))
     }
@@ -210,8 +227,9 @@ impl Default for Behaviour {
     }
 }
 
-/// A client id and secret registered by default.
+/// The id of the client registered by default.
 pub const CLIENT_ID: &str = "test-client";
+/// The secret of the client registered by default.
 pub const CLIENT_SECRET: &str = "test-client-secret";
 
 /// Builds a [`TestProvider`].
@@ -247,6 +265,8 @@ impl TestProviderBuilder {
         self
     }
 
+    /// Starts the server on `127.0.0.1`, on a free port unless [`port`](Self::port) chose one,
+    /// as a task of the current Tokio runtime. Fails if the port cannot be bound.
     pub async fn start(self) -> std::io::Result<TestProvider> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let addr = listener.local_addr()?;
