@@ -282,8 +282,10 @@ impl<'a, P: Provider> IntoFuture for ApiRequest<'a, P> {
 fn resolve(provider: &'static str, base: Option<&Url>, path: &str) -> Result<Url, Error> {
     let invalid = |message: String| Error::InvalidRequest { provider, message };
     if path.starts_with("https://") || path.starts_with("http://") {
-        oauth_clients_spec::check_url(oauth_clients_spec::Key::ApiBaseUrl, &ensure_slash(path))
-            .map_err(|m| invalid(m.replace("`api_base_url`", "the API URL")))?;
+        // The rules of an endpoint URL (https or loopback, no credentials, no fragment): the
+        // bearer token goes wherever this points.
+        oauth_clients_spec::check_url(oauth_clients_spec::Key::UserinfoEndpoint, path)
+            .map_err(|m| invalid(m.replace("`userinfo_endpoint`", "the API URL")))?;
         return Url::parse(path).map_err(|e| invalid(format!("invalid API URL: {e}")));
     }
     let base = base.ok_or_else(|| {
@@ -293,18 +295,6 @@ fn resolve(provider: &'static str, base: Option<&Url>, path: &str) -> Result<Url
     })?;
     base.join(path.trim_start_matches('/'))
         .map_err(|e| invalid(format!("invalid API path `{path}`: {e}")))
-}
-
-/// The URL checks demand a trailing slash of a base; an absolute API URL needs none.
-fn ensure_slash(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) => {
-            parsed.set_path("/");
-            parsed.set_query(None);
-            parsed.to_string()
-        }
-        Err(_) => url.to_string(),
-    }
 }
 
 impl<P: Provider> Client<P> {

@@ -647,3 +647,32 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
     );
     assert_eq!(*order.lock().unwrap(), ["persist", "notify"]);
 }
+
+#[tokio::test]
+async fn api_paths_resolve_against_the_base_and_absolute_urls_are_checked() {
+    let s = setup(|s| s).await;
+    let token = login::<Github>(&s, "alice").await;
+    let github = s.registry.client::<Github>();
+    // A leading slash is relative to the base too.
+    assert_eq!(github.get("/user", &token).await.unwrap().status(), 200);
+    assert_eq!(
+        github
+            .get(&s.provider.url("api/user"), &token)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    match github.get("http://api.example/user", &token).await {
+        Err(Error::InvalidRequest { message, .. }) => assert!(
+            message.starts_with("the API URL must use `https://`"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.provider.count("api"),
+        2,
+        "the token was not sent to the refused URL"
+    );
+}
