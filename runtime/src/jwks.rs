@@ -6,12 +6,189 @@
 //! rotation). Forced refetches are rate-limited per provider, so a flood of tokens with random
 //! `kid`s cannot make us hammer the provider. Keys of unknown types, or that fail to parse, are
 //! skipped rather than failing the whole set.
+//!
+//! Signatures are checked by [`RingKey`]: openidconnect's verifier with keys whose RSA and
+//! ECDSA checks run on ring, the constant-time native library the TLS stack already brings,
+//! instead of the pure-Rust `rsa` crate behind openidconnect's own keys (most of a login's CPU
+//! time went there). Every other kind of key is left to openidconnect.
 
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use crate::registry::{Client, Provider};
-use openidconnect::core::CoreJsonWebKeySet;
+use base64::Engine;
+use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
+use openidconnect::{
+    JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeyId, JsonWebKeySet, SignatureVerificationError,
+};
+use ring::signature::{self as ring_signature, RsaPublicKeyComponents};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A provider's key set, with signatures checked by [`RingKey`].
+pub(crate) type KeySet = JsonWebKeySet<RingKey>;
+
+/// A public key from a JWKS: openidconnect's, with RSA and ECDSA verification on ring.
+#[derive(Clone, Debug)]
+pub(crate) struct RingKey {
+    core: CoreJsonWebKey,
+    public: Option<Public>,
+}
+
+/// The key material ring needs, decoded once when the key set is read.
+#[derive(Clone, Debug)]
+enum Public {
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
+    /// An uncompressed point, `04 || x || y`.
+    Ec {
+        curve: Curve,
+        point: Vec<u8>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Curve {
+    P256,
+    P384,
+}
+
+impl Public {
+    fn from_jwk(jwk: &Value) -> Option<Public> {
+        let bytes = |name: &str| {
+            jwk.get(name).and_then(Value::as_str).and_then(|s| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(s)
+                    .ok()
+            })
+        };
+        match jwk.get("kty").and_then(Value::as_str)? {
+            "RSA" => Some(Public::Rsa {
+                n: bytes("n")?,
+                e: bytes("e")?,
+            }),
+            "EC" => {
+                let (curve, size) = match jwk.get("crv").and_then(Value::as_str)? {
+                    "P-256" => (Curve::P256, 32),
+                    "P-384" => (Curve::P384, 48),
+                    _ => return None,
+                };
+                let (x, y) = (bytes("x")?, bytes("y")?);
+                if x.len() != size || y.len() != size {
+                    return None;
+                }
+                let mut point = Vec::with_capacity(1 + 2 * size);
+                point.push(4);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                Some(Public::Ec { curve, point })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RingKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let jwk = Value::deserialize(deserializer)?;
+        // A key openidconnect cannot read is an error here, which the key set skips.
+        let core: CoreJsonWebKey =
+            serde_json::from_value(jwk.clone()).map_err(serde::de::Error::custom)?;
+        Ok(RingKey {
+            core,
+            public: Public::from_jwk(&jwk),
+        })
+    }
+}
+
+impl Serialize for RingKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.core.serialize(serializer)
+    }
+}
+
+impl JsonWebKey for RingKey {
+    type KeyUse = <CoreJsonWebKey as JsonWebKey>::KeyUse;
+    type SigningAlgorithm = CoreJwsSigningAlgorithm;
+
+    fn key_id(&self) -> Option<&JsonWebKeyId> {
+        self.core.key_id()
+    }
+
+    fn key_type(&self) -> &openidconnect::core::CoreJsonWebKeyType {
+        self.core.key_type()
+    }
+
+    fn key_use(&self) -> Option<&Self::KeyUse> {
+        self.core.key_use()
+    }
+
+    fn signing_alg(&self) -> JsonWebKeyAlgorithm<&Self::SigningAlgorithm> {
+        self.core.signing_alg()
+    }
+
+    fn new_symmetric(key: Vec<u8>) -> Self {
+        RingKey {
+            core: CoreJsonWebKey::new_symmetric(key),
+            public: None,
+        }
+    }
+
+    fn verify_signature(
+        &self,
+        alg: &Self::SigningAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureVerificationError> {
+        use CoreJwsSigningAlgorithm as Alg;
+        let invalid = |_| SignatureVerificationError::CryptoError("bad signature".into());
+        match (&self.public, alg) {
+            (
+                Some(Public::Rsa { n, e }),
+                Alg::RsaSsaPkcs1V15Sha256
+                | Alg::RsaSsaPkcs1V15Sha384
+                | Alg::RsaSsaPkcs1V15Sha512
+                | Alg::RsaSsaPssSha256
+                | Alg::RsaSsaPssSha384
+                | Alg::RsaSsaPssSha512,
+            ) => {
+                let params = match alg {
+                    Alg::RsaSsaPkcs1V15Sha256 => &ring_signature::RSA_PKCS1_2048_8192_SHA256,
+                    Alg::RsaSsaPkcs1V15Sha384 => &ring_signature::RSA_PKCS1_2048_8192_SHA384,
+                    Alg::RsaSsaPkcs1V15Sha512 => &ring_signature::RSA_PKCS1_2048_8192_SHA512,
+                    Alg::RsaSsaPssSha256 => &ring_signature::RSA_PSS_2048_8192_SHA256,
+                    Alg::RsaSsaPssSha384 => &ring_signature::RSA_PSS_2048_8192_SHA384,
+                    _ => &ring_signature::RSA_PSS_2048_8192_SHA512,
+                };
+                RsaPublicKeyComponents { n, e }
+                    .verify(params, message, signature)
+                    .map_err(invalid)
+            }
+            (Some(Public::Ec { curve, point }), Alg::EcdsaP256Sha256 | Alg::EcdsaP384Sha384) => {
+                let algorithm = match (curve, alg) {
+                    (Curve::P256, Alg::EcdsaP256Sha256) => &ring_signature::ECDSA_P256_SHA256_FIXED,
+                    (Curve::P384, Alg::EcdsaP384Sha384) => &ring_signature::ECDSA_P384_SHA384_FIXED,
+                    _ => {
+                        return Err(SignatureVerificationError::InvalidKey(
+                            "the key's curve does not match the algorithm".into(),
+                        ))
+                    }
+                };
+                ring_signature::UnparsedPublicKey::new(algorithm, point)
+                    .verify(message, signature)
+                    .map_err(invalid)
+            }
+            // HMAC, EdDSA, P-521 and anything else: openidconnect's own implementation.
+            _ => self.core.verify_signature(alg, message, signature),
+        }
+    }
+
+    fn hash_bytes(&self, bytes: &[u8], alg: &Self::SigningAlgorithm) -> Result<Vec<u8>, String> {
+        self.core.hash_bytes(bytes, alg)
+    }
+}
 
 /// The least time between two refetches caused by unknown keys.
 pub(crate) const UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(60);
@@ -38,7 +215,7 @@ impl RefetchGate {
 
 impl<P: Provider> Client<P> {
     /// The cached key set, fetched if there is none.
-    pub(crate) async fn jwks(&self) -> Result<Arc<CoreJsonWebKeySet>, Error> {
+    pub(crate) async fn jwks(&self) -> Result<Arc<KeySet>, Error> {
         let client = self.clone();
         self.runtime()
             .jwks
@@ -64,7 +241,7 @@ impl<P: Provider> Client<P> {
 
     /// Refetches the key set because a token names a key it lacks; `None` when the
     /// rate limit says not now.
-    pub(crate) async fn jwks_for_unknown_key(&self) -> Option<Arc<CoreJsonWebKeySet>> {
+    pub(crate) async fn jwks_for_unknown_key(&self) -> Option<Arc<KeySet>> {
         if !self.runtime().jwks_gate.try_pass() {
             tracing::warn!(
                 provider = self.name(),
@@ -86,7 +263,7 @@ impl<P: Provider> Client<P> {
             .ok()
     }
 
-    async fn fetch_jwks(&self) -> Result<(CoreJsonWebKeySet, Duration), Error> {
+    async fn fetch_jwks(&self) -> Result<(KeySet, Duration), Error> {
         let provider = self.name();
         let config = self.config()?;
         let url = self
@@ -117,11 +294,85 @@ impl<P: Provider> Client<P> {
                 },
             });
         }
-        let keys: CoreJsonWebKeySet =
+        let keys: KeySet =
             serde_json::from_slice(&response.body).map_err(|e| Error::InvalidMetadata {
                 provider,
                 reason: format!("the JWKS is not a valid key set: {e}"),
             })?;
         Ok((keys, crate::discovery::ttl(&response.headers)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openidconnect::core::CoreRsaPrivateSigningKey;
+    use openidconnect::PrivateSigningKey;
+    use ring::signature::KeyPair;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn rsa_signatures_are_checked_with_ring() {
+        let signer =
+            CoreRsaPrivateSigningKey::from_pem(include_str!("testing/keys/rsa1.pem"), None)
+                .unwrap();
+        let jwk = serde_json::to_value(signer.as_verification_key()).unwrap();
+        let key: RingKey = serde_json::from_value(jwk).unwrap();
+        assert!(matches!(key.public, Some(Public::Rsa { .. })));
+        let alg = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
+        let mut signature = signer.sign(&alg, b"header.payload").unwrap();
+        assert!(key
+            .verify_signature(&alg, b"header.payload", &signature)
+            .is_ok());
+        assert!(key
+            .verify_signature(&alg, b"header.payloaD", &signature)
+            .is_err());
+        signature[0] ^= 1;
+        assert!(key
+            .verify_signature(&alg, b"header.payload", &signature)
+            .is_err());
+    }
+
+    #[test]
+    fn ecdsa_p256_signatures_are_checked_with_ring() {
+        let rng = ring::rand::SystemRandom::new();
+        let alg = &ring_signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let pkcs8 = ring_signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+        let pair = ring_signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
+        let point = pair.public_key().as_ref();
+        let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])});
+        let key: RingKey = serde_json::from_value(jwk).unwrap();
+        let signature = pair.sign(&rng, b"header.payload").unwrap();
+        let es256 = CoreJwsSigningAlgorithm::EcdsaP256Sha256;
+        assert!(key
+            .verify_signature(&es256, b"header.payload", signature.as_ref())
+            .is_ok());
+        assert!(key
+            .verify_signature(&es256, b"other", signature.as_ref())
+            .is_err());
+        // The wrong algorithm for the key's curve is refused, not tried.
+        assert!(key
+            .verify_signature(
+                &CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+                b"header.payload",
+                signature.as_ref()
+            )
+            .is_err());
+    }
+
+    #[test]
+    fn unreadable_keys_are_skipped_in_a_set() {
+        let set: KeySet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "AKP", "kid": "pq"},
+            {"kty": "RSA", "kid": "broken"},
+            "not a key",
+        ]}))
+        .unwrap();
+        let kids: Vec<_> = set.keys().iter().map(|k| k.key_id().map(|id| id.to_string())).collect();
+        assert_eq!(kids, [Some("broken".to_string())], "only the RSA entry reads as a key");
+        assert!(set.keys()[0].public.is_none(), "without n and e it cannot verify anything");
     }
 }

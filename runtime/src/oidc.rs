@@ -9,14 +9,15 @@
 //! Each failure is its own [`IdTokenError`].
 
 use crate::error::{Endpoint, Error, HttpErrorKind};
+use crate::jwks::{KeySet, RingKey};
 use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::token::Token;
 use crate::{AuthMethod, FetchUserinfo};
 use base64::Engine;
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm};
+use openidconnect::{
+    ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, SignatureVerificationError,
 };
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, SignatureVerificationError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -349,11 +350,11 @@ impl<P: Provider> Client<P> {
         &self,
         token: &CoreIdToken,
         kid: Option<&str>,
-        keys: &CoreJsonWebKeySet,
+        keys: &KeySet,
         allowed: &[String],
         issuer: &str,
     ) -> Result<(), IdTokenError> {
-        let verify = |keys: CoreJsonWebKeySet| -> Result<(), SignatureVerificationError> {
+        let verify = |keys: KeySet| -> Result<(), SignatureVerificationError> {
             let verifier = self.verifier(keys, allowed, issuer)?;
             match token.claims(&verifier, |_: Option<&openidconnect::Nonce>| Ok(())) {
                 Ok(_) => Ok(()),
@@ -369,7 +370,7 @@ impl<P: Provider> Client<P> {
                 let any = keys
                     .keys()
                     .iter()
-                    .any(|key| verify(CoreJsonWebKeySet::new(vec![key.clone()])).is_ok());
+                    .any(|key| verify(KeySet::new(vec![key.clone()])).is_ok());
                 if any {
                     Ok(())
                 } else {
@@ -391,10 +392,10 @@ impl<P: Provider> Client<P> {
 
     fn verifier<'k>(
         &self,
-        keys: CoreJsonWebKeySet,
+        keys: KeySet,
         allowed: &[String],
         issuer: &str,
-    ) -> Result<CoreIdTokenVerifier<'k>, SignatureVerificationError> {
+    ) -> Result<IdTokenVerifier<'k, RingKey>, SignatureVerificationError> {
         let config = self
             .config()
             .map_err(|e| SignatureVerificationError::Other(e.to_string()))?;
@@ -403,9 +404,9 @@ impl<P: Provider> Client<P> {
         let client_id = ClientId::new(config.client_id.clone());
         let verifier = match (config.token_endpoint_auth_method, config.client_secret()) {
             (AuthMethod::None, _) | (_, None) => {
-                CoreIdTokenVerifier::new_public_client(client_id, issuer, keys)
+                IdTokenVerifier::<RingKey>::new_public_client(client_id, issuer, keys)
             }
-            (_, Some(secret)) => CoreIdTokenVerifier::new_confidential_client(
+            (_, Some(secret)) => IdTokenVerifier::<RingKey>::new_confidential_client(
                 client_id,
                 ClientSecret::new(secret.expose().to_string()),
                 issuer,

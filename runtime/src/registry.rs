@@ -94,7 +94,7 @@ struct Slot {
 pub(crate) struct ProviderRuntime {
     pub declared_metadata: Arc<Metadata>,
     pub discovery: Cached<Metadata>,
-    pub jwks: Cached<openidconnect::core::CoreJsonWebKeySet>,
+    pub jwks: Cached<crate::jwks::KeySet>,
     pub jwks_gate: RefetchGate,
 }
 

@@ -1,0 +1,108 @@
+"""Logins with Authlib against the local provider, timed like the Rust side.
+
+Runs the same OpenID Connect code flow as the Rust benchmark: PKCE, nonce, code exchange,
+ID-token validation. Authlib's `parse_id_token` does not compare `aud` with the client id, so
+the check is made explicitly: both sides do the same work. Client CPU per login is
+`time.process_time()` around Authlib's calls only; the provider runs in another process.
+
+Usage: bench.py PROVIDER_BINARY OUT_JSON
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from authlib.integrations.base_client import FrameworkIntegration, OAuth2Mixin, OpenIDMixin
+from authlib.integrations.base_client.sync_app import BaseApp
+from authlib.integrations.requests_client import OAuth2Session
+
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "test-client-secret"
+REDIRECT_URI = "http://127.0.0.1:8080/callback"
+WARMUP = 30
+LOGINS = 400
+
+
+class App(OAuth2Mixin, OpenIDMixin, BaseApp):
+    """What Authlib's Django and Flask integrations build, without a web framework."""
+
+    client_cls = OAuth2Session
+
+
+def main():
+    binary, out = sys.argv[1], sys.argv[2]
+    provider = subprocess.Popen(
+        [binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    discovery = provider.stdout.readline().strip()
+
+    def counts():
+        provider.stdin.write("counts\n")
+        provider.stdin.flush()
+        return json.loads(provider.stdout.readline())
+
+    app = App(
+        FrameworkIntegration("local"),
+        "local",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        server_metadata_url=discovery,
+        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
+    )
+    browser = requests.Session()
+    wall, cpu = [], []
+    before = None
+    for i in range(WARMUP + LOGINS):
+        if i == WARMUP:
+            before = counts()
+        rv = app.create_authorization_url(redirect_uri=REDIRECT_URI)
+        location = browser.get(rv["url"], allow_redirects=False).headers["location"]
+        query = parse_qs(urlparse(location).query)
+        started_wall, started_cpu = time.perf_counter(), time.process_time()
+        # What authorize_access_token does: state, code exchange, ID-token validation.
+        assert query["state"][0] == rv["state"]
+        token = app.fetch_access_token(
+            redirect_uri=REDIRECT_URI,
+            code=query["code"][0],
+            code_verifier=rv["code_verifier"],
+        )
+        userinfo = app.parse_id_token(token, nonce=rv["nonce"])
+        assert CLIENT_ID in (userinfo["aud"] if isinstance(userinfo["aud"], list) else [userinfo["aud"]])
+        elapsed_cpu, elapsed_wall = time.process_time() - started_cpu, time.perf_counter() - started_wall
+        assert userinfo["sub"] == "alice"
+        if i >= WARMUP:
+            wall.append(elapsed_wall)
+            cpu.append(elapsed_cpu)
+    after = counts()
+    provider.terminate()
+
+    def quantile(values, q):
+        values = sorted(values)
+        return values[round((len(values) - 1) * q)]
+
+    def per_login(name):
+        return (after.get(name, 0) - before.get(name, 0)) / LOGINS
+
+    us = lambda seconds: round(seconds * 1e6, 1)
+    result = {
+        "n": LOGINS,
+        "wall_median_us": us(statistics.median(wall)),
+        "wall_p99_us": us(quantile(wall, 0.99)),
+        "cpu_median_us": us(statistics.median(cpu)),
+        "cpu_p99_us": us(quantile(cpu, 0.99)),
+        "logins_per_second": round(LOGINS / sum(wall), 1),
+        "per_warm_login": {name: per_login(name) for name in ["token", "userinfo", "discovery", "jwks"]},
+        "discovery_total": after.get("discovery", 0),
+        "jwks_total": after.get("jwks", 0),
+    }
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
