@@ -105,12 +105,17 @@ async fn ours_login(provider: &TestProvider, browser: &reqwest::Client) -> Value
     let mut samples = Samples::default();
     for i in 0..WARMUP + LOGINS {
         let session = MemorySession::new();
-        let redirect = local.authorize_redirect(&session, REDIRECT_URI).await.unwrap();
+        let redirect = local
+            .authorize_redirect(&session, REDIRECT_URI)
+            .await
+            .unwrap();
         let callback = Callback::from_url(&approve(browser, redirect.location().as_str()).await);
         let token = if i < WARMUP {
             local.authorize_access_token(&session, &callback).await
         } else {
-            samples.time(local.authorize_access_token(&session, &callback)).await
+            samples
+                .time(local.authorize_access_token(&session, &callback))
+                .await
         };
         let token = token.unwrap();
         assert_eq!(token.userinfo.unwrap().sub(), "alice");
@@ -180,9 +185,15 @@ async fn hand_written_login(provider: &TestProvider, browser: &reqwest::Client) 
     samples.summary()
 }
 
-async fn token_for(local: &oauth_clients::Client<Local>, browser: &reqwest::Client) -> (Token, String) {
+async fn token_for(
+    local: &oauth_clients::Client<Local>,
+    browser: &reqwest::Client,
+) -> (Token, String) {
     let session = MemorySession::new();
-    let redirect = local.authorize_redirect(&session, REDIRECT_URI).await.unwrap();
+    let redirect = local
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
     let nonce = redirect
         .location()
         .query_pairs()
@@ -190,7 +201,13 @@ async fn token_for(local: &oauth_clients::Client<Local>, browser: &reqwest::Clie
         .map(|(_, v)| v.into_owned())
         .unwrap();
     let callback = Callback::from_url(&approve(browser, redirect.location().as_str()).await);
-    (local.authorize_access_token(&session, &callback).await.unwrap(), nonce)
+    (
+        local
+            .authorize_access_token(&session, &callback)
+            .await
+            .unwrap(),
+        nonce,
+    )
 }
 
 async fn micro(provider: &TestProvider, browser: &reqwest::Client) -> Value {
@@ -201,11 +218,17 @@ async fn micro(provider: &TestProvider, browser: &reqwest::Client) -> Value {
     let mut redirect = Samples::default();
     for _ in 0..2000 {
         let session = MemorySession::new();
-        redirect.time(local.authorize_redirect(&session, REDIRECT_URI)).await.unwrap();
+        redirect
+            .time(local.authorize_redirect(&session, REDIRECT_URI))
+            .await
+            .unwrap();
     }
     let mut validation = Samples::default();
     for _ in 0..2000 {
-        validation.time(local.parse_id_token(&token, Some(&nonce))).await.unwrap();
+        validation
+            .time(local.parse_id_token(&token, Some(&nonce)))
+            .await
+            .unwrap();
     }
     let http = reqwest::Client::new();
     let api = provider.url("api/user");
@@ -215,7 +238,14 @@ async fn micro(provider: &TestProvider, browser: &reqwest::Client) -> Value {
         let response = ours.time(local.get(&api, &token)).await.unwrap();
         assert_eq!(response.status(), 200);
         let response = bare
-            .time(async { http.get(&api).bearer_auth(&token.access_token).send().await?.bytes().await })
+            .time(async {
+                http.get(&api)
+                    .bearer_auth(&token.access_token)
+                    .send()
+                    .await?
+                    .bytes()
+                    .await
+            })
             .await
             .unwrap();
         assert!(!response.is_empty());
@@ -236,11 +266,11 @@ async fn concurrent_refresh(provider: &TestProvider, browser: &reqwest::Client) 
     let refreshes = provider.count("token.refresh_token");
     let started = Instant::now();
     let token = std::sync::Arc::new(token);
+    let api = std::sync::Arc::new(provider.url("api/user"));
     let calls: Vec<_> = (0..1000)
         .map(|_| {
-            let local = local.clone();
-            let token = token.clone();
-            tokio::spawn(async move { local.get("user", &token).await.map(|r| r.status().as_u16()) })
+            let (local, token, api) = (local.clone(), token.clone(), api.clone());
+            tokio::spawn(async move { local.get(&api, &token).await.map(|r| r.status().as_u16()) })
         })
         .collect();
     for call in calls {
@@ -285,7 +315,9 @@ async fn round_trips(provider: &TestProvider, browser: &reqwest::Client) -> Valu
 }
 
 fn main() {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "bench-results.json".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "bench-results.json".into());
     let (provider, _provider_runtime) = start_provider();
     let client_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -105,3 +105,24 @@ pub fn error_page(error: &Error) -> (u16, String) {
     );
     (error.status(), layout("Sign-in failed", &body))
 }
+
+/// The name to greet a user by: the first of `name`, `login`, `preferred_username`, `email`
+/// among the claims, else `fallback` (the account key).
+pub fn shown_name<'a>(claims: &'a Map<String, Value>, fallback: &'a str) -> &'a str {
+    ["name", "login", "preferred_username", "email"]
+        .iter()
+        .find_map(|claim| claims.get(*claim).and_then(Value::as_str))
+        .unwrap_or(fallback)
+}
+
+/// When an access token expires, in words.
+pub fn expiry(expires_at: Option<u64>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match expires_at {
+        Some(at) if at > now => format!("in {} s", at - now),
+        Some(_) => "expired (the next API call refreshes it)".into(),
+        None => "not said by the provider".into(),
+    }
+}

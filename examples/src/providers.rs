@@ -47,9 +47,10 @@ pub async fn start_local_provider(port: u16) -> std::io::Result<TestProvider> {
 /// A registry builder with `local` pointed at the embedded provider; GitHub and Google come
 /// from the environment and may be missing.
 pub fn registry(local: &TestProvider) -> RegistryBuilder<Providers> {
-    let settings: Settings = local
-        .oidc_settings_for("local")
-        .set("local", "api_base_url", local.url("api/"));
+    let settings: Settings =
+        local
+            .oidc_settings_for("local")
+            .set("local", "api_base_url", local.url("api/"));
     Providers::builder().settings(settings).allow_unconfigured()
 }
 

@@ -49,7 +49,12 @@ impl TokenStore {
     }
 
     /// Saves the token of a login.
-    pub async fn save_login(&self, provider: &str, user: &str, token: &Token) -> std::io::Result<()> {
+    pub async fn save_login(
+        &self,
+        provider: &str,
+        user: &str,
+        token: &Token,
+    ) -> std::io::Result<()> {
         let _guard = self.lock.lock().await;
         let mut tokens = self.load().await?;
         tokens.insert(format!("{provider}:{user}"), token.clone());
@@ -62,7 +67,9 @@ impl TokenStore {
         let mut tokens = self.load().await?;
         let prefix = format!("{}:", update.provider);
         let stored = tokens.iter_mut().find(|(key, token)| {
-            key.starts_with(&prefix) && token.refresh_token.is_some() && token.refresh_token == update.refresh_token
+            key.starts_with(&prefix)
+                && token.refresh_token.is_some()
+                && token.refresh_token == update.refresh_token
         });
         if let Some((_, token)) = stored {
             *token = update.token;

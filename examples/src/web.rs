@@ -94,9 +94,18 @@ pub async fn start(
         .route("/login/local", get(login::<Local>))
         .route("/login/github", get(login::<Github>))
         .route("/login/google", get(login::<Google>))
-        .route("/auth/local", get(callback::<Local>).post(callback_form::<Local>))
-        .route("/auth/github", get(callback::<Github>).post(callback_form::<Github>))
-        .route("/auth/google", get(callback::<Google>).post(callback_form::<Google>))
+        .route(
+            "/auth/local",
+            get(callback::<Local>).post(callback_form::<Local>),
+        )
+        .route(
+            "/auth/github",
+            get(callback::<Github>).post(callback_form::<Github>),
+        )
+        .route(
+            "/auth/google",
+            get(callback::<Google>).post(callback_form::<Google>),
+        )
         .route("/profile", get(profile))
         .route("/api", post(call_api))
         .route("/logout", post(logout))
@@ -143,7 +152,7 @@ async fn home(State(state): State<Arc<AppState>>, session: Session) -> Html<Stri
         body.push_str(&format!(
             r#"<p id="status">Signed in with {} as <strong>{}</strong>. <a href="/profile">Your profile</a></p>"#,
             escape(providers::display_name(&user.provider)),
-            escape(&shown_name(&user))
+            escape(page::shown_name(&user.claims, &user.user))
         ));
     } else {
         body.push_str("<p id=\"status\">You are not signed in.</p>");
@@ -153,14 +162,6 @@ async fn home(State(state): State<Arc<AppState>>, session: Session) -> Html<Stri
         "<p><small>The local provider runs inside this app on a loopback port: type any user name on its sign-in page.</small></p>",
     );
     Html(layout("oauth-clients demo", &body))
-}
-
-fn shown_name(user: &SignedIn) -> String {
-    ["name", "login", "preferred_username", "email"]
-        .iter()
-        .find_map(|claim| user.claims.get(*claim).and_then(Value::as_str))
-        .unwrap_or(&user.user)
-        .to_string()
 }
 
 async fn login<P: Provider<Set = Providers>>(
@@ -234,17 +235,6 @@ async fn finish_login<P: Provider<Set = Providers>>(
     Ok(AxumRedirect::to("/profile"))
 }
 
-fn expiry(token: &Token) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    match token.expires_at {
-        Some(at) if at > now => format!("in {} s", at - now),
-        Some(_) => "expired (the next API call refreshes it)".into(),
-        None => "not said by the provider".into(),
-    }
-}
-
 async fn profile(session: Session) -> Response {
     let Some(user) = signed_in(&session).await else {
         return AxumRedirect::to("/").into_response();
@@ -257,15 +247,18 @@ Token values are never shown.</p>
 <form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
         provider = escape(providers::display_name(&user.provider)),
-        name = escape(&shown_name(&user)),
-        expiry = escape(&expiry(&user.token)),
+        name = escape(page::shown_name(&user.claims, &user.user)),
+        expiry = escape(&page::expiry(user.token.expires_at)),
         scopes = escape(&user.token.scopes().join(" ")),
         claims = page::claims_table(&user.claims),
     );
     Html(layout("Your profile", &body)).into_response()
 }
 
-async fn call_api(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, Failure> {
+async fn call_api(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+) -> Result<Response, Failure> {
     let Some(mut user) = signed_in(&session).await else {
         return Ok(AxumRedirect::to("/").into_response());
     };
@@ -281,7 +274,10 @@ async fn call_api(State(state): State<Arc<AppState>>, session: Session) -> Resul
     };
     if let Some(token) = refreshed {
         user.token = token;
-        session.insert(SIGNED_IN, user).await.map_err(session_failure)?;
+        session
+            .insert(SIGNED_IN, user)
+            .await
+            .map_err(session_failure)?;
     }
     let pretty = serde_json::from_slice::<Value>(response.bytes())
         .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
@@ -307,7 +303,10 @@ async fn api<P: Provider<Set = Providers>>(
 
 async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, Failure> {
     let user = signed_in(&session).await;
-    session.remove::<SignedIn>(SIGNED_IN).await.map_err(session_failure)?;
+    session
+        .remove::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(session_failure)?;
     let Some(user) = user else {
         return Ok(AxumRedirect::to("/").into_response());
     };
@@ -342,18 +341,33 @@ async fn logged_out(
 ) -> Result<Html<String>, Failure> {
     let provider: Option<String> = session.remove("logging_out_of").await.ok().flatten();
     let confirmed = match provider.as_deref() {
-        Some("local") => state.registry.client::<Local>().validate_logout_response(&session, &callback).await.map(drop),
-        Some("google") => state.registry.client::<Google>().validate_logout_response(&session, &callback).await.map(drop),
+        Some("local") => state
+            .registry
+            .client::<Local>()
+            .validate_logout_response(&session, &callback)
+            .await
+            .map(drop),
+        Some("google") => state
+            .registry
+            .client::<Google>()
+            .validate_logout_response(&session, &callback)
+            .await
+            .map(drop),
         _ => Ok(()),
     };
     // A bad state is reported, but the local session is gone either way (RP-Initiated Logout §3).
     let detail = match confirmed {
         Ok(()) => String::new(),
-        Err(error) => format!("<p><small>The provider's answer could not be confirmed: {}</small></p>", escape(&error.to_string())),
+        Err(error) => format!(
+            "<p><small>The provider's answer could not be confirmed: {}</small></p>",
+            escape(&error.to_string())
+        ),
     };
     let _ = session.flush().await;
     Ok(Html(layout(
         "Logged out",
-        &format!(r#"<p id="logged-out">You have been logged out.</p>{detail}<p><a class="button" href="/">Back to the start</a></p>"#),
+        &format!(
+            r#"<p id="logged-out">You have been logged out.</p>{detail}<p><a class="button" href="/">Back to the start</a></p>"#
+        ),
     )))
 }

@@ -23,7 +23,11 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port("PORT", 8000))).await?;
-    let store = TokenStore::new(std::env::temp_dir().join("oauth-clients-demo").join("tokens.json"));
+    let store = TokenStore::new(
+        std::env::temp_dir()
+            .join("oauth-clients-demo")
+            .join("tokens.json"),
+    );
     let app = examples::web::start(listener, port("LOCAL_PROVIDER_PORT", 8001), store).await?;
     println!("oauth-clients demo: open {}/ in your browser", app.base_url);
     println!("  local provider at {}", app.local_provider.base_url());

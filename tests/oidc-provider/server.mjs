@@ -1,0 +1,178 @@
+// The real, OpenID Certified provider (npm `oidc-provider`) that `tests/tests/interop.rs` runs
+// oauth-clients against.
+//
+//   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--exit-with-stdin]
+//
+// Every option may also come from the environment: PORT, KID, KEY_FILE, EXIT_WITH_STDIN=1.
+// The port defaults to 3999. With --exit-with-stdin the provider exits when its standard input
+// closes, so it cannot outlive the test process that started it. The signing key is an RSA 2048
+// key made at start-up (so a restart brings a new key, as in a key rotation) unless KEY_FILE
+// names a private JWK (JSON). KID is the key's `kid` (default: the file's, or random). The
+// issuer is http://127.0.0.1:PORT. Storage is in memory.
+//
+// Prints `listening on <issuer> kid=<kid>` when ready, then one `request <METHOD> <path>
+// <status>` line per request (token requests add `client_auth=basic|post|none`) on stdout;
+// errors on stderr.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import process from 'node:process';
+import * as oidc from 'oidc-provider';
+
+function option(name, envName) {
+  const flag = `--${name}`;
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i += 1) {
+    if (args[i] === flag && i + 1 < args.length) return args[i + 1];
+    if (args[i].startsWith(`${flag}=`)) return args[i].slice(flag.length + 1);
+  }
+  const value = process.env[envName];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+const port = Number.parseInt(option('port', 'PORT') ?? '3999', 10);
+if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+  console.error(`invalid port: ${option('port', 'PORT')}`);
+  process.exit(2);
+}
+const keyFile = option('key-file', 'KEY_FILE');
+
+let signingKey;
+if (keyFile) {
+  signingKey = JSON.parse(fs.readFileSync(keyFile, 'utf8'));
+} else {
+  // The key comes out of the generator already in JWK form. Do not generate a KeyObject and
+  // then call `.export({ format: 'jwk' })` on it: on Node.js 20 a garbage collection during that
+  // export can finalize the key-generation job, which takes the mutex the export holds, and the
+  // process hangs for ever (seen about once in a hundred starts).
+  ({ privateKey: signingKey } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'jwk' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'jwk' },
+  }));
+}
+signingKey = {
+  ...signingKey,
+  kid: option('kid', 'KID') ?? signingKey.kid ?? crypto.randomBytes(8).toString('hex'),
+  alg: 'RS256',
+  use: 'sig',
+};
+
+const issuer = `http://127.0.0.1:${port}`;
+const redirectUris = ['http://127.0.0.1:8080/cb'];
+const postLogoutRedirectUris = ['http://127.0.0.1:8080/'];
+const common = {
+  redirect_uris: redirectUris,
+  post_logout_redirect_uris: postLogoutRedirectUris,
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+};
+
+const provider = new oidc.Provider(issuer, {
+  clients: [
+    {
+      ...common,
+      client_id: 'rp-basic',
+      client_secret: 'rp-basic-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
+      ...common,
+      client_id: 'rp-post',
+      client_secret: 'rp-post-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+    },
+    {
+      ...common,
+      client_id: 'public-app',
+      token_endpoint_auth_method: 'none',
+    },
+  ],
+  jwks: { keys: [signingKey] },
+  cookies: { keys: ['oauth-clients-interop-cookie-key'] },
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    revocation: { enabled: true },
+  },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+  },
+  async findAccount(ctx, sub) {
+    return {
+      accountId: sub,
+      async claims() {
+        return {
+          sub,
+          email: `${sub}@example.test`,
+          email_verified: true,
+          name: sub.charAt(0).toUpperCase() + sub.slice(1),
+        };
+      },
+    };
+  },
+  // Refresh tokens for every client allowed the grant (by default only with offline_access
+  // and prompt=consent), rotated on every use, confidential clients included.
+  async issueRefreshToken(ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+  rotateRefreshToken: true,
+  ttl: {
+    AccessToken: 300,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    RefreshToken: 86400,
+    Grant: 86400,
+    Interaction: 600,
+    Session: 86400,
+  },
+});
+
+// One line per request; token requests also say how the client authenticated.
+provider.use(async (ctx, next) => {
+  await next();
+  let auth = '';
+  if (ctx.method === 'POST' && ctx.path === '/token') {
+    if (/^basic /i.test(ctx.get('authorization'))) auth = ' client_auth=basic';
+    else if (ctx.oidc?.body?.client_secret !== undefined) auth = ' client_auth=post';
+    else auth = ' client_auth=none';
+  }
+  console.log(`request ${ctx.method} ${ctx.path} ${ctx.status}${auth}`);
+});
+
+for (const event of [
+  'server_error',
+  'authorization.error',
+  'grant.error',
+  'end_session.error',
+  'userinfo.error',
+  'jwks.error',
+  'discovery.error',
+  'revocation.error',
+]) {
+  provider.on(event, (ctx, error) => {
+    const detail = error?.error_description ? ` (${error.error_description})` : '';
+    console.error(`${event}: ${error?.message ?? error}${detail}`);
+  });
+}
+
+const server = provider.listen(port, '127.0.0.1', () => {
+  console.log(`listening on ${issuer} kid=${signingKey.kid}`);
+});
+server.on('error', (error) => {
+  console.error(`cannot listen on 127.0.0.1:${port}: ${error.code ?? ''} ${error.message}`);
+  process.exit(1);
+});
+
+if (process.argv.includes('--exit-with-stdin') || process.env.EXIT_WITH_STDIN === '1') {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.resume();
+}
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => process.exit(0));
+}
