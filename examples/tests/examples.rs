@@ -318,13 +318,14 @@ async fn actix_app_shows_a_refused_sign_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actix_app_refreshes_expired_tokens_through_the_store() {
     let (app, _store) = start_actix_app().await;
-    // Tokens that expire within the provider's leeway: every API call refreshes first.
+    // One-second tokens: each API call after a second has passed refreshes first.
     app.local_provider
         .configure(|b| b.access_token_ttl = Some(Duration::from_secs(1)));
     let mut browser = Browser::new(&app.base_url);
     sign_in(&app, &mut browser, "bob").await.location();
     let first = app.store.get("local", "bob").await.unwrap().unwrap();
     for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         let api = browser.post("/api", &[]).await;
         assert_eq!(api.status, 200, "{}", api.body);
         assert!(

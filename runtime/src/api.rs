@@ -195,7 +195,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
 
         let mut token = self.token.clone();
         let mut refreshed = false;
-        if token.expires_within(registry.now_secs(), leeway) {
+        if token.needs_refresh(registry.now_secs(), leeway) {
             token = client.refresh(&token).await?;
             refreshed = true;
         }

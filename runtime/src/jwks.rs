@@ -371,8 +371,19 @@ mod tests {
             "not a key",
         ]}))
         .unwrap();
-        let kids: Vec<_> = set.keys().iter().map(|k| k.key_id().map(|id| id.to_string())).collect();
-        assert_eq!(kids, [Some("broken".to_string())], "only the RSA entry reads as a key");
-        assert!(set.keys()[0].public.is_none(), "without n and e it cannot verify anything");
+        let kids: Vec<_> = set
+            .keys()
+            .iter()
+            .map(|k| k.key_id().map(|id| id.to_string()))
+            .collect();
+        assert_eq!(
+            kids,
+            [Some("broken".to_string())],
+            "only the RSA entry reads as a key"
+        );
+        assert!(
+            set.keys()[0].public.is_none(),
+            "without n and e it cannot verify anything"
+        );
     }
 }

@@ -75,6 +75,16 @@ impl Token {
             .is_some_and(|at| at <= now.saturating_add(leeway))
     }
 
+    /// Whether the token should be refreshed before use: it expires within `leeway` of `now`,
+    /// where the leeway is at most half the lifetime the token was issued with. Without that
+    /// cap a token issued for 60 s or less would count as expiring on arrival, and every call
+    /// would spend a refresh token.
+    pub fn needs_refresh(&self, now: u64, leeway: u64) -> bool {
+        let lifetime = self.extra.get("expires_in").and_then(Value::as_u64);
+        let leeway = lifetime.map_or(leeway, |lifetime| leeway.min(lifetime / 2));
+        self.expires_within(now, leeway)
+    }
+
     /// The granted scope tokens, if the provider said.
     pub fn scopes(&self) -> Vec<&str> {
         self.scope
@@ -250,6 +260,29 @@ mod tests {
         assert_eq!(token.scopes(), ["a", "b"]);
         assert_eq!(token.extra["x"], 1);
         assert_eq!(token.extra["expires_in"], 3600);
+    }
+
+    #[test]
+    fn short_lived_tokens_are_not_refreshed_on_arrival() {
+        let token = |expires_in: u64| {
+            parse_token_response(
+                "p",
+                &response(
+                    200,
+                    "application/json",
+                    &format!(r#"{{"access_token":"a","expires_in":{expires_in}}}"#),
+                ),
+                1_000,
+            )
+            .unwrap()
+        };
+        // 30 s tokens with a 60 s leeway: refreshed only in their last 15 s.
+        assert!(!token(30).needs_refresh(1_000, 60));
+        assert!(!token(30).needs_refresh(1_014, 60));
+        assert!(token(30).needs_refresh(1_015, 60));
+        // Long-lived tokens keep the full leeway.
+        assert!(!token(3_600).needs_refresh(4_539, 60));
+        assert!(token(3_600).needs_refresh(4_540, 60));
     }
 
     #[test]

@@ -162,9 +162,9 @@ impl Browser {
             .to_string()
     }
 
-    /// Waits up to 10 s for an element matching `css`.
+    /// Waits up to 30 s (a loaded CI machine is slow) for an element matching `css`.
     async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let found = self
                 .call(
@@ -179,7 +179,7 @@ impl Browser {
             if Instant::now() > deadline {
                 let source = self.call(reqwest::Method::GET, "/source", None).await;
                 panic!(
-                    "no `{css}` at {}:\n{}",
+                    "no `{css}` at {} (last answer: {found}):\n{}",
                     self.current_url().await,
                     source.as_str().unwrap_or_default()
                 );
@@ -261,6 +261,8 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
     let stored = std::fs::read_to_string(app.store.path()).unwrap();
     assert!(stored.contains("\"local:alice\""), "{stored}");
 
+    // Let the one-second token expire.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     browser.click("#call-api").await;
     assert!(browser
         .text("#refreshed")
