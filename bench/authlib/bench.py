@@ -24,7 +24,7 @@ CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-client-secret"
 REDIRECT_URI = "http://127.0.0.1:8080/callback"
 WARMUP = 30
-LOGINS = 400
+LOGINS = 1000
 
 
 class App(OAuth2Mixin, OpenIDMixin, BaseApp):

@@ -24,7 +24,7 @@ oauth_clients! {
 
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
 const WARMUP: usize = 30;
-const LOGINS: usize = 400;
+const LOGINS: usize = 1000;
 
 /// The calling thread's CPU time.
 fn thread_cpu() -> Duration {
@@ -99,31 +99,12 @@ fn registry(provider: &TestProvider) -> Registry<Providers> {
         .unwrap()
 }
 
-async fn ours_login(provider: &TestProvider, browser: &reqwest::Client) -> Value {
+/// Our callback handling and the hand-written one, alternating login by login so that any drift
+/// of the machine's speed affects both alike.
+async fn logins(provider: &TestProvider, browser: &reqwest::Client) -> (Value, Value) {
     let registry = registry(provider);
     let local = registry.client::<Local>();
-    let mut samples = Samples::default();
-    for i in 0..WARMUP + LOGINS {
-        let session = MemorySession::new();
-        let redirect = local
-            .authorize_redirect(&session, REDIRECT_URI)
-            .await
-            .unwrap();
-        let callback = Callback::from_url(&approve(browser, redirect.location().as_str()).await);
-        let token = if i < WARMUP {
-            local.authorize_access_token(&session, &callback).await
-        } else {
-            samples
-                .time(local.authorize_access_token(&session, &callback))
-                .await
-        };
-        let token = token.unwrap();
-        assert_eq!(token.userinfo.unwrap().sub(), "alice");
-    }
-    samples.summary()
-}
 
-async fn hand_written_login(provider: &TestProvider, browser: &reqwest::Client) -> Value {
     // What a user of the crates would write: discovery once, then per login the code
     // exchange and the ID-token check with openidconnect's verifier.
     let http = reqwest::Client::builder()
@@ -142,8 +123,25 @@ async fn hand_written_login(provider: &TestProvider, browser: &reqwest::Client) 
         Some(ClientSecret::new(CLIENT_SECRET.into())),
     )
     .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
-    let mut samples = Samples::default();
+
+    let (mut ours, mut hand) = (Samples::default(), Samples::default());
     for i in 0..WARMUP + LOGINS {
+        let measured = i >= WARMUP;
+
+        let session = MemorySession::new();
+        let redirect = local
+            .authorize_redirect(&session, REDIRECT_URI)
+            .await
+            .unwrap();
+        let callback = Callback::from_url(&approve(browser, redirect.location().as_str()).await);
+        let handle = local.authorize_access_token(&session, &callback);
+        let token = if measured {
+            ours.time(handle).await
+        } else {
+            handle.await
+        };
+        assert_eq!(token.unwrap().userinfo.unwrap().sub(), "alice");
+
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, csrf, nonce) = client
             .authorize_url(
@@ -155,8 +153,7 @@ async fn hand_written_login(provider: &TestProvider, browser: &reqwest::Client) 
             .add_scope(Scope::new("profile".into()))
             .set_pkce_challenge(challenge)
             .url();
-        let back = approve(browser, url.as_str()).await;
-        let callback = Callback::from_url(&back);
+        let callback = Callback::from_url(&approve(browser, url.as_str()).await);
         let handle = async {
             assert_eq!(callback.state.as_deref(), Some(csrf.secret().as_str()));
             let code = AuthorizationCode::new(callback.code.clone().unwrap());
@@ -175,14 +172,14 @@ async fn hand_written_login(provider: &TestProvider, browser: &reqwest::Client) 
                 .clone();
             claims.subject().to_string()
         };
-        let sub = if i < WARMUP {
-            handle.await
+        let sub = if measured {
+            hand.time(handle).await
         } else {
-            samples.time(handle).await
+            handle.await
         };
         assert_eq!(sub, "alice");
     }
-    samples.summary()
+    (ours.summary(), hand.summary())
 }
 
 async fn token_for(
@@ -328,8 +325,7 @@ fn main() {
         .build()
         .unwrap();
     let results = client_runtime.block_on(async {
-        let ours = ours_login(&provider, &browser).await;
-        let hand = hand_written_login(&provider, &browser).await;
+        let (ours, hand) = logins(&provider, &browser).await;
         json!({
             "login_ours": ours,
             "login_hand_written": hand,

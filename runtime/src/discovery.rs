@@ -224,10 +224,10 @@ impl<P: Provider> Client<P> {
                 fetched
             })
             .await?;
-        Ok(Arc::new(self.overlay(&discovered)))
+        Ok(discovered)
     }
 
-    /// Declared values over discovered ones.
+    /// Declared values over discovered ones (applied once, when a document is fetched).
     fn overlay(&self, discovered: &Metadata) -> Metadata {
         let declared = &self.runtime().declared_metadata;
         Metadata {
@@ -336,7 +336,8 @@ impl<P: Provider> Client<P> {
             authorization_response_iss_parameter_supported: document
                 .authorization_response_iss_parameter_supported,
         };
-        Ok((metadata, ttl(&response.headers)))
+        // Cached with the declared values already over it: flows read it several times a login.
+        Ok((self.overlay(&metadata), ttl(&response.headers)))
     }
 
     /// The issuer that discovery, ID tokens and RFC 9207 `iss` must name: declared, or derived

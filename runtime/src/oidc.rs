@@ -15,6 +15,7 @@ use crate::token::Token;
 use crate::{AuthMethod, FetchUserinfo};
 use base64::Engine;
 use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm};
+use openidconnect::JsonWebKey;
 use openidconnect::{
     ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, SignatureVerificationError,
 };
@@ -362,7 +363,19 @@ impl<P: Provider> Client<P> {
                 Err(other) => Err(SignatureVerificationError::Other(other.to_string())),
             }
         };
-        match verify(keys.clone()) {
+        // With a `kid`, only keys with that id are eligible (as in openidconnect's own
+        // selection): hand it just those rather than a copy of the whole set.
+        let candidates = match kid {
+            Some(kid) => KeySet::new(
+                keys.keys()
+                    .iter()
+                    .filter(|key| key.key_id().is_some_and(|id| id.as_str() == kid))
+                    .cloned()
+                    .collect(),
+            ),
+            None => keys.clone(),
+        };
+        match verify(candidates) {
             Ok(()) => Ok(()),
             // No `kid` and several keys of the right type: try each (Core §10.1 lets a
             // provider with one key per type omit `kid`).
