@@ -271,30 +271,8 @@ impl<P: Provider> Client<P> {
                 endpoint: Endpoint::Discovery,
             });
         };
-        let http = self.registry().http()?;
-        let response = http
-            .send(
-                provider,
-                Endpoint::Discovery,
-                self.with_user_agent(
-                    http.client()
-                        .get(url)
-                        .header(reqwest::header::ACCEPT, "application/json"),
-                ),
-                config.timeout,
-                crate::http::PROTOCOL_BODY_LIMIT,
-            )
-            .await?;
+        let response = self.fetch(Endpoint::Discovery, url, None).await?;
         let invalid = |reason: String| Error::InvalidMetadata { provider, reason };
-        if !response.status.is_success() {
-            return Err(Error::Http {
-                provider,
-                endpoint: Endpoint::Discovery,
-                kind: HttpErrorKind::Status {
-                    status: response.status.as_u16(),
-                },
-            });
-        }
         let document: Document = serde_json::from_slice(&response.body).map_err(|e| {
             invalid(format!(
                 "the discovery document is not valid JSON metadata: {e}"
@@ -350,6 +328,45 @@ impl<P: Provider> Client<P> {
                 .as_ref()
                 .and_then(|url| spec::expected_issuer(url.as_str()))
         })
+    }
+
+    /// GETs one of the provider's protocol documents (discovery, JWKS, userinfo), as JSON, with
+    /// the provider's timeout and the protocol body cap; anything but 2xx is an error.
+    pub(crate) async fn fetch(
+        &self,
+        endpoint: Endpoint,
+        url: Url,
+        bearer: Option<&str>,
+    ) -> Result<crate::http::Response, Error> {
+        let provider = self.name();
+        let config = self.config()?;
+        let http = self.registry().http()?;
+        let mut request = http
+            .client()
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = http
+            .send(
+                provider,
+                endpoint,
+                self.with_user_agent(request),
+                config.timeout,
+                crate::http::PROTOCOL_BODY_LIMIT,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(Error::Http {
+                provider,
+                endpoint,
+                kind: HttpErrorKind::Status {
+                    status: response.status.as_u16(),
+                },
+            });
+        }
+        Ok(response)
     }
 
     /// A request with the provider's user agent, if it declares one.

@@ -12,7 +12,7 @@
 //! instead of the pure-Rust `rsa` crate behind openidconnect's own keys (most of a login's CPU
 //! time went there). Every other kind of key is left to openidconnect.
 
-use crate::error::{Endpoint, Error, HttpErrorKind};
+use crate::error::{Endpoint, Error};
 use crate::registry::{Client, Provider};
 use base64::Engine;
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
@@ -265,7 +265,6 @@ impl<P: Provider> Client<P> {
 
     async fn fetch_jwks(&self) -> Result<(KeySet, Duration), Error> {
         let provider = self.name();
-        let config = self.config()?;
         let url = self
             .metadata()
             .await?
@@ -275,25 +274,7 @@ impl<P: Provider> Client<P> {
                 provider,
                 endpoint: Endpoint::Jwks,
             })?;
-        let http = self.registry().http()?;
-        let response = http
-            .send(
-                provider,
-                Endpoint::Jwks,
-                self.with_user_agent(http.client().get(url)),
-                config.timeout,
-                crate::http::PROTOCOL_BODY_LIMIT,
-            )
-            .await?;
-        if !response.status.is_success() {
-            return Err(Error::Http {
-                provider,
-                endpoint: Endpoint::Jwks,
-                kind: HttpErrorKind::Status {
-                    status: response.status.as_u16(),
-                },
-            });
-        }
+        let response = self.fetch(Endpoint::Jwks, url, None).await?;
         let keys: KeySet =
             serde_json::from_slice(&response.body).map_err(|e| Error::InvalidMetadata {
                 provider,

@@ -8,7 +8,7 @@
 //! leeway, `at_hash`, the nonce of this login, unknown `crit` headers, and the token's size.
 //! Each failure is its own [`IdTokenError`].
 
-use crate::error::{Endpoint, Error, HttpErrorKind};
+use crate::error::{Endpoint, Error};
 use crate::jwks::{KeySet, RingKey};
 use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::token::Token;
@@ -524,7 +524,6 @@ impl<P: Provider> Client<P> {
     /// GETs the userinfo endpoint; its `sub` must be `expected_sub`.
     async fn fetch_userinfo(&self, token: &Token, expected_sub: &str) -> Result<UserInfo, Error> {
         let provider = self.name();
-        let config = self.config()?;
         let url =
             self.metadata()
                 .await?
@@ -534,25 +533,9 @@ impl<P: Provider> Client<P> {
                     provider,
                     endpoint: Endpoint::Userinfo,
                 })?;
-        let http = self.registry().http()?;
-        let response = http
-            .send(
-                provider,
-                Endpoint::Userinfo,
-                self.with_user_agent(http.client().get(url).bearer_auth(&token.access_token)),
-                config.timeout,
-                crate::http::PROTOCOL_BODY_LIMIT,
-            )
+        let response = self
+            .fetch(Endpoint::Userinfo, url, Some(&token.access_token))
             .await?;
-        if !response.status.is_success() {
-            return Err(Error::Http {
-                provider,
-                endpoint: Endpoint::Userinfo,
-                kind: HttpErrorKind::Status {
-                    status: response.status.as_u16(),
-                },
-            });
-        }
         let invalid = |reason: &str| Error::InvalidUserinfo {
             provider,
             reason: reason.to_string(),

@@ -997,25 +997,23 @@ async fn refresh_id_token_with_another_nonce() {
 
 // ---- Logout ----
 
-#[tokio::test]
-async fn logout_response_with_a_foreign_state() {
+/// Starts a logout, then hands `callback` to `validate_logout_response`.
+async fn logout_response(callback: LogoutCallback) -> Result<oauth_clients::LogoutState, Error> {
     let s = Setup::new().await;
     let session = MemorySession::new();
-    s.registry
-        .client::<Idp>()
-        .logout_redirect(&session, Some("http://127.0.0.1:8080/"))
+    let idp = s.registry.client::<Idp>();
+    idp.logout_redirect(&session, Some("http://127.0.0.1:8080/"))
         .await
         .unwrap();
-    let outcome = s
-        .registry
-        .client::<Idp>()
-        .validate_logout_response(
-            &session,
-            &LogoutCallback {
-                state: Some("random".into()),
-            },
-        )
-        .await;
+    idp.validate_logout_response(&session, &callback).await
+}
+
+#[tokio::test]
+async fn logout_response_with_a_foreign_state() {
+    let outcome = logout_response(LogoutCallback {
+        state: Some("random".into()),
+    })
+    .await;
     assert!(
         matches!(outcome, Err(Error::UnknownState { .. })),
         "{outcome:?}"
@@ -1024,18 +1022,7 @@ async fn logout_response_with_a_foreign_state() {
 
 #[tokio::test]
 async fn logout_response_without_state() {
-    let s = Setup::new().await;
-    let session = MemorySession::new();
-    s.registry
-        .client::<Idp>()
-        .logout_redirect(&session, Some("http://127.0.0.1:8080/"))
-        .await
-        .unwrap();
-    let outcome = s
-        .registry
-        .client::<Idp>()
-        .validate_logout_response(&session, &LogoutCallback::default())
-        .await;
+    let outcome = logout_response(LogoutCallback::default()).await;
     assert!(
         matches!(outcome, Err(Error::MissingState { .. })),
         "{outcome:?}"

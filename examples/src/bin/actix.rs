@@ -8,28 +8,22 @@
 use examples::actix_app;
 use examples::store::TokenStore;
 
-fn port(variable: &str, default: u16) -> u16 {
-    std::env::var(variable)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "oauth_clients=info".into()),
-        )
-        .init();
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port("PORT", 8010)))?;
+    examples::init_logging();
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", examples::port_from_env("PORT", 8010)))?;
     let store = TokenStore::new(
         std::env::temp_dir()
             .join("oauth-clients-demo")
             .join("actix-tokens.json"),
     );
-    let app = actix_app::start(listener, port("LOCAL_PROVIDER_PORT", 8011), store).await?;
+    let app = actix_app::start(
+        listener,
+        examples::port_from_env("LOCAL_PROVIDER_PORT", 8011),
+        store,
+    )
+    .await?;
     println!(
         "oauth-clients actix-web demo: open {}/ in your browser",
         app.base_url

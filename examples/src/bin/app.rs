@@ -7,28 +7,22 @@
 
 use examples::store::TokenStore;
 
-fn port(variable: &str, default: u16) -> u16 {
-    std::env::var(variable)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "oauth_clients=info".into()),
-        )
-        .init();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port("PORT", 8000))).await?;
+    examples::init_logging();
+    let listener =
+        tokio::net::TcpListener::bind(("127.0.0.1", examples::port_from_env("PORT", 8000))).await?;
     let store = TokenStore::new(
         std::env::temp_dir()
             .join("oauth-clients-demo")
             .join("tokens.json"),
     );
-    let app = examples::web::start(listener, port("LOCAL_PROVIDER_PORT", 8001), store).await?;
+    let app = examples::web::start(
+        listener,
+        examples::port_from_env("LOCAL_PROVIDER_PORT", 8001),
+        store,
+    )
+    .await?;
     println!("oauth-clients demo: open {}/ in your browser", app.base_url);
     println!("  local provider at {}", app.local_provider.base_url());
     println!("  tokens are saved to {}", app.store.path().display());
