@@ -1,9 +1,9 @@
 //! The `oauth_clients!` declaration macro. Use it as `oauth_clients::oauth_clients!`: the
 //! runtime crate relays it with its own path, which this crate needs to name runtime items.
 //!
-//! Pipeline: [`parse`] (syntax only) → [`ast`] (typed model, every value checked) →
-//! [`validate`] (checks across keys and providers) → [`expand`] (cannot fail), or
-//! [`fallback`] with all the errors collected on the way. Nothing here does I/O or reads the
+//! Pipeline: `parse` (syntax only) → `ast` (typed model, every value checked) →
+//! `validate` (checks across keys and providers) → `expand` (cannot fail), or
+//! `fallback` with all the errors collected on the way. Nothing here does I/O or reads the
 //! environment: the output depends on the input tokens alone.
 
 mod ast;
