@@ -12,6 +12,21 @@ pub fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Escapes a library message for HTML, showing its `backticked` names as code.
+pub fn message(text: &str) -> String {
+    escape(text)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A whole page.
 pub fn layout(title: &str, body: &str) -> String {
     format!(
@@ -49,7 +64,7 @@ pub fn sign_in_buttons(providers: &[ProviderInfo]) -> String {
             let missing: Vec<String> = provider
                 .problems
                 .iter()
-                .map(|p| escape(&p.message))
+                .map(|p| message(&p.message))
                 .collect();
             html.push_str(&format!(
                 r#"<li><span class="button disabled" id="login-{id}">Sign in with {name}</span> <small>unavailable: {why}</small></li>"#,
@@ -124,5 +139,16 @@ pub fn expiry(expires_at: Option<u64>) -> String {
         Some(at) if at > now => format!("in {} s", at - now),
         Some(_) => "expired (the next API call refreshes it)".into(),
         None => "not said by the provider".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_show_names_as_code_and_stay_escaped() {
+        assert_eq!(
+            super::message("set `GITHUB_CLIENT_ID` <now>"),
+            "set <code>GITHUB_CLIENT_ID</code> &lt;now&gt;"
+        );
     }
 }
