@@ -12,9 +12,8 @@ use crate::registry::{Client, Provider};
 use oauth_clients_spec::{self as spec, Key};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
-use std::future::Future;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 use url::Url;
 
 /// How long a document without `Cache-Control: max-age` is fresh.
@@ -23,8 +22,6 @@ const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// document (or keys) for weeks.
 const MIN_TTL: Duration = Duration::from_secs(60);
 const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How long a stale value is served without retrying after a refresh failed.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
 
 /// What the flows use from a provider's metadata.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,128 +52,6 @@ struct Document {
     authorization_response_iss_parameter_supported: bool,
 }
 
-/// A value fetched over HTTP: fresh for a while, then served stale while refreshed.
-pub(crate) struct Cached<T> {
-    entry: RwLock<Option<Entry<T>>>,
-    /// Held while fetching, so concurrent first callers make one request.
-    fetching: tokio::sync::Mutex<()>,
-    refreshing: std::sync::atomic::AtomicBool,
-}
-
-struct Entry<T> {
-    value: Arc<T>,
-    /// On the registry's clock, so tests can let time pass.
-    fresh_until: SystemTime,
-}
-
-impl<T> Default for Cached<T> {
-    fn default() -> Self {
-        Cached {
-            entry: RwLock::new(None),
-            fetching: tokio::sync::Mutex::new(()),
-            refreshing: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-}
-
-impl<T: Send + Sync + 'static> Cached<T> {
-    fn current(&self, now: SystemTime) -> Option<(Arc<T>, bool)> {
-        let entry = self.entry.read().unwrap_or_else(|p| p.into_inner());
-        entry
-            .as_ref()
-            .map(|e| (e.value.clone(), now < e.fresh_until))
-    }
-
-    pub fn store(&self, value: Arc<T>, now: SystemTime, ttl: Duration) {
-        *self.entry.write().unwrap_or_else(|p| p.into_inner()) = Some(Entry {
-            value,
-            fresh_until: now + ttl,
-        });
-    }
-
-    /// The cached value; fetched now if there is none, refreshed in the background if stale.
-    /// `fetch` must be `'static` to run in the background: give it owned handles.
-    pub async fn get<F, Fut>(&self, now: SystemTime, fetch: F) -> Result<Arc<T>, Error>
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(T, Duration), Error>> + Send + 'static,
-        Self: 'static,
-    {
-        match self.current(now) {
-            Some((value, true)) => Ok(value),
-            Some((value, false)) => {
-                self.refresh_in_background(fetch);
-                Ok(value)
-            }
-            None => self.fetch_once(now, fetch).await,
-        }
-    }
-
-    /// Fetches unless another caller did while this one waited.
-    async fn fetch_once<F, Fut>(&self, now: SystemTime, fetch: F) -> Result<Arc<T>, Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(T, Duration), Error>>,
-    {
-        let _guard = self.fetching.lock().await;
-        if let Some((value, _)) = self.current(now) {
-            return Ok(value);
-        }
-        let (value, ttl) = fetch().await?;
-        let value = Arc::new(value);
-        self.store(value.clone(), now, ttl);
-        Ok(value)
-    }
-
-    /// Fetches now, replacing the cached value on success; on failure the old one stays.
-    pub async fn refetch<F, Fut>(&self, now: SystemTime, fetch: F) -> Result<Arc<T>, Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(T, Duration), Error>>,
-    {
-        let _guard = self.fetching.lock().await;
-        let (value, ttl) = fetch().await?;
-        let value = Arc::new(value);
-        self.store(value.clone(), now, ttl);
-        Ok(value)
-    }
-
-    fn refresh_in_background<F, Fut>(&self, fetch: F)
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(T, Duration), Error>> + Send + 'static,
-    {
-        use std::sync::atomic::Ordering;
-        if self.refreshing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        // The task needs the cache itself; `fetch` stores through a handle it owns, so here
-        // only the outcome is awaited. See `Client::metadata` for how the handle is passed.
-        tokio::spawn(async move {
-            let _ = fetch().await;
-        });
-    }
-
-    /// After a failed refresh: keep serving the stale value, and try again only after a while,
-    /// so a provider that is down is not asked on every login.
-    pub fn postpone(&self, now: SystemTime) {
-        if let Some(entry) = self
-            .entry
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-        {
-            entry.fresh_until = now + RETRY_AFTER_FAILURE;
-        }
-    }
-
-    /// Marks the background refresh as finished (called by the refresh itself).
-    pub fn refresh_done(&self) {
-        self.refreshing
-            .store(false, std::sync::atomic::Ordering::Release);
-    }
-}
-
 /// The freshness lifetime that `Cache-Control` gives, bounded.
 pub(crate) fn ttl(headers: &HeaderMap) -> Duration {
     let max_age = headers
@@ -202,26 +77,12 @@ impl<P: Provider> Client<P> {
         if config.server_metadata_url.is_none() {
             return Ok(self.runtime().declared_metadata.clone());
         }
-        let cache = &self.runtime().discovery;
         let client = self.clone();
-        let discovered = cache
+        let discovered = self
+            .runtime()
+            .discovery
             .get(self.registry().now(), move || async move {
-                let fetched = client.discover().await;
-                let cache = &client.runtime().discovery;
-                let now = client.registry().now();
-                cache.refresh_done();
-                // A background refresh has nobody to return to: it stores its own outcome.
-                match &fetched {
-                    Ok((document, ttl)) => {
-                        tracing::info!(provider = client.name(), ttl_s = ttl.as_secs(), "discovery document fetched");
-                        cache.store(Arc::new(document.clone()), now, *ttl)
-                    }
-                    Err(error) => {
-                        tracing::warn!(provider = client.name(), %error, "discovery failed; a cached document stays in use");
-                        cache.postpone(now)
-                    }
-                }
-                fetched
+                client.discover().await
             })
             .await?;
         Ok(discovered)
@@ -314,8 +175,14 @@ impl<P: Provider> Client<P> {
             authorization_response_iss_parameter_supported: document
                 .authorization_response_iss_parameter_supported,
         };
+        let ttl = ttl(&response.headers);
+        tracing::info!(
+            provider,
+            ttl_s = ttl.as_secs(),
+            "discovery document fetched"
+        );
         // Cached with the declared values already over it: flows read it several times a login.
-        Ok((self.overlay(&metadata), ttl(&response.headers)))
+        Ok((self.overlay(&metadata), ttl))
     }
 
     /// The issuer that discovery, ID tokens and RFC 9207 `iss` must name: declared, or derived

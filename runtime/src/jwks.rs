@@ -220,21 +220,7 @@ impl<P: Provider> Client<P> {
         self.runtime()
             .jwks
             .get(self.registry().now(), move || async move {
-                let fetched = client.fetch_jwks().await;
-                let cache = &client.runtime().jwks;
-                let now = client.registry().now();
-                cache.refresh_done();
-                match &fetched {
-                    Ok((keys, ttl)) => {
-                        tracing::info!(provider = client.name(), keys = keys.keys().len(), "signing keys fetched");
-                        cache.store(Arc::new(keys.clone()), now, *ttl)
-                    }
-                    Err(error) => {
-                        tracing::warn!(provider = client.name(), %error, "fetching signing keys failed; cached keys stay in use");
-                        cache.postpone(now)
-                    }
-                }
-                fetched
+                client.fetch_jwks().await
             })
             .await
     }
@@ -280,6 +266,7 @@ impl<P: Provider> Client<P> {
                 provider,
                 reason: format!("the JWKS is not a valid key set: {e}"),
             })?;
+        tracing::info!(provider, keys = keys.keys().len(), "signing keys fetched");
         Ok((keys, crate::discovery::ttl(&response.headers)))
     }
 }

@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod cache;
 mod config;
 mod discovery;
 mod error;

@@ -7,8 +7,9 @@
 //! environment on first use unless the application installed one with settings at start-up;
 //! owned registries (`Providers::builder().build()`) serve tests and multi-tenant apps.
 
+use crate::cache::Cached;
 use crate::config::{ClientConfig, ProviderConfig, Secret};
-use crate::discovery::{Cached, Metadata};
+use crate::discovery::Metadata;
 use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem};
 use crate::http::Http;
 use crate::jwks::RefetchGate;
