@@ -225,7 +225,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         token: &Token,
     ) -> Result<ApiResponse, Error> {
         let registry = self.client.registry();
-        let http = registry.http()?;
+        let http = registry.http(self.client.name(), Endpoint::Api)?;
         let mut request = self.client.with_user_agent(
             http.client()
                 .request(self.method.clone(), url.clone())

@@ -207,7 +207,7 @@ impl<P: Provider> Client<P> {
     ) -> Result<crate::http::Response, Error> {
         let provider = self.name();
         let config = self.config()?;
-        let http = self.registry().http()?;
+        let http = self.registry().http(provider, endpoint)?;
         let mut request = http
             .client()
             .get(url)

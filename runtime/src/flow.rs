@@ -414,7 +414,7 @@ impl<P: Provider> Client<P> {
             _ => self.endpoint(Endpoint::Token).await?,
         };
         let registry = self.registry();
-        let http = registry.http()?;
+        let http = registry.http(provider, Endpoint::Token)?;
         let mut request = self.with_user_agent(
             http.client()
                 .post(url)

@@ -194,12 +194,13 @@ impl<S> Registry<S> {
         &self.inner.flights
     }
 
-    pub(crate) fn http(&self) -> Result<&Http, Error> {
+    /// The shared HTTP client, for a request to `endpoint` of `provider`.
+    pub(crate) fn http(&self, provider: &'static str, endpoint: Endpoint) -> Result<&Http, Error> {
         match self.inner.http.get_or_init(Http::new) {
             Ok(http) => Ok(http),
             Err(message) => Err(Error::Http {
-                provider: "*",
-                endpoint: Endpoint::Token,
+                provider,
+                endpoint,
                 kind: HttpErrorKind::Other(format!(
                     "the HTTP client could not be built: {message}"
                 )),
