@@ -76,11 +76,24 @@ async fn approved_callback<P: oauth_clients::Provider<Set = Providers>>(
 }
 
 async fn login<P: oauth_clients::Provider<Set = Providers>>(s: &Setup, user: &str) -> Token {
+    login_at::<P>(&s.registry, &s.provider, user).await
+}
+
+/// A whole login through `registry` (one built with hooks or other options).
+async fn login_at<P: oauth_clients::Provider<Set = Providers>>(
+    registry: &Registry<Providers>,
+    provider: &TestProvider,
+    user: &str,
+) -> Token {
     let session = MemorySession::new();
-    let callback = approved_callback::<P>(s, &session, user).await;
-    s.registry
-        .client::<P>()
-        .authorize_access_token(&session, &callback)
+    let client = registry.client::<P>();
+    let redirect = client
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = provider.approve(redirect.location(), user).await.unwrap();
+    client
+        .authorize_access_token(&session, &Callback::from_url(&back))
         .await
         .unwrap()
 }
@@ -343,20 +356,7 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let session = MemorySession::new();
-    let redirect = github
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = s
-        .provider
-        .approve(redirect.location(), "alice")
-        .await
-        .unwrap();
-    let mut token = github
-        .authorize_access_token(&session, &Callback::from_url(&back))
-        .await
-        .unwrap();
+    let mut token = login_at::<Github>(&registry, &s.provider, "alice").await;
     // Expiring within the leeway (60 s): refreshed first.
     token.expires_at = Some(token.expires_at.unwrap() - 3590);
     let old_refresh = token.refresh_token.clone();
@@ -431,21 +431,8 @@ async fn a_failing_hook_fails_the_call_but_keeps_the_new_token() {
         .on_token_update(|_| async { Err::<(), _>(std::io::Error::other("database is down")) })
         .build()
         .unwrap();
-    let session = MemorySession::new();
     let github = registry.client::<Github>();
-    let redirect = github
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = s
-        .provider
-        .approve(redirect.location(), "alice")
-        .await
-        .unwrap();
-    let mut token = github
-        .authorize_access_token(&session, &Callback::from_url(&back))
-        .await
-        .unwrap();
+    let mut token = login_at::<Github>(&registry, &s.provider, "alice").await;
     token.expires_at = Some(1);
     match github.get("user", &token).await {
         Err(Error::TokenUpdateHook {
@@ -623,20 +610,7 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let session = MemorySession::new();
-    let redirect = github
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = s
-        .provider
-        .approve(redirect.location(), "alice")
-        .await
-        .unwrap();
-    let token = github
-        .authorize_access_token(&session, &Callback::from_url(&back))
-        .await
-        .unwrap();
+    let token = login_at::<Github>(&registry, &s.provider, "alice").await;
     let refreshed = github.refresh(&token).await.unwrap();
     assert_eq!(s.provider.count("refresh_url"), 1);
     assert_eq!(s.provider.count("token.refresh_token"), 1);
