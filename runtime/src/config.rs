@@ -174,6 +174,9 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// The `User-Agent` header sent to the provider; `None` sends `oauth-clients/<version>`.
     pub user_agent: Option<String>,
+    /// `issuer`, or else the one `server_metadata_url` implies; worked out once, as every
+    /// callback and ID token is compared with it.
+    pub(crate) expected_issuer: Option<String>,
 }
 
 impl ClientConfig {
@@ -220,6 +223,13 @@ impl ClientConfig {
             Some(Checked::Seconds(n)) => Duration::from_secs(n),
             _ => default,
         };
+        let issuer = text(Key::Issuer);
+        let server_metadata_url = url(Key::ServerMetadataUrl);
+        let expected_issuer = issuer.clone().or_else(|| {
+            server_metadata_url
+                .as_ref()
+                .and_then(|url| oauth_clients_spec::expected_issuer(url.as_str()))
+        });
         ClientConfig {
             name,
             client_id,
@@ -230,8 +240,8 @@ impl ClientConfig {
             access_token_params: params(Key::AccessTokenParams),
             refresh_token_url: url(Key::RefreshTokenUrl),
             api_base_url: url(Key::ApiBaseUrl),
-            server_metadata_url: url(Key::ServerMetadataUrl),
-            issuer: text(Key::Issuer),
+            server_metadata_url,
+            issuer,
             jwks_uri: url(Key::JwksUri),
             userinfo_endpoint: url(Key::UserinfoEndpoint),
             end_session_endpoint: url(Key::EndSessionEndpoint),
@@ -260,6 +270,7 @@ impl ClientConfig {
             leeway: seconds(Key::Leeway, Self::DEFAULT_LEEWAY),
             timeout: seconds(Key::Timeout, Self::DEFAULT_TIMEOUT),
             user_agent: text(Key::UserAgent),
+            expected_issuer,
         }
     }
 }

@@ -140,12 +140,12 @@ impl<P: Provider> Client<P> {
             ))
         })?;
         let expected = self.expected_issuer();
-        match (&document.issuer, &expected) {
+        match (&document.issuer, expected) {
             (None, _) => return Err(invalid("the discovery document has no `issuer`".into())),
             (Some(found), Some(expected)) if found != expected => {
                 return Err(Error::IssuerMismatch {
                     provider,
-                    expected: expected.clone(),
+                    expected: expected.to_string(),
                     found: found.clone(),
                     source_of: "discovery document",
                 })
@@ -187,14 +187,8 @@ impl<P: Provider> Client<P> {
 
     /// The issuer that discovery, ID tokens and RFC 9207 `iss` must name: declared, or derived
     /// from `server_metadata_url`.
-    pub(crate) fn expected_issuer(&self) -> Option<String> {
-        let config = self.config().ok()?;
-        config.issuer.clone().or_else(|| {
-            config
-                .server_metadata_url
-                .as_ref()
-                .and_then(|url| spec::expected_issuer(url.as_str()))
-        })
+    pub(crate) fn expected_issuer(&self) -> Option<&str> {
+        self.config().ok()?.expected_issuer.as_deref()
     }
 
     /// GETs one of the provider's protocol documents (discovery, JWKS, userinfo), as JSON, with

@@ -349,10 +349,10 @@ impl<P: Provider> Client<P> {
         let provider = self.name();
         let metadata = self.metadata().await?;
         let expected = self.expected_issuer();
-        match (&callback.iss, &expected) {
+        match (&callback.iss, expected) {
             (Some(found), Some(expected)) if found != expected => Err(Error::IssuerMismatch {
                 provider,
-                expected: expected.clone(),
+                expected: expected.to_string(),
                 found: found.clone(),
                 source_of: "callback",
             }),

@@ -7,10 +7,12 @@
 //! `kid`s cannot make us hammer the provider. Keys of unknown types, or that fail to parse, are
 //! skipped rather than failing the whole set.
 //!
-//! Signatures are checked by [`RingKey`]: openidconnect's verifier with keys whose RSA and
-//! ECDSA checks run on ring, the constant-time native library the TLS stack already brings,
-//! instead of the pure-Rust `rsa` crate behind openidconnect's own keys (most of a login's CPU
-//! time went there). Every other kind of key is left to openidconnect.
+//! [`verify_jws`] picks the keys that may check a signature as openidconnect's verifier does
+//! (by `kid`, key type, `use` and `alg`) and checks it with [`RingKey`]: RSA and ECDSA run on
+//! ring, the constant-time native library the TLS stack already brings, instead of the
+//! pure-Rust `rsa` crate behind openidconnect's own keys (most of a login's CPU time went
+//! there); every other kind of key is left to openidconnect's implementation. HMAC-signed
+//! tokens are checked with ring against the client secret ([`verify_hmac`]).
 
 use crate::error::{Endpoint, Error};
 use crate::registry::{Client, Provider};
@@ -190,6 +192,103 @@ impl JsonWebKey for RingKey {
     }
 }
 
+/// The JWS algorithm (RFC 7518 §3.1) an `alg` header names; `None` for `none` and names this
+/// library does not verify.
+pub(crate) fn signing_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
+    use CoreJwsSigningAlgorithm as Alg;
+    Some(match name {
+        "HS256" => Alg::HmacSha256,
+        "HS384" => Alg::HmacSha384,
+        "HS512" => Alg::HmacSha512,
+        "RS256" => Alg::RsaSsaPkcs1V15Sha256,
+        "RS384" => Alg::RsaSsaPkcs1V15Sha384,
+        "RS512" => Alg::RsaSsaPkcs1V15Sha512,
+        "PS256" => Alg::RsaSsaPssSha256,
+        "PS384" => Alg::RsaSsaPssSha384,
+        "PS512" => Alg::RsaSsaPssSha512,
+        "ES256" => Alg::EcdsaP256Sha256,
+        "ES384" => Alg::EcdsaP384Sha384,
+        "ES512" => Alg::EcdsaP521Sha512,
+        "EdDSA" => Alg::EdDsa,
+        _ => return None,
+    })
+}
+
+/// Why [`verify_jws`] refused a signature.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum JwsRefusal {
+    /// No key of the set is eligible: none has the token's `kid` (when it has one), or none
+    /// fits the algorithm.
+    NoKey,
+    /// Eligible keys exist, and none verifies the signature.
+    BadSignature,
+}
+
+impl RingKey {
+    /// Whether this key may check a signature made with `alg` (the selection openidconnect's
+    /// verifier makes): meant for signatures (or not said), of the algorithm's key type, and
+    /// restricted to `alg` if restricted at all.
+    fn fits(&self, alg: &CoreJwsSigningAlgorithm) -> bool {
+        use openidconnect::{JsonWebKeyUse, JwsSigningAlgorithm};
+        self.key_use()
+            .is_none_or(|key_use| key_use.allows_signature())
+            && alg.key_type().as_ref() == Some(self.key_type())
+            && match self.signing_alg() {
+                JsonWebKeyAlgorithm::Unspecified => true,
+                JsonWebKeyAlgorithm::Algorithm(key_alg) => key_alg == alg,
+                _ => false,
+            }
+    }
+}
+
+/// Checks the signature of a compact JWS whose header says `alg` and `kid`, with the
+/// provider's published keys. Only keys that fit are tried: with a `kid`, the keys with that
+/// id; without one, each key (Core §10.1 lets a provider with one key per type omit it).
+/// Which keys are tried depends on the header, but the header cannot make a key that is not
+/// the provider's count, nor an algorithm that is not allowed (checked before this).
+pub(crate) fn verify_jws(
+    keys: &KeySet,
+    kid: Option<&str>,
+    alg: &CoreJwsSigningAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), JwsRefusal> {
+    let mut eligible = keys
+        .keys()
+        .iter()
+        .filter(|key| {
+            kid.is_none_or(|kid| key.key_id().is_some_and(|id| id.as_str() == kid)) && key.fits(alg)
+        })
+        .peekable();
+    if eligible.peek().is_none() {
+        return Err(JwsRefusal::NoKey);
+    }
+    if eligible.any(|key| key.verify_signature(alg, message, signature).is_ok()) {
+        Ok(())
+    } else {
+        Err(JwsRefusal::BadSignature)
+    }
+}
+
+/// Checks an HMAC-signed JWS (HS256/384/512) with the client secret as the key (Core §10.1),
+/// in constant time.
+pub(crate) fn verify_hmac(
+    alg: &CoreJwsSigningAlgorithm,
+    secret: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), JwsRefusal> {
+    use ring::hmac;
+    let algorithm = match alg {
+        CoreJwsSigningAlgorithm::HmacSha256 => hmac::HMAC_SHA256,
+        CoreJwsSigningAlgorithm::HmacSha384 => hmac::HMAC_SHA384,
+        CoreJwsSigningAlgorithm::HmacSha512 => hmac::HMAC_SHA512,
+        _ => return Err(JwsRefusal::NoKey),
+    };
+    hmac::verify(&hmac::Key::new(algorithm, secret), message, signature)
+        .map_err(|_| JwsRefusal::BadSignature)
+}
+
 /// The least time between two refetches caused by unknown keys.
 pub(crate) const UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(60);
 
@@ -329,6 +428,80 @@ mod tests {
                 signature.as_ref()
             )
             .is_err());
+    }
+
+    #[test]
+    fn only_keys_that_fit_are_tried() {
+        let signer =
+            CoreRsaPrivateSigningKey::from_pem(include_str!("testing/keys/rsa1.pem"), None)
+                .unwrap();
+        let rs256 = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
+        let signature = signer.sign(&rs256, b"header.payload").unwrap();
+        let set = |changes: serde_json::Value| -> KeySet {
+            let mut jwk = serde_json::to_value(signer.as_verification_key()).unwrap();
+            for (name, value) in changes.as_object().unwrap() {
+                jwk[name] = value.clone();
+            }
+            serde_json::from_value(serde_json::json!({ "keys": [jwk] })).unwrap()
+        };
+        let check = |keys: &KeySet, kid: Option<&str>, alg: &CoreJwsSigningAlgorithm| {
+            verify_jws(keys, kid, alg, b"header.payload", &signature)
+        };
+        let plain = set(serde_json::json!({"kid": "k1"}));
+        assert_eq!(check(&plain, Some("k1"), &rs256), Ok(()));
+        assert_eq!(check(&plain, None, &rs256), Ok(()));
+        assert_eq!(check(&plain, Some("k2"), &rs256), Err(JwsRefusal::NoKey));
+        assert_eq!(
+            verify_jws(&plain, Some("k1"), &rs256, b"header.other", &signature),
+            Err(JwsRefusal::BadSignature)
+        );
+        // An RSA key never checks an ECDSA signature, whatever the `kid`.
+        let es256 = CoreJwsSigningAlgorithm::EcdsaP256Sha256;
+        assert_eq!(check(&plain, Some("k1"), &es256), Err(JwsRefusal::NoKey));
+        // A key published for encryption, or for another algorithm, is not eligible.
+        let enc = set(serde_json::json!({"kid": "k1", "use": "enc"}));
+        assert_eq!(check(&enc, Some("k1"), &rs256), Err(JwsRefusal::NoKey));
+        let ps256 = set(serde_json::json!({"kid": "k1", "alg": "PS256"}));
+        assert_eq!(check(&ps256, Some("k1"), &rs256), Err(JwsRefusal::NoKey));
+        let sig_rs256 = set(serde_json::json!({"kid": "k1", "use": "sig", "alg": "RS256"}));
+        assert_eq!(check(&sig_rs256, Some("k1"), &rs256), Ok(()));
+    }
+
+    #[test]
+    fn hmac_signatures_are_checked_with_the_secret() {
+        let hs256 = CoreJwsSigningAlgorithm::HmacSha256;
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"the secret");
+        let tag = ring::hmac::sign(&key, b"header.payload");
+        assert_eq!(
+            verify_hmac(&hs256, b"the secret", b"header.payload", tag.as_ref()),
+            Ok(())
+        );
+        assert_eq!(
+            verify_hmac(&hs256, b"another secret", b"header.payload", tag.as_ref()),
+            Err(JwsRefusal::BadSignature)
+        );
+        // HS384 with an HS256 tag: the lengths differ, and it is refused.
+        assert_eq!(
+            verify_hmac(
+                &CoreJwsSigningAlgorithm::HmacSha384,
+                b"the secret",
+                b"header.payload",
+                tag.as_ref()
+            ),
+            Err(JwsRefusal::BadSignature)
+        );
+    }
+
+    #[test]
+    fn algorithm_names_are_exact() {
+        assert_eq!(
+            signing_alg("RS256"),
+            Some(CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256)
+        );
+        assert_eq!(signing_alg("EdDSA"), Some(CoreJwsSigningAlgorithm::EdDsa));
+        for name in ["none", "rs256", "RS256 ", "ES256K", ""] {
+            assert_eq!(signing_alg(name), None, "{name:?}");
+        }
     }
 
     #[test]

@@ -1,27 +1,23 @@
 //! OpenID Connect: ID-token validation (Core §3.1.3.7), userinfo, and what a login adds.
 //!
-//! Signatures are checked by the openidconnect crate, with the algorithms the provider's
-//! metadata allows (RS256 when it says nothing), never `none`, and HMAC only with the client
-//! secret of a confidential client. Around it we check what it leaves out or does without
-//! leeway: every required claim present, `iss` exactly the expected issuer, `azp` when there
-//! are several audiences (openidconnect skips azp entirely), `exp`/`iat` with the provider's
-//! leeway, `at_hash`, the nonce of this login, unknown `crit` headers, and the token's size.
+//! The token is decoded once, and every check runs on that one reading: its size, a compact
+//! JWS of JSON objects, an algorithm the provider's metadata allows (RS256 when it says
+//! nothing; never `none`; HMAC only with the client secret of a confidential client), no
+//! `crit` extensions, `typ` absent or `JWT`, every required claim, `iss` exactly the expected
+//! issuer, `aud` and `azp`, `exp`/`iat` with the provider's leeway, the nonce of this login,
+//! `at_hash`, and last the signature, with a key the provider publishes that fits the
+//! algorithm (see [`crate::jwks`]). openidconnect's own token types would parse the token a
+//! second time and skip `azp` and the leeway, so its verifier is not used; its key types are.
 //! Each failure is its own [`IdTokenError`].
 
 use crate::error::{Endpoint, Error};
-use crate::jwks::{KeySet, RingKey};
+use crate::jwks::{self, JwsRefusal, KeySet};
 use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::token::Token;
 use crate::{AuthMethod, FetchUserinfo};
 use base64::Engine;
-use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm};
-use openidconnect::JsonWebKey;
-use openidconnect::{
-    ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, SignatureVerificationError,
-};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::str::FromStr;
 
 /// The largest ID token accepted, in bytes: real ones are a few KiB (CVE-2025-61920 was a
 /// denial of service through oversized JOSE segments).
@@ -44,6 +40,10 @@ pub enum IdTokenError {
     /// nothing; HMAC only for a confidential client); the algorithm found.
     #[error("the ID token's algorithm `{0}` is not allowed")]
     DisallowedAlg(String),
+    /// The header's `typ` is not `JWT` (e.g. `at+jwt`, an access token), or it has `cty` (a
+    /// nested token); the header parameter and its value.
+    #[error("the ID token is not a plain JWT (`{0}`)")]
+    UnexpectedType(String),
     /// The header has `crit`: extensions this library does not understand; its value.
     #[error("the ID token has critical header parameters that are not understood: {0}")]
     UnsupportedCritical(String),
@@ -254,19 +254,31 @@ impl<P: Provider> Client<P> {
         if let Some(crit) = header.get("crit") {
             return Err(fail(IdTokenError::UnsupportedCritical(crit.to_string())));
         }
+        // An ID token is a plain JWT: `typ`, if there, says so (RFC 7519 §5.1), which keeps
+        // other JWTs of the provider's, e.g. `at+jwt` access tokens, from passing as one; `cty`
+        // would announce a nested token.
+        if let Some(typ) = header.get("typ") {
+            let plain = typ.as_str().is_some_and(|typ| {
+                typ.eq_ignore_ascii_case("JWT") || typ.eq_ignore_ascii_case("application/jwt")
+            });
+            if !plain {
+                return Err(fail(IdTokenError::UnexpectedType(format!("typ: {typ}"))));
+            }
+        }
+        if let Some(cty) = header.get("cty") {
+            return Err(fail(IdTokenError::UnexpectedType(format!("cty: {cty}"))));
+        }
         let confidential = config.token_endpoint_auth_method != AuthMethod::None
             && config.client_secret().is_some();
-        let allowed: Vec<String> = if metadata.id_token_signing_algs.is_empty() {
-            vec!["RS256".into()]
+        let allowed = if metadata.id_token_signing_algs.is_empty() {
+            alg == "RS256"
         } else {
-            metadata.id_token_signing_algs.clone()
-        }
-        .into_iter()
-        .filter(|a| !a.eq_ignore_ascii_case("none") && (confidential || !a.starts_with("HS")))
-        .collect();
-        if !allowed.iter().any(|a| a == alg) {
-            return Err(fail(IdTokenError::DisallowedAlg(alg.to_string())));
-        }
+            metadata.id_token_signing_algs.iter().any(|a| a == alg)
+        } && (confidential || !alg.starts_with("HS"));
+        let jws_alg = match jwks::signing_alg(alg) {
+            Some(jws_alg) if allowed => jws_alg,
+            _ => return Err(fail(IdTokenError::DisallowedAlg(alg.to_string()))),
+        };
 
         // The claims (Core §3.1.3.7), with the provider's leeway.
         let text = |name: &'static str| match claims.get(name) {
@@ -289,7 +301,7 @@ impl<P: Provider> Client<P> {
         let expected = self.expected_issuer().unwrap_or_default();
         if iss != expected {
             return Err(fail(IdTokenError::WrongIssuer {
-                expected,
+                expected: expected.to_string(),
                 found: iss.to_string(),
             }));
         }
@@ -330,114 +342,42 @@ impl<P: Provider> Client<P> {
             }
         }
 
-        // The signature, with the cached keys; one refetch if the key is unknown.
-        let token = CoreIdToken::from_str(id_token)
-            .map_err(|e| fail(IdTokenError::Malformed(e.to_string())))?;
+        // The signature: HMAC with the client secret, or else the provider's published keys
+        // (cached; one refetch if the token names a key they lack).
+        let message = &id_token.as_bytes()[..parts[0].len() + 1 + parts[1].len()];
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[2])
+            .map_err(|_| {
+                fail(IdTokenError::Malformed(
+                    "the signature is not base64url".into(),
+                ))
+            })?;
+        if let Some(secret) = config.client_secret().filter(|_| alg.starts_with("HS")) {
+            return match jwks::verify_hmac(
+                &jws_alg,
+                secret.expose().as_bytes(),
+                message,
+                &signature,
+            ) {
+                Ok(()) => Ok(claims),
+                Err(_) => Err(fail(IdTokenError::BadSignature)),
+            };
+        }
         let kid = header.get("kid").and_then(Value::as_str);
-        let keys = self.jwks().await?;
-        match self.check_signature(&token, kid, &keys, &allowed, &expected) {
-            Err(IdTokenError::UnknownKey(kid)) => match self.jwks_for_unknown_key().await {
-                Some(keys) => self
-                    .check_signature(&token, Some(&kid), &keys, &allowed, &expected)
-                    .map_err(fail)?,
-                None => return Err(fail(IdTokenError::UnknownKey(kid))),
+        let verify = |keys: &KeySet| jwks::verify_jws(keys, kid, &jws_alg, message, &signature);
+        let unknown = || IdTokenError::UnknownKey(kid.unwrap_or("(none)").to_string());
+        let outcome = match verify(&*self.jwks().await?) {
+            Err(JwsRefusal::NoKey) => match self.jwks_for_unknown_key().await {
+                Some(keys) => verify(&keys),
+                None => return Err(fail(unknown())),
             },
-            outcome => outcome.map_err(fail)?,
+            outcome => outcome,
+        };
+        match outcome {
+            Ok(()) => Ok(claims),
+            Err(JwsRefusal::NoKey) => Err(fail(unknown())),
+            Err(JwsRefusal::BadSignature) => Err(fail(IdTokenError::BadSignature)),
         }
-        Ok(claims)
-    }
-
-    fn check_signature(
-        &self,
-        token: &CoreIdToken,
-        kid: Option<&str>,
-        keys: &KeySet,
-        allowed: &[String],
-        issuer: &str,
-    ) -> Result<(), IdTokenError> {
-        let verify = |keys: KeySet| -> Result<(), SignatureVerificationError> {
-            let verifier = self.verifier(keys, allowed, issuer)?;
-            match token.claims(&verifier, |_: Option<&openidconnect::Nonce>| Ok(())) {
-                Ok(_) => Ok(()),
-                Err(openidconnect::ClaimsVerificationError::SignatureVerification(e)) => Err(e),
-                Err(other) => Err(SignatureVerificationError::Other(other.to_string())),
-            }
-        };
-        // With a `kid`, only keys with that id are eligible (as in openidconnect's own
-        // selection): hand it just those rather than a copy of the whole set.
-        let candidates = match kid {
-            Some(kid) => KeySet::new(
-                keys.keys()
-                    .iter()
-                    .filter(|key| key.key_id().is_some_and(|id| id.as_str() == kid))
-                    .cloned()
-                    .collect(),
-            ),
-            None => keys.clone(),
-        };
-        match verify(candidates) {
-            Ok(()) => Ok(()),
-            // No `kid` and several keys of the right type: try each (Core §10.1 lets a
-            // provider with one key per type omit `kid`).
-            Err(SignatureVerificationError::AmbiguousKeyId(_)) if kid.is_none() => {
-                let any = keys
-                    .keys()
-                    .iter()
-                    .any(|key| verify(KeySet::new(vec![key.clone()])).is_ok());
-                if any {
-                    Ok(())
-                } else {
-                    Err(IdTokenError::BadSignature)
-                }
-            }
-            Err(SignatureVerificationError::NoMatchingKey) => Err(IdTokenError::UnknownKey(
-                kid.unwrap_or("(none)").to_string(),
-            )),
-            Err(SignatureVerificationError::DisallowedAlg(alg)) => {
-                Err(IdTokenError::DisallowedAlg(alg))
-            }
-            Err(SignatureVerificationError::UnsupportedAlg(alg)) => {
-                Err(IdTokenError::DisallowedAlg(alg))
-            }
-            Err(_) => Err(IdTokenError::BadSignature),
-        }
-    }
-
-    fn verifier<'k>(
-        &self,
-        keys: KeySet,
-        allowed: &[String],
-        issuer: &str,
-    ) -> Result<IdTokenVerifier<'k, RingKey>, SignatureVerificationError> {
-        let config = self
-            .config()
-            .map_err(|e| SignatureVerificationError::Other(e.to_string()))?;
-        let issuer = IssuerUrl::new(issuer.to_string())
-            .map_err(|e| SignatureVerificationError::Other(e.to_string()))?;
-        let client_id = ClientId::new(config.client_id.clone());
-        let verifier = match (config.token_endpoint_auth_method, config.client_secret()) {
-            (AuthMethod::None, _) | (_, None) => {
-                IdTokenVerifier::<RingKey>::new_public_client(client_id, issuer, keys)
-            }
-            (_, Some(secret)) => IdTokenVerifier::<RingKey>::new_confidential_client(
-                client_id,
-                ClientSecret::new(secret.expose().to_string()),
-                issuer,
-                keys,
-            ),
-        };
-        let algs: Vec<CoreJwsSigningAlgorithm> = allowed
-            .iter()
-            .filter_map(|a| serde_json::from_value(Value::String(a.clone())).ok())
-            .collect();
-        // Issuer, audience, times and nonce were checked above, exactly and with leeway;
-        // here only the signature is left to openidconnect.
-        Ok(verifier
-            .set_allowed_algs(algs)
-            .require_issuer_match(false)
-            .set_other_audience_verifier_fn(|_| true)
-            .set_time_fn(|| chrono::DateTime::<chrono::Utc>::MIN_UTC)
-            .set_issue_time_verifier_fn(|_| Ok(())))
     }
 
     /// What an OpenID Connect login adds to the token: a validated ID token, and the user's

@@ -255,6 +255,48 @@ async fn id_token_alternate_alg_not_in_the_metadata() {
 }
 
 #[tokio::test]
+async fn id_token_bad_es256_signature() {
+    let s = Setup::new().await;
+    s.provider.configure(|b| b.sign_es256 = true);
+    s.id_token(|t| t.signing = Signing::Corrupt);
+    s.id_token_refused(IdTokenError::BadSignature).await;
+}
+
+#[tokio::test]
+async fn id_token_es256_naming_an_rsa_key() {
+    // The key with that id is the provider's, but an RSA key cannot check an ES256 signature:
+    // it is not eligible, whatever the header says.
+    let s = Setup::new().await;
+    s.provider.configure(|b| b.sign_es256 = true);
+    s.id_token(|t| {
+        t.header.insert("kid".into(), json!("key-1"));
+    });
+    s.id_token_refused(IdTokenError::UnknownKey("key-1".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_typed_as_an_access_token() {
+    // A JWT access token (RFC 9068) signed by the same provider is not an ID token.
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("typ".into(), json!("at+jwt"));
+    });
+    s.id_token_refused(IdTokenError::UnexpectedType("typ: \"at+jwt\"".into()))
+        .await;
+}
+
+#[tokio::test]
+async fn id_token_announcing_a_nested_jwt() {
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.header.insert("cty".into(), json!("JWT"));
+    });
+    s.id_token_refused(IdTokenError::UnexpectedType("cty: \"JWT\"".into()))
+        .await;
+}
+
+#[tokio::test]
 async fn id_token_wrong_issuer() {
     let s = Setup::new().await;
     s.id_token(set("iss", json!("https://evil.example")));
@@ -1099,6 +1141,29 @@ async fn accepts_a_jwks_with_unparsable_and_unknown_keys() {
             json!({"kty": "RSA", "kid": "broken"}),
             json!("not even an object"),
         ]
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn accepts_es256_when_the_provider_allows_it() {
+    let token = accepted(|b| b.sign_es256 = true).await;
+    let id_token = token.id_token.as_deref().unwrap();
+    let header = id_token.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(token.userinfo.unwrap().sub(), "alice");
+}
+
+#[tokio::test]
+async fn accepts_typ_in_its_media_type_spelling() {
+    accepted(|b| {
+        b.id_token_hook = Some(IdTokenHook::new(|t| {
+            t.header.insert("typ".into(), json!("application/JWT"));
+        }))
     })
     .await;
 }

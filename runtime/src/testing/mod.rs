@@ -103,6 +103,10 @@ pub struct Behaviour {
     pub discovery_hook: Option<JsonHook>,
     /// Publish every signing key in the JWKS, not only the active one.
     pub publish_all_keys: bool,
+    /// Sign ID tokens with ES256 (a P-256 key made when the provider starts, with kid
+    /// `ec-1`) instead of RS256. Discovery then allows both, and the JWKS publishes the
+    /// P-256 key beside the RSA one.
+    pub sign_es256: bool,
     /// Extra entries added to the JWKS (e.g. keys of unknown types).
     pub jwks_extra: Vec<Value>,
     /// Answer the JWKS endpoint with this status (e.g. 503: down).
@@ -148,11 +152,14 @@ pub enum Signing {
     ActiveKey,
     /// RS256 with one of the provider's keys, by index (0 to 2).
     Key(usize),
+    /// ES256 with the provider's P-256 key (see [`Behaviour::sign_es256`]).
+    Es256,
     /// HS256 with these key bytes.
     Hmac(Vec<u8>),
     /// No signature at all (an empty third part).
     Unsigned,
-    /// The active key's signature with one byte changed.
+    /// The signature the token would have had (RS256 with the active key, or ES256 under
+    /// [`Behaviour::sign_es256`]) with one byte changed.
     Corrupt,
     /// Replace the whole token with this text.
     Raw(String),
@@ -217,6 +224,7 @@ impl Default for Behaviour {
             advertise_response_iss: true,
             discovery_hook: None,
             publish_all_keys: false,
+            sign_es256: false,
             jwks_extra: Vec::new(),
             jwks_status: None,
             discovery_status: None,
@@ -282,9 +290,11 @@ impl TestProviderBuilder {
                     .map_err(std::io::Error::other)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let ec_key = EcKey::generate().map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             issuer: base.as_str().trim_end_matches('/').to_string(),
             keys,
+            ec_key,
             active_key: Mutex::new(0),
             behaviour: Mutex::new(self.behaviour),
             clients: Mutex::new(
@@ -475,6 +485,8 @@ pub(crate) struct Shared {
     /// RSA signing keys (kid, key); `active_key` indexes the one in use.
     keys: Vec<(String, CoreRsaPrivateSigningKey)>,
     active_key: Mutex<usize>,
+    /// The P-256 key for ES256.
+    ec_key: EcKey,
     behaviour: Mutex<Behaviour>,
     clients: Mutex<HashMap<String, TestClient>>,
     grants: Mutex<Grants>,
@@ -488,6 +500,53 @@ impl Shared {
 
     fn behaviour(&self) -> Behaviour {
         lock(&self.behaviour).clone()
+    }
+}
+
+/// A P-256 signing key, made afresh for each provider.
+pub(crate) struct EcKey {
+    pair: ring::signature::EcdsaKeyPair,
+    rng: ring::rand::SystemRandom,
+}
+
+impl EcKey {
+    /// Its key id.
+    pub(crate) const KID: &'static str = "ec-1";
+
+    fn generate() -> Result<EcKey, &'static str> {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING as ALG};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ALG, &rng).map_err(|_| "could not make a P-256 key")?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ALG, pkcs8.as_ref(), &rng)
+            .map_err(|_| "could not read the P-256 key just made")?;
+        Ok(EcKey { pair, rng })
+    }
+
+    /// An ES256 signature (`r || s`) of `message`.
+    pub(crate) fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
+        self.pair
+            .sign(&self.rng, message)
+            .ok()
+            .map(|signature| signature.as_ref().to_vec())
+    }
+
+    /// The public key as a JWK.
+    pub(crate) fn jwk(&self) -> Value {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        // An uncompressed point: 0x04, then x and y, 32 bytes each.
+        let point = self.pair.public_key().as_ref();
+        serde_json::json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "kid": Self::KID,
+            "use": "sig",
+            "alg": "ES256",
+            "x": b64(&point[1..33]),
+            "y": b64(&point[33..65]),
+        })
     }
 }
 

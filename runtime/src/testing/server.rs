@@ -575,21 +575,26 @@ fn id_token(
         }
     }
     let mut header = serde_json::Map::new();
-    header.insert("alg".into(), json!("RS256"));
+    let (alg, kid, signing) = if behaviour.sign_es256 {
+        ("ES256", super::EcKey::KID, Signing::Es256)
+    } else {
+        ("RS256", shared.keys[active].0.as_str(), Signing::ActiveKey)
+    };
+    header.insert("alg".into(), json!(alg));
     header.insert("typ".into(), json!("JWT"));
-    header.insert("kid".into(), json!(shared.keys[active].0));
+    header.insert("kid".into(), json!(kid));
     let mut parts = IdTokenParts {
         header,
         claims,
-        signing: Signing::ActiveKey,
+        signing,
     };
     if let Some(hook) = &behaviour.id_token_hook {
         (hook.0)(&mut parts);
     }
-    sign(shared, active, parts)
+    sign(shared, active, behaviour.sign_es256, parts)
 }
 
-fn sign(shared: &Shared, active: usize, parts: IdTokenParts) -> String {
+fn sign(shared: &Shared, active: usize, es256: bool, parts: IdTokenParts) -> String {
     let input = format!(
         "{}.{}",
         b64(Value::Object(parts.header).to_string().as_bytes()),
@@ -601,13 +606,20 @@ fn sign(shared: &Shared, active: usize, parts: IdTokenParts) -> String {
             input.as_bytes(),
         )
     };
+    let ec = || {
+        shared
+            .ec_key
+            .sign(input.as_bytes())
+            .ok_or(SigningError::CryptoError)
+    };
     let signature = match parts.signing {
         Signing::ActiveKey => rsa(active),
         Signing::Key(index) => rsa(index),
+        Signing::Es256 => ec(),
         Signing::Hmac(key) => openidconnect::core::CoreHmacKey::new(key)
             .sign(&CoreJwsSigningAlgorithm::HmacSha256, input.as_bytes()),
         Signing::Unsigned => Ok(Vec::new()),
-        Signing::Corrupt => rsa(active).map(|mut signature| {
+        Signing::Corrupt => if es256 { ec() } else { rsa(active) }.map(|mut signature| {
             signature[10] ^= 0x01;
             signature
         }),
@@ -658,6 +670,9 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "scopes_supported": ["openid", "email", "profile", "offline_access"],
         "authorization_response_iss_parameter_supported": behaviour.advertise_response_iss,
     });
+    if behaviour.sign_es256 {
+        document["id_token_signing_alg_values_supported"] = json!(["RS256", "ES256"]);
+    }
     if let (Some(hook), Some(map)) = (&behaviour.discovery_hook, document.as_object_mut()) {
         (hook.0)(map);
     }
@@ -688,6 +703,9 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
         .filter(|(i, _)| behaviour.publish_all_keys || *i == active)
         .filter_map(|(_, (_, key))| serde_json::to_value(key.as_verification_key()).ok())
         .collect();
+    if behaviour.sign_es256 {
+        keys.push(shared.ec_key.jwk());
+    }
     keys.extend(behaviour.jwks_extra.iter().cloned());
     axum::Json(json!({ "keys": keys })).into_response()
 }
