@@ -2,8 +2,12 @@
 //!
 //! The local provider runs on its own multi-threaded runtime; the client under test runs on a
 //! current-thread runtime on another thread, so the client thread's CPU time (measured with
-//! `CLOCK_THREAD_CPUTIME_ID` around the client's own calls) holds only client work. Results are
-//! printed as a table and written as JSON to the path given as the first argument.
+//! `CLOCK_THREAD_CPUTIME_ID` around the client's own calls) holds only client work.
+//!
+//! - `bench logins N OUT`: N logins each with oauth-clients and the hand-written flow,
+//!   taking turns in blocks, after a warm-up; every login's wall and CPU time goes to OUT (JSON).
+//!   `bench/run` runs several such rounds between rounds of the Authlib side.
+//! - `bench others OUT`: the single operations, the concurrent refresh and the round trips.
 
 use oauth_clients::testing::{TestProvider, CLIENT_ID, CLIENT_SECRET};
 use oauth_clients::{oauth_clients, Callback, MemorySession, Registry, Token};
@@ -24,7 +28,10 @@ oauth_clients! {
 
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
 const WARMUP: usize = 30;
-const LOGINS: usize = 1000;
+/// The two Rust flows take turns in blocks of this many logins: often enough that a drift of
+/// the machine's speed affects both alike, seldom enough that each runs with its own code and
+/// data warm in the caches, as in an application that only has one of them.
+const BLOCK: usize = 10;
 
 /// The calling thread's CPU time.
 fn thread_cpu() -> Duration {
@@ -59,29 +66,49 @@ impl Samples {
         sorted[((sorted.len() - 1) as f64 * q).round() as usize]
     }
 
+    fn us(d: Duration) -> f64 {
+        (d.as_nanos() as f64 / 1000.0 * 10.0).round() / 10.0
+    }
+
     fn summary(&self) -> Value {
-        let us = |d: Duration| (d.as_nanos() as f64 / 1000.0 * 10.0).round() / 10.0;
         json!({
             "n": self.wall.len(),
-            "wall_median_us": us(Self::quantile(&self.wall, 0.5)),
-            "wall_p99_us": us(Self::quantile(&self.wall, 0.99)),
-            "cpu_median_us": us(Self::quantile(&self.cpu, 0.5)),
-            "cpu_p99_us": us(Self::quantile(&self.cpu, 0.99)),
+            "wall_median_us": Self::us(Self::quantile(&self.wall, 0.5)),
+            "wall_p99_us": Self::us(Self::quantile(&self.wall, 0.99)),
+            "cpu_median_us": Self::us(Self::quantile(&self.cpu, 0.5)),
+            "cpu_p99_us": Self::us(Self::quantile(&self.cpu, 0.99)),
         })
+    }
+
+    /// The summary with every sample, for pooling rounds.
+    fn with_samples(&self) -> Value {
+        let mut out = self.summary();
+        let list = |values: &[Duration]| values.iter().map(|d| Self::us(*d)).collect::<Vec<_>>();
+        out["wall_us"] = json!(list(&self.wall));
+        out["cpu_us"] = json!(list(&self.cpu));
+        out
     }
 }
 
-/// Runs the provider on a runtime of its own, away from the measured thread.
-fn start_provider() -> (TestProvider, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// A runtime for providers, away from the measured thread.
+fn provider_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap();
-    let provider = runtime
-        .block_on(TestProvider::builder().auto_approve("alice").start())
-        .unwrap();
-    (provider, runtime)
+        .unwrap()
+}
+
+/// A provider auto-approving `alice`, signing ID tokens with ES256 if `es256`, else RS256.
+fn start_provider(runtime: &tokio::runtime::Runtime, es256: bool) -> TestProvider {
+    runtime
+        .block_on(
+            TestProvider::builder()
+                .auto_approve("alice")
+                .behaviour(|b| b.sign_es256 = es256)
+                .start(),
+        )
+        .unwrap()
 }
 
 /// What the provider redirects a browser to for `authorize_url` (auto-approved).
@@ -92,17 +119,27 @@ async fn approve(http: &reqwest::Client, authorize_url: &str) -> url::Url {
 }
 
 fn registry(provider: &TestProvider) -> Registry<Providers> {
+    registry_at(&provider.discovery_url())
+}
+
+/// A registry whose `local` provider is the one publishing `discovery_url`, with the test
+/// provider's default client.
+fn registry_at(discovery_url: &str) -> Registry<Providers> {
     Providers::builder()
-        .settings(provider.oidc_settings_for("local"))
+        .settings(
+            oauth_clients::Settings::new()
+                .set("local", "server_metadata_url", discovery_url)
+                .set("local", "client_id", CLIENT_ID)
+                .set("local", "client_secret", CLIENT_SECRET),
+        )
         .env_source(|_| None)
         .build()
         .unwrap()
 }
 
-/// Our callback handling and the hand-written one, alternating login by login so that any drift
-/// of the machine's speed affects both alike.
-async fn logins(provider: &TestProvider, browser: &reqwest::Client) -> (Value, Value) {
-    let registry = registry(provider);
+/// Our callback handling and the hand-written one, taking turns in blocks of [`BLOCK`] logins.
+async fn logins(discovery_url: &str, browser: &reqwest::Client, logins: usize) -> Value {
+    let registry = registry_at(discovery_url);
     let local = registry.client::<Local>();
 
     // What a user of the crates would write: discovery once, then per login the code
@@ -111,12 +148,11 @@ async fn logins(provider: &TestProvider, browser: &reqwest::Client) -> (Value, V
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(provider.issuer().to_string()).unwrap(),
-        &http,
-    )
-    .await
-    .unwrap();
+    let issuer = discovery_url.trim_end_matches("/.well-known/openid-configuration");
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.to_string()).unwrap(), &http)
+            .await
+            .unwrap();
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(CLIENT_ID.into()),
@@ -125,23 +161,31 @@ async fn logins(provider: &TestProvider, browser: &reqwest::Client) -> (Value, V
     .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
 
     let (mut ours, mut hand) = (Samples::default(), Samples::default());
-    for i in 0..WARMUP + LOGINS {
-        let measured = i >= WARMUP;
+    let (mut ours_done, mut hand_done) = (0, 0);
+    for i in 0..2 * (WARMUP + logins) {
+        let ours_turn = (i / BLOCK).is_multiple_of(2);
+        if (ours_turn && ours_done < WARMUP + logins) || hand_done == WARMUP + logins {
+            let measured = ours_done >= WARMUP;
+            ours_done += 1;
+            let session = MemorySession::new();
+            let redirect = local
+                .authorize_redirect(&session, REDIRECT_URI)
+                .await
+                .unwrap();
+            let callback =
+                Callback::from_url(&approve(browser, redirect.location().as_str()).await);
+            let handle = local.authorize_access_token(&session, &callback);
+            let token = if measured {
+                ours.time(handle).await
+            } else {
+                handle.await
+            };
+            assert_eq!(token.unwrap().userinfo.unwrap().sub(), "alice");
+            continue;
+        }
 
-        let session = MemorySession::new();
-        let redirect = local
-            .authorize_redirect(&session, REDIRECT_URI)
-            .await
-            .unwrap();
-        let callback = Callback::from_url(&approve(browser, redirect.location().as_str()).await);
-        let handle = local.authorize_access_token(&session, &callback);
-        let token = if measured {
-            ours.time(handle).await
-        } else {
-            handle.await
-        };
-        assert_eq!(token.unwrap().userinfo.unwrap().sub(), "alice");
-
+        let measured = hand_done >= WARMUP;
+        hand_done += 1;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, csrf, nonce) = client
             .authorize_url(
@@ -179,7 +223,10 @@ async fn logins(provider: &TestProvider, browser: &reqwest::Client) -> (Value, V
         };
         assert_eq!(sub, "alice");
     }
-    (ours.summary(), hand.summary())
+    json!({
+        "login_ours": ours.with_samples(),
+        "login_hand_written": hand.with_samples(),
+    })
 }
 
 async fn token_for(
@@ -207,23 +254,35 @@ async fn token_for(
     )
 }
 
-async fn micro(provider: &TestProvider, browser: &reqwest::Client) -> Value {
+/// ID-token validation alone, with the keys cached: 2000 times the same token.
+async fn validation(provider: &TestProvider, browser: &reqwest::Client) -> Value {
     let registry = registry(provider);
     let local = registry.client::<Local>();
     let (token, nonce) = token_for(&local, browser).await;
+    let mut validation = Samples::default();
+    for _ in 0..2000 {
+        validation
+            .time(local.parse_id_token(&token, Some(&nonce)))
+            .await
+            .unwrap();
+    }
+    validation.summary()
+}
+
+async fn micro(
+    provider: &TestProvider,
+    es256_provider: &TestProvider,
+    browser: &reqwest::Client,
+) -> Value {
+    let registry = registry(provider);
+    let local = registry.client::<Local>();
+    let (token, _) = token_for(&local, browser).await;
 
     let mut redirect = Samples::default();
     for _ in 0..2000 {
         let session = MemorySession::new();
         redirect
             .time(local.authorize_redirect(&session, REDIRECT_URI))
-            .await
-            .unwrap();
-    }
-    let mut validation = Samples::default();
-    for _ in 0..2000 {
-        validation
-            .time(local.parse_id_token(&token, Some(&nonce)))
             .await
             .unwrap();
     }
@@ -249,7 +308,8 @@ async fn micro(provider: &TestProvider, browser: &reqwest::Client) -> Value {
     }
     json!({
         "authorize_redirect": redirect.summary(),
-        "id_token_validation_rs256": validation.summary(),
+        "id_token_validation_rs256": validation(provider, browser).await,
+        "id_token_validation_es256": validation(es256_provider, browser).await,
         "api_call": ours.summary(),
         "bare_reqwest_call": bare.summary(),
     })
@@ -312,10 +372,10 @@ async fn round_trips(provider: &TestProvider, browser: &reqwest::Client) -> Valu
 }
 
 fn main() {
-    let out = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "bench-results.json".into());
-    let (provider, _provider_runtime) = start_provider();
+    let usage = "usage: bench logins N OUT.json | bench others OUT.json";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let provider_runtime = provider_runtime();
+    let provider = start_provider(&provider_runtime, false);
     let client_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -324,16 +384,27 @@ fn main() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let results = client_runtime.block_on(async {
-        let (ours, hand) = logins(&provider, &browser).await;
-        json!({
-            "login_ours": ours,
-            "login_hand_written": hand,
-            "micro": micro(&provider, &browser).await,
-            "concurrent_refresh": concurrent_refresh(&provider, &browser).await,
-            "round_trips": round_trips(&provider, &browser).await,
-        })
-    });
-    std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
-    println!("{}", serde_json::to_string_pretty(&results).unwrap());
+    let (results, out) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["logins", n, out] => {
+            let n = n.parse().expect(usage);
+            let url = provider.discovery_url();
+            (client_runtime.block_on(logins(&url, &browser, n)), out)
+        }
+        ["others", out] => {
+            let es256_provider = start_provider(&provider_runtime, true);
+            let results = client_runtime.block_on(async {
+                json!({
+                    "micro": micro(&provider, &es256_provider, &browser).await,
+                    "concurrent_refresh": concurrent_refresh(&provider, &browser).await,
+                    "round_trips": round_trips(&provider, &browser).await,
+                })
+            });
+            (results, out)
+        }
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    };
+    std::fs::write(out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
 }
