@@ -7,7 +7,8 @@
 // The port defaults to 3999. With --exit-with-stdin the provider exits when its standard input
 // closes, so it cannot outlive the test process that started it. The signing key is an RSA 2048
 // key made at start-up (so a restart brings a new key, as in a key rotation) unless KEY_FILE
-// names a private JWK (JSON). KID is the key's `kid` (default: the file's, or random). The
+// names a private JWK (JSON). KID is the key's `kid` (default: the file's, or random). A P-256
+// key is published beside it for the client `rp-es256`, which gets ES256-signed ID tokens. The
 // issuer is http://127.0.0.1:PORT. Storage is in memory.
 //
 // Prints `listening on <issuer> kid=<kid>` when ready, then one `request <METHOD> <path>
@@ -58,6 +59,15 @@ signingKey = {
   use: 'sig',
 };
 
+// A P-256 key beside it, for the client that asks for ES256-signed ID tokens; made at start-up
+// (straight in JWK form, as above), its `kid` the RSA key's with `-ec` added.
+const { privateKey: ecKey } = crypto.generateKeyPairSync('ec', {
+  namedCurve: 'P-256',
+  publicKeyEncoding: { type: 'spki', format: 'jwk' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'jwk' },
+});
+const ecSigningKey = { ...ecKey, kid: `${signingKey.kid}-ec`, alg: 'ES256', use: 'sig' };
+
 const issuer = `http://127.0.0.1:${port}`;
 const redirectUris = ['http://127.0.0.1:8080/cb'];
 const postLogoutRedirectUris = ['http://127.0.0.1:8080/'];
@@ -87,8 +97,15 @@ const provider = new oidc.Provider(issuer, {
       client_id: 'public-app',
       token_endpoint_auth_method: 'none',
     },
+    {
+      ...common,
+      client_id: 'rp-es256',
+      client_secret: 'rp-es256-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+    },
   ],
-  jwks: { keys: [signingKey] },
+  jwks: { keys: [signingKey, ecSigningKey] },
   cookies: { keys: ['oauth-clients-interop-cookie-key'] },
   pkce: { required: () => true },
   features: {

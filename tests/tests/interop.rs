@@ -40,6 +40,11 @@ oauth_clients! {
         client_id: "public-app",
         token_endpoint_auth_method: none,
     },
+    op_es256 {
+        server_metadata_url: "https://op.example/.well-known/openid-configuration",
+        scope: "openid email profile offline_access",
+        authorize_params: { prompt: "consent" },
+    },
 }
 
 /// Registered with every client in `server.mjs`.
@@ -377,6 +382,7 @@ impl OidcProvider {
     }
 
     /// The `kid`s of the keys the provider publishes.
+    /// The ids of the published RSA keys (the P-256 key for `rp-es256` is left out).
     async fn published_kids(&self) -> Vec<String> {
         let jwks: Value = reqwest::get(self.url("/jwks"))
             .await
@@ -388,6 +394,7 @@ impl OidcProvider {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|k| k["kty"] == "RSA")
             .map(|k| k["kid"].as_str().unwrap().to_string())
             .collect()
     }
@@ -596,7 +603,10 @@ fn registry(op: &OidcProvider, updates: Arc<AtomicUsize>) -> Registry<Providers>
         .set("op_post", "server_metadata_url", discovery.clone())
         .set("op_post", "client_id", "rp-post")
         .set("op_post", "client_secret", "rp-post-secret")
-        .set("op_public", "server_metadata_url", discovery);
+        .set("op_public", "server_metadata_url", discovery.clone())
+        .set("op_es256", "server_metadata_url", discovery)
+        .set("op_es256", "client_id", "rp-es256")
+        .set("op_es256", "client_secret", "rp-es256-secret");
     Providers::builder()
         .settings(settings)
         .env_source(|_| None)
@@ -773,6 +783,27 @@ async fn login_as_a_public_client_with_pkce_only() {
     let s = setup().await;
     let token = full_login::<OpPublic>(&s, "public-app", "none", "carol").await;
     refresh_authenticates_and_rotates::<OpPublic>(&s, &token, "none").await;
+}
+
+#[tokio::test]
+async fn login_with_an_es256_signed_id_token() {
+    let s = setup().await;
+    let token = full_login::<OpEs256>(&s, "rp-es256", "basic", "dave").await;
+    let header = token
+        .id_token
+        .as_deref()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["kid"], format!("{}-ec", s.op.kid));
+    // The refreshed ID token is ES256 too, and checked the same way.
+    refresh_authenticates_and_rotates::<OpEs256>(&s, &token, "basic").await;
 }
 
 /// A refresh authenticates the same way as the code redemption, and gets a new refresh token.
