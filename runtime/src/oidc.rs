@@ -1,13 +1,15 @@
 //! OpenID Connect: ID-token validation (Core §3.1.3.7), userinfo, and what a login adds.
 //!
-//! The token is decoded once, and every check runs on that one reading: its size, a compact
-//! JWS of JSON objects, an algorithm the provider's metadata allows (RS256 when it says
-//! nothing; never `none`; HMAC only with the client secret of a confidential client), no
-//! `crit` extensions, `typ` absent or `JWT`, every required claim, `iss` exactly the expected
-//! issuer, `aud` and `azp`, `exp`/`iat` with the provider's leeway, the nonce of this login,
-//! `at_hash`, and last the signature, with a key the provider publishes that fits the
-//! algorithm (see [`crate::jwks`]). openidconnect's own token types would parse the token a
-//! second time and skip `azp` and the leeway, so its verifier is not used; its key types are.
+//! The token is decoded once (strict base64url, JSON objects), and every check runs on that one
+//! reading. First the header and the signature: its size, a compact JWS, an algorithm the
+//! provider's metadata allows (RS256 when it says nothing; never `none`; HMAC only with the
+//! client secret of a confidential client), no `crit` extensions, `typ` absent or `JWT` (or `JOSE`), and
+//! the signature itself, with a key the provider publishes that fits the algorithm (see
+//! [`crate::jwks`]). Only then the claims, so that a forgery learns nothing about them: every
+//! required claim, `iss` exactly the expected issuer, `aud` and `azp`, `exp`/`iat` with the
+//! provider's leeway, the nonce of this login, `at_hash`. openidconnect's own token types would
+//! parse the token a second time and skip `azp` and the leeway, so its verifier is not used;
+//! its key types are.
 //! Each failure is its own [`IdTokenError`].
 
 use crate::error::{Endpoint, Error};
@@ -16,6 +18,7 @@ use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::token::Token;
 use crate::{AuthMethod, FetchUserinfo};
 use base64::Engine;
+use openidconnect::core::CoreJwsSigningAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -40,8 +43,8 @@ pub enum IdTokenError {
     /// nothing; HMAC only for a confidential client); the algorithm found.
     #[error("the ID token's algorithm `{0}` is not allowed")]
     DisallowedAlg(String),
-    /// The header's `typ` is not `JWT` (e.g. `at+jwt`, an access token), or it has `cty` (a
-    /// nested token); the header parameter and its value.
+    /// The header's `typ` is neither `JWT` nor `JOSE` (e.g. `at+jwt`, an access token), or it
+    /// has `cty` (a nested token); the header parameter and its value.
     #[error("the ID token is not a plain JWT (`{0}`)")]
     UnexpectedType(String),
     /// The header has `crit`: extensions this library does not understand; its value.
@@ -185,7 +188,7 @@ pub(crate) enum NonceRule<'a> {
 
 fn decode_part(part: &str) -> Result<Map<String, Value>, IdTokenError> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part.trim_end_matches('='))
+        .decode(part)
         .map_err(|_| IdTokenError::Malformed("a part is not base64url".into()))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -213,11 +216,15 @@ fn seconds(claims: &Map<String, Value>, name: &'static str) -> Result<i64, IdTok
 
 fn left_half_hash(alg: &str, input: &str) -> Option<String> {
     use sha2::Digest;
-    let digest = match &alg[alg.len().saturating_sub(3)..] {
-        "256" => sha2::Sha256::digest(input.as_bytes()).to_vec(),
-        "384" => sha2::Sha384::digest(input.as_bytes()).to_vec(),
-        "512" => sha2::Sha512::digest(input.as_bytes()).to_vec(),
-        _ => return None,
+    let digest = match alg {
+        // Ed25519, the one EdDSA curve verified here, hashes with SHA-512.
+        "EdDSA" => sha2::Sha512::digest(input.as_bytes()).to_vec(),
+        _ => match &alg[alg.len().saturating_sub(3)..] {
+            "256" => sha2::Sha256::digest(input.as_bytes()).to_vec(),
+            "384" => sha2::Sha384::digest(input.as_bytes()).to_vec(),
+            "512" => sha2::Sha512::digest(input.as_bytes()).to_vec(),
+            _ => return None,
+        },
     };
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
 }
@@ -254,12 +261,14 @@ impl<P: Provider> Client<P> {
         if let Some(crit) = header.get("crit") {
             return Err(fail(IdTokenError::UnsupportedCritical(crit.to_string())));
         }
-        // An ID token is a plain JWT: `typ`, if there, says so (RFC 7519 §5.1), which keeps
-        // other JWTs of the provider's, e.g. `at+jwt` access tokens, from passing as one; `cty`
-        // would announce a nested token.
+        // An ID token is a plain JWT: `typ`, if there, says so (RFC 7519 §5.1; `JOSE` is the
+        // generic compact JWS), which keeps other JWTs of the provider's, e.g. `at+jwt` access
+        // tokens, from passing as one; `cty` would announce a nested token.
         if let Some(typ) = header.get("typ") {
             let plain = typ.as_str().is_some_and(|typ| {
-                typ.eq_ignore_ascii_case("JWT") || typ.eq_ignore_ascii_case("application/jwt")
+                ["JWT", "application/jwt", "JOSE", "application/jose"]
+                    .iter()
+                    .any(|plain| typ.eq_ignore_ascii_case(plain))
             });
             if !plain {
                 return Err(fail(IdTokenError::UnexpectedType(format!("typ: {typ}"))));
@@ -280,18 +289,36 @@ impl<P: Provider> Client<P> {
             _ => return Err(fail(IdTokenError::DisallowedAlg(alg.to_string()))),
         };
 
+        // The signature, before anything in the claims is believed or reported on.
+        let signed = &id_token[..parts[0].len() + 1 + parts[1].len()];
+        let kid = header.get("kid").and_then(Value::as_str);
+        self.check_signature(alg, &jws_alg, kid, signed, parts[2])
+            .await?;
+
         // The claims (Core §3.1.3.7), with the provider's leeway.
         let text = |name: &'static str| match claims.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
             None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
             Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
         };
+        let optional_text = |name: &'static str| match claims.get(name) {
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
+        };
         let iss = text("iss").map_err(fail)?;
         text("sub").map_err(fail)?;
+        let not_audiences =
+            || IdTokenError::Malformed("`aud` is not a string or a list of strings".into());
         let audiences: Vec<&str> = match claims.get("aud") {
             Some(Value::String(aud)) => vec![aud.as_str()],
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|aud| aud.as_str().ok_or_else(not_audiences))
+                .collect::<Result<_, _>>()
+                .map_err(fail)?,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err(fail(not_audiences())),
         };
         if audiences.is_empty() {
             return Err(fail(IdTokenError::MissingClaim("aud")));
@@ -308,7 +335,7 @@ impl<P: Provider> Client<P> {
         if !audiences.contains(&config.client_id.as_str()) {
             return Err(fail(IdTokenError::WrongAudience));
         }
-        match claims.get("azp").and_then(Value::as_str) {
+        match optional_text("azp").map_err(fail)? {
             Some(azp) if azp != config.client_id => {
                 return Err(fail(IdTokenError::WrongAuthorizedParty))
             }
@@ -323,8 +350,7 @@ impl<P: Provider> Client<P> {
         if iat > now.saturating_add(leeway) {
             return Err(fail(IdTokenError::IssuedInFuture));
         }
-        let found_nonce = claims.get("nonce").and_then(Value::as_str);
-        match (nonce, found_nonce) {
+        match (nonce, optional_text("nonce").map_err(fail)?) {
             (NonceRule::Equals(_), None) => return Err(fail(IdTokenError::MissingNonce)),
             (NonceRule::Equals(expected), Some(found)) if expected != found => {
                 return Err(fail(IdTokenError::WrongNonce))
@@ -335,36 +361,51 @@ impl<P: Provider> Client<P> {
             _ => {}
         }
         if let (Some(at_hash), Some(access_token)) =
-            (claims.get("at_hash").and_then(Value::as_str), access_token)
+            (optional_text("at_hash").map_err(fail)?, access_token)
         {
             if left_half_hash(alg, access_token).as_deref() != Some(at_hash) {
                 return Err(fail(IdTokenError::AtHashMismatch));
             }
         }
+        Ok(claims)
+    }
 
-        // The signature: HMAC with the client secret, or else the provider's published keys
-        // (cached; one refetch if the token names a key they lack).
-        let message = &id_token.as_bytes()[..parts[0].len() + 1 + parts[1].len()];
+    /// Checks the JWS signature `signature` (base64url) of `signed`, the token's first two
+    /// parts as received, made with `alg` (named `alg_name` in the header): with the client
+    /// secret for HMAC (only reached for a confidential client), or else with the provider's
+    /// published keys (cached; one refetch if the token names a key they lack).
+    async fn check_signature(
+        &self,
+        alg_name: &str,
+        alg: &CoreJwsSigningAlgorithm,
+        kid: Option<&str>,
+        signed: &str,
+        signature: &str,
+    ) -> Result<(), Error> {
+        let provider = self.name();
+        let fail = |reason| Error::IdToken { provider, reason };
         let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(parts[2])
+            .decode(signature)
             .map_err(|_| {
                 fail(IdTokenError::Malformed(
                     "the signature is not base64url".into(),
                 ))
             })?;
-        if let Some(secret) = config.client_secret().filter(|_| alg.starts_with("HS")) {
-            return match jwks::verify_hmac(
-                &jws_alg,
-                secret.expose().as_bytes(),
-                message,
-                &signature,
-            ) {
-                Ok(()) => Ok(claims),
-                Err(_) => Err(fail(IdTokenError::BadSignature)),
-            };
+        let message = signed.as_bytes();
+        let hmac = matches!(
+            alg,
+            CoreJwsSigningAlgorithm::HmacSha256
+                | CoreJwsSigningAlgorithm::HmacSha384
+                | CoreJwsSigningAlgorithm::HmacSha512
+        );
+        if hmac {
+            let secret = self.config()?.client_secret().map(|s| s.expose());
+            let secret =
+                secret.ok_or_else(|| fail(IdTokenError::DisallowedAlg(alg_name.to_string())))?;
+            return jwks::verify_hmac(alg, secret.as_bytes(), message, &signature)
+                .map_err(|_| fail(IdTokenError::BadSignature));
         }
-        let kid = header.get("kid").and_then(Value::as_str);
-        let verify = |keys: &KeySet| jwks::verify_jws(keys, kid, &jws_alg, message, &signature);
+        let verify = |keys: &KeySet| jwks::verify_jws(keys, kid, alg, message, &signature);
         let unknown = || IdTokenError::UnknownKey(kid.unwrap_or("(none)").to_string());
         let outcome = match verify(&*self.jwks().await?) {
             Err(JwsRefusal::NoKey) => match self.jwks_for_unknown_key().await {
@@ -374,7 +415,7 @@ impl<P: Provider> Client<P> {
             outcome => outcome,
         };
         match outcome {
-            Ok(()) => Ok(claims),
+            Ok(()) => Ok(()),
             Err(JwsRefusal::NoKey) => Err(fail(unknown())),
             Err(JwsRefusal::BadSignature) => Err(fail(IdTokenError::BadSignature)),
         }
@@ -581,13 +622,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parts_are_strict_base64url() {
+        // {"a":1}
+        assert!(decode_part("eyJhIjoxfQ").is_ok());
+        for bad in ["eyJhIjoxfQ==", "eyJhIjoxfQ=", "eyJhIjoxfQ+", "eyJh Ijoxf"] {
+            assert_eq!(
+                decode_part(bad),
+                Err(IdTokenError::Malformed("a part is not base64url".into())),
+                "{bad}"
+            );
+        }
+        // Non-canonical: the last character carries bits that are not part of the data.
+        assert!(decode_part("eyJhIjoxfR").is_err());
+    }
+
+    #[test]
     fn at_hash_is_the_left_half_of_the_digest() {
         // The example of OpenID Connect Core's test vectors (RS256).
         assert_eq!(
             left_half_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").as_deref(),
             Some("77QmUPtjPfzWtF2AnpK9RQ")
         );
-        assert_eq!(left_half_hash("EdDSA", "x"), None);
+        // Ed25519 hashes with SHA-512: the left half of SHA-512("x").
+        assert_eq!(
+            left_half_hash("EdDSA", "x").as_deref(),
+            Some("pKvURIxJVi2CgRXROh_M6pJ_UrTVRZKX-LQ-QtqJI4s")
+        );
+        assert_eq!(left_half_hash("XS1", "x"), None);
     }
 
     #[test]

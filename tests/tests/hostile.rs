@@ -297,6 +297,37 @@ async fn id_token_announcing_a_nested_jwt() {
 }
 
 #[tokio::test]
+async fn id_token_forged_with_a_wrong_issuer_says_only_that_the_signature_is_bad() {
+    // The signature is checked before the claims: a forgery learns nothing about which of its
+    // claims would have passed.
+    let s = Setup::new().await;
+    s.id_token(|t| {
+        t.claims.insert("iss".into(), json!("https://evil.example"));
+        t.signing = Signing::Corrupt;
+    });
+    s.id_token_refused(IdTokenError::BadSignature).await;
+}
+
+#[tokio::test]
+async fn id_token_audience_list_with_a_non_string() {
+    // Not read as one audience (which would need no `azp`): the claim is malformed.
+    let s = Setup::new().await;
+    s.id_token(set("aud", json!(["test-client", 5])));
+    s.id_token_refused(IdTokenError::Malformed(
+        "`aud` is not a string or a list of strings".into(),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn id_token_azp_that_is_not_a_string() {
+    let s = Setup::new().await;
+    s.id_token(set("azp", json!(["test-client"])));
+    s.id_token_refused(IdTokenError::Malformed("`azp` is not a string".into()))
+        .await;
+}
+
+#[tokio::test]
 async fn id_token_wrong_issuer() {
     let s = Setup::new().await;
     s.id_token(set("iss", json!("https://evil.example")));
