@@ -208,7 +208,7 @@ fn seconds(claims: &Map<String, Value>, name: &'static str) -> Result<i64, IdTok
         Some(Value::Number(n)) => n
             .as_i64()
             .or_else(|| n.as_f64().map(|f| f as i64))
-            .ok_or(IdTokenError::Malformed(format!("`{name}` is not a time"))),
+            .ok_or_else(|| IdTokenError::Malformed(format!("`{name}` is not a time"))),
         None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
         Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a number"))),
     }
