@@ -80,15 +80,7 @@ pub async fn start(
     store: TokenStore,
 ) -> std::io::Result<RunningApp> {
     let base_url = format!("http://{}", listener.local_addr()?);
-    let local_provider = providers::start_local_provider(provider_port).await?;
-    let hook_store = store.clone();
-    let registry = providers::registry(&local_provider)
-        .on_token_update(move |update| {
-            let store = hook_store.clone();
-            async move { store.update(update).await }
-        })
-        .build()
-        .map_err(std::io::Error::other)?;
+    let (local_provider, registry) = providers::start_with_store(provider_port, &store).await?;
     let state = web::Data::new(AppState {
         registry,
         base_url: base_url.clone(),

@@ -5,8 +5,9 @@
 //! their credentials are in the environment (`GITHUB_CLIENT_ID`, `GITHUB_CLIENT_SECRET`,
 //! `GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET`); without them they are listed as unavailable.
 
+use crate::store::TokenStore;
 use oauth_clients::testing::TestProvider;
-use oauth_clients::{oauth_clients, RegistryBuilder, Settings};
+use oauth_clients::{oauth_clients, Registry, RegistryBuilder, Settings};
 use std::time::Duration;
 
 oauth_clients! {
@@ -52,6 +53,24 @@ pub fn registry(local: &TestProvider) -> RegistryBuilder<Providers> {
             .oidc_settings_for("local")
             .set("local", "api_base_url", local.url("api/"));
     Providers::builder().settings(settings).allow_unconfigured()
+}
+
+/// What the web examples run on: the embedded provider (on `port`, 0 for any), and a registry
+/// for it whose refreshed tokens are written to `store`.
+pub async fn start_with_store(
+    port: u16,
+    store: &TokenStore,
+) -> std::io::Result<(TestProvider, Registry<Providers>)> {
+    let local = start_local_provider(port).await?;
+    let store = store.clone();
+    let registry = registry(&local)
+        .on_token_update(move |update| {
+            let store = store.clone();
+            async move { store.update(update).await }
+        })
+        .build()
+        .map_err(std::io::Error::other)?;
+    Ok((local, registry))
 }
 
 /// A provider's name as shown to people.

@@ -153,6 +153,15 @@ fn set(claim: &'static str, value: serde_json::Value) -> impl Fn(&mut IdTokenPar
     }
 }
 
+fn set_header(
+    name: &'static str,
+    value: serde_json::Value,
+) -> impl Fn(&mut IdTokenParts) + Send + Sync {
+    move |t| {
+        t.header.insert(name.into(), value.clone());
+    }
+}
+
 fn remove(claim: &'static str) -> impl Fn(&mut IdTokenParts) + Send + Sync {
     move |t| {
         t.claims.remove(claim);
@@ -184,9 +193,7 @@ async fn id_token_alg_none_in_every_spelling() {
 #[tokio::test]
 async fn id_token_alg_none_with_a_signature_still_present() {
     let s = Setup::new().await;
-    s.id_token(|t| {
-        t.header.insert("alg".into(), json!("none"));
-    });
+    s.id_token(set_header("alg", json!("none")));
     s.id_token_refused(IdTokenError::Unsigned("none".into()))
         .await;
 }
@@ -247,9 +254,7 @@ async fn id_token_hs256_for_a_public_client() {
 #[tokio::test]
 async fn id_token_alternate_alg_not_in_the_metadata() {
     let s = Setup::new().await;
-    s.id_token(|t| {
-        t.header.insert("alg".into(), json!("ES256"));
-    });
+    s.id_token(set_header("alg", json!("ES256")));
     s.id_token_refused(IdTokenError::DisallowedAlg("ES256".into()))
         .await;
 }
@@ -268,9 +273,7 @@ async fn id_token_es256_naming_an_rsa_key() {
     // it is not eligible, whatever the header says.
     let s = Setup::new().await;
     s.provider.configure(|b| b.sign_es256 = true);
-    s.id_token(|t| {
-        t.header.insert("kid".into(), json!("key-1"));
-    });
+    s.id_token(set_header("kid", json!("key-1")));
     s.id_token_refused(IdTokenError::UnknownKey("key-1".into()))
         .await;
 }
@@ -279,9 +282,7 @@ async fn id_token_es256_naming_an_rsa_key() {
 async fn id_token_typed_as_an_access_token() {
     // A JWT access token (RFC 9068) signed by the same provider is not an ID token.
     let s = Setup::new().await;
-    s.id_token(|t| {
-        t.header.insert("typ".into(), json!("at+jwt"));
-    });
+    s.id_token(set_header("typ", json!("at+jwt")));
     s.id_token_refused(IdTokenError::UnexpectedType("typ: \"at+jwt\"".into()))
         .await;
 }
@@ -289,9 +290,7 @@ async fn id_token_typed_as_an_access_token() {
 #[tokio::test]
 async fn id_token_announcing_a_nested_jwt() {
     let s = Setup::new().await;
-    s.id_token(|t| {
-        t.header.insert("cty".into(), json!("JWT"));
-    });
+    s.id_token(set_header("cty", json!("JWT")));
     s.id_token_refused(IdTokenError::UnexpectedType("cty: \"JWT\"".into()))
         .await;
 }
@@ -1192,9 +1191,10 @@ async fn accepts_es256_when_the_provider_allows_it() {
 #[tokio::test]
 async fn accepts_typ_in_its_media_type_spelling() {
     accepted(|b| {
-        b.id_token_hook = Some(IdTokenHook::new(|t| {
-            t.header.insert("typ".into(), json!("application/JWT"));
-        }))
+        b.id_token_hook = Some(IdTokenHook::new(set_header(
+            "typ",
+            json!("application/JWT"),
+        )))
     })
     .await;
 }
