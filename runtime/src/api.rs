@@ -13,8 +13,8 @@ use crate::registry::{Client, Provider};
 use crate::token::Token;
 use crate::TokenPlacement;
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use url::Url;
@@ -227,17 +227,14 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         let registry = self.client.registry();
         let http = registry.http(self.client.name(), Endpoint::Api)?;
         let mut request = self.client.with_user_agent(
-            http.client()
-                .request(self.method.clone(), url.clone())
-                .headers(self.headers.clone()),
+            crate::http::Request::new(self.method.clone(), url.clone())
+                .headers(&self.headers)
+                .query(&self.query),
         );
-        if !self.query.is_empty() {
-            request = request.query(&self.query);
-        }
         let mut form = self.form.clone();
         match config.token_placement {
             TokenPlacement::Header => {
-                request = request.bearer_auth(&token.access_token);
+                request = request.bearer(&token.access_token);
             }
             TokenPlacement::Body => form
                 .get_or_insert_with(Vec::new)
@@ -246,9 +243,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         if let Some(form) = &form {
             request = request.form(form);
         } else if let Some((body, content_type)) = &self.body {
-            request = request
-                .header(CONTENT_TYPE, *content_type)
-                .body(body.clone());
+            request = request.body(body.clone(), content_type);
         }
         let response = http
             .send(

@@ -202,12 +202,12 @@ impl<P: Provider> Client<P> {
         let provider = self.name();
         let config = self.config()?;
         let http = self.registry().http(provider, endpoint)?;
-        let mut request = http
-            .client()
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut request = crate::http::Request::get(url).header(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
         if let Some(token) = bearer {
-            request = request.bearer_auth(token);
+            request = request.bearer(token);
         }
         let response = http
             .send(
@@ -231,12 +231,9 @@ impl<P: Provider> Client<P> {
     }
 
     /// A request with the provider's user agent, if it declares one.
-    pub(crate) fn with_user_agent(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> reqwest::RequestBuilder {
-        match self.config().ok().and_then(|c| c.user_agent.clone()) {
-            Some(agent) => request.header(reqwest::header::USER_AGENT, agent),
+    pub(crate) fn with_user_agent(&self, request: crate::http::Request) -> crate::http::Request {
+        match self.config().ok().and_then(|c| c.user_agent.as_deref()) {
+            Some(agent) => request.header_text(http::header::USER_AGENT, agent, false),
             None => request,
         }
     }

@@ -415,17 +415,17 @@ impl<P: Provider> Client<P> {
         };
         let registry = self.registry();
         let http = registry.http(provider, Endpoint::Token)?;
-        let mut request = self.with_user_agent(
-            http.client()
-                .post(url)
-                .header(reqwest::header::ACCEPT, "application/json"),
-        );
+        let mut request = self.with_user_agent(crate::http::Request::post(url).header(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        ));
         match config.token_endpoint_auth_method {
             crate::AuthMethod::ClientSecretBasic => {
                 let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
-                request = request.header(
-                    reqwest::header::AUTHORIZATION,
-                    basic_auth(&config.client_id, secret),
+                request = request.header_text(
+                    http::header::AUTHORIZATION,
+                    &basic_auth(&config.client_id, secret),
+                    true,
                 );
             }
             crate::AuthMethod::ClientSecretPost => {

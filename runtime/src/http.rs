@@ -5,23 +5,162 @@
 //! credentials) to internal addresses, hang logins forever, or exhaust memory. So: redirects are
 //! never followed, every request has a total deadline (the provider's `timeout`), and bodies
 //! are read in chunks and refused past a cap.
+//!
+//! Requests go straight to hyper (the HTTP engine under reqwest), with one TLS configuration
+//! (rustls with ring, the webpki roots, HTTP/1.1). reqwest's request layers (URL re-parsing,
+//! redirect and retry bookkeeping) cost about as much CPU as the rest of a login's client work
+//! outside ID-token verification, and none of them is wanted here. A request that the
+//! environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read
+//! once, the same way reqwest reads them) send through a proxy goes through reqwest instead,
+//! with the same TLS configuration, so proxies work as they do with reqwest.
 
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use bytes::{Bytes, BytesMut};
-use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, USER_AGENT};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use std::sync::Arc;
 use std::time::Duration;
+use url::Url;
 
 /// The cap on protocol responses (token, discovery, JWKS, userinfo): far above any real one.
 pub(crate) const PROTOCOL_BODY_LIMIT: usize = 1 << 20;
 /// The default cap on API responses.
 pub(crate) const API_BODY_LIMIT: usize = 16 << 20;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-pub(crate) const USER_AGENT: &str = concat!("oauth-clients/", env!("CARGO_PKG_VERSION"));
+/// Idle connections are closed after this long (reqwest's default).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// TCP keep-alive probes (reqwest's defaults): a provider that vanished is noticed.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+const TCP_KEEPALIVE_RETRIES: u32 = 3;
+pub(crate) const USER_AGENT_VALUE: &str = concat!("oauth-clients/", env!("CARGO_PKG_VERSION"));
 
-#[derive(Clone, Debug)]
+type Direct =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+#[derive(Clone)]
 pub(crate) struct Http {
-    client: reqwest::Client,
+    direct: Direct,
+    /// Which destinations the environment sends through a proxy.
+    proxies: Arc<Matcher>,
+    /// The client for those: reqwest, configured from the same environment.
+    proxied: reqwest::Client,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http").finish_non_exhaustive()
+    }
+}
+
+/// Where the proxy settings come from.
+enum Proxies {
+    /// The environment, as reqwest reads it.
+    System,
+    /// Every request through this proxy (tests).
+    #[cfg(test)]
+    All(String),
+    /// No proxy, whatever the environment says (tests).
+    #[cfg(test)]
+    None,
+}
+
+/// A request to a provider, built by the flows and the API client, sent by [`Http::send`].
+/// Building never fails: an invalid header value is remembered and reported by `send`.
+#[derive(Debug)]
+pub(crate) struct Request {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Bytes,
+    invalid: Option<&'static str>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Request {
+        Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            invalid: None,
+        }
+    }
+
+    pub fn get(url: Url) -> Request {
+        Request::new(Method::GET, url)
+    }
+
+    pub fn post(url: Url) -> Request {
+        Request::new(Method::POST, url)
+    }
+
+    /// Adds a header whose value is known to be valid.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Request {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Adds a header from text that may not be a valid header value (a configured user
+    /// agent, a token); `sensitive` keeps it out of debug output.
+    pub fn header_text(mut self, name: HeaderName, value: &str, sensitive: bool) -> Request {
+        match HeaderValue::try_from(value) {
+            Ok(mut value) => {
+                value.set_sensitive(sensitive);
+                self.headers.append(name, value);
+            }
+            Err(_) => {
+                self.invalid.get_or_insert(if sensitive {
+                    "a credential is not a valid header value"
+                } else {
+                    "a header value is not valid"
+                });
+            }
+        }
+        self
+    }
+
+    /// Adds the caller's headers.
+    pub fn headers(mut self, headers: &HeaderMap) -> Request {
+        for (name, value) in headers {
+            self.headers.append(name, value.clone());
+        }
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Request {
+        self.header_text(
+            http::header::AUTHORIZATION,
+            &format!("Bearer {token}"),
+            true,
+        )
+    }
+
+    /// Appends query parameters to the URL.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Request {
+        if !pairs.is_empty() {
+            self.url.query_pairs_mut().extend_pairs(pairs);
+        }
+        self
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Request {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body(body.into(), "application/x-www-form-urlencoded")
+    }
+
+    /// A body with its content type.
+    pub fn body(mut self, body: Bytes, content_type: &str) -> Request {
+        self.headers.remove(http::header::CONTENT_TYPE);
+        self.body = body;
+        self.header_text(http::header::CONTENT_TYPE, content_type, false)
+    }
 }
 
 /// A response read in full.
@@ -35,25 +174,80 @@ pub(crate) struct Response {
 impl Response {
     pub fn content_type(&self) -> &str {
         self.headers
-            .get(reqwest::header::CONTENT_TYPE)
+            .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
 }
 
+/// rustls with ring, `roots`, TLS 1.2 and 1.3, for both transports (each adds its
+/// ALPN protocol, HTTP/1.1).
+fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(config)
+}
+
 impl Http {
+    /// The client: the webpki roots, the environment's proxy settings.
     pub fn new() -> Result<Http, String> {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(USER_AGENT)
-            .build()
-            .map(|client| Http { client })
-            .map_err(|e| e.to_string())
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        Http::build(Proxies::System, roots)
     }
 
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
+    fn build(proxies: Proxies, roots: rustls::RootCertStore) -> Result<Http, String> {
+        let tls = tls_config(roots)?;
+
+        let mut connector = HttpConnector::new();
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_keepalive(Some(TCP_KEEPALIVE));
+        connector.set_keepalive_interval(Some(TCP_KEEPALIVE));
+        connector.set_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
+        let mut proxied_tls = tls.clone();
+        proxied_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        let direct =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .pool_timer(hyper_util::rt::TokioTimer::new())
+                .build(connector);
+
+        let proxied = reqwest::Client::builder()
+            .use_preconfigured_tls(proxied_tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(USER_AGENT_VALUE);
+        let (proxied, matcher) = match proxies {
+            // reqwest reads the environment with this same matcher.
+            Proxies::System => (proxied, Matcher::from_system()),
+            #[cfg(test)]
+            Proxies::All(proxy) => (
+                proxied
+                    .no_proxy()
+                    .proxy(reqwest::Proxy::all(&proxy).map_err(|e| e.to_string())?),
+                Matcher::builder().all(proxy).build(),
+            ),
+            #[cfg(test)]
+            Proxies::None => (proxied.no_proxy(), Matcher::builder().build()),
+        };
+        Ok(Http {
+            direct,
+            proxies: Arc::new(matcher),
+            proxied: proxied.build().map_err(|e| e.to_string())?,
+        })
     }
 
     /// Sends `request` and reads the whole answer within `timeout`, refusing bodies over
@@ -63,7 +257,7 @@ impl Http {
         &self,
         provider: &'static str,
         endpoint: Endpoint,
-        request: reqwest::RequestBuilder,
+        request: Request,
         timeout: Duration,
         limit: usize,
     ) -> Result<Response, Error> {
@@ -72,36 +266,50 @@ impl Http {
             endpoint,
             kind,
         };
-        let exchange = async {
-            let mut response = request.send().await.map_err(|e| fail(classify(e)))?;
-            if let Some(length) = response.content_length() {
-                if length > limit as u64 {
-                    return Err(fail(HttpErrorKind::TooLarge { limit }));
-                }
-            }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| fail(classify(e)))? {
-                if body.len() + chunk.len() > limit {
-                    return Err(fail(HttpErrorKind::TooLarge { limit }));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Response {
-                status: response.status(),
-                headers: std::mem::take(response.headers_mut()),
-                body: body.freeze(),
-            })
-        };
+        if let Some(problem) = request.invalid {
+            return Err(fail(HttpErrorKind::Other(problem.into())));
+        }
+        // Never the URL itself in an error: it can carry parameters.
+        let uri = http::Uri::try_from(&request.url[..url::Position::AfterQuery]).map_err(|_| {
+            fail(HttpErrorKind::Other(
+                "the URL is not a valid HTTP URI".into(),
+            ))
+        })?;
+        let mut headers = request.headers;
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+
         let started = std::time::Instant::now();
+        let exchange = async {
+            if self.proxies.intercept(&uri).is_some() {
+                let mut proxied = reqwest::Request::new(request.method, request.url);
+                *proxied.headers_mut() = headers;
+                *proxied.body_mut() = Some(request.body.into());
+                let response = self.proxied.execute(proxied).await;
+                read_reqwest(response, limit).await
+            } else {
+                let mut direct = http::Request::new(Full::new(request.body));
+                *direct.method_mut() = request.method;
+                *direct.uri_mut() = uri;
+                *direct.headers_mut() = headers;
+                let response = self.direct.request(direct).await;
+                read_direct(response, limit).await
+            }
+        };
         let outcome = match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => Err(fail(HttpErrorKind::Timeout(timeout))),
+            Err(_) => Err(HttpErrorKind::Timeout(timeout)),
             Ok(Ok(response)) if endpoint != Endpoint::Api && response.status.is_redirection() => {
-                Err(fail(HttpErrorKind::Redirect {
+                Err(HttpErrorKind::Redirect {
                     status: response.status.as_u16(),
-                }))
+                })
             }
             Ok(outcome) => outcome,
-        };
+        }
+        .map_err(fail);
         // Never the URL, headers or body: they can carry codes and tokens.
         match &outcome {
             Ok(response) => tracing::debug!(
@@ -116,6 +324,72 @@ impl Http {
         }
         outcome
     }
+}
+
+/// A declared length over the cap is refused before any of the body is read.
+fn check_length(headers: &HeaderMap, limit: usize) -> Result<(), HttpErrorKind> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => Err(HttpErrorKind::TooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Appends a chunk unless that takes the body over the cap.
+fn append(body: &mut BytesMut, chunk: &[u8], limit: usize) -> Result<(), HttpErrorKind> {
+    if body.len() + chunk.len() > limit {
+        return Err(HttpErrorKind::TooLarge { limit });
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
+}
+
+async fn read_direct(
+    response: Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,
+    limit: usize,
+) -> Result<Response, HttpErrorKind> {
+    let response = response.map_err(|error| {
+        let message = source_chain(&error);
+        if error.is_connect() {
+            HttpErrorKind::Connect(message)
+        } else {
+            HttpErrorKind::Other(message)
+        }
+    })?;
+    let (parts, mut incoming) = response.into_parts();
+    check_length(&parts.headers, limit)?;
+    let mut body = BytesMut::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| HttpErrorKind::Other(source_chain(&e)))?;
+        if let Some(chunk) = frame.data_ref() {
+            append(&mut body, chunk, limit)?;
+        }
+    }
+    Ok(Response {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.freeze(),
+    })
+}
+
+async fn read_reqwest(
+    response: Result<reqwest::Response, reqwest::Error>,
+    limit: usize,
+) -> Result<Response, HttpErrorKind> {
+    let mut response = response.map_err(classify)?;
+    check_length(response.headers(), limit)?;
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        append(&mut body, &chunk, limit)?;
+    }
+    Ok(Response {
+        status: response.status(),
+        headers: std::mem::take(response.headers_mut()),
+        body: body.freeze(),
+    })
 }
 
 /// reqwest errors without their URL (it could carry parameters) and in our terms.
@@ -142,4 +416,284 @@ fn source_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A server that answers one request with `answer` and hands back the request it got.
+    async fn serve_once(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            loop {
+                let read = socket.read(&mut buffer).await.unwrap();
+                request.extend_from_slice(&buffer[..read]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length || read == 0 {
+                        break;
+                    }
+                }
+            }
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            socket.shutdown().await.unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        (base, task)
+    }
+
+    fn webpki() -> rustls::RootCertStore {
+        rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }
+    }
+
+    /// Never a proxy, whatever the environment says.
+    fn direct() -> Http {
+        Http::build(Proxies::None, webpki()).unwrap()
+    }
+
+    async fn send(http: &Http, endpoint: Endpoint, request: Request) -> Result<Response, Error> {
+        http.send("p", endpoint, request, Duration::from_secs(5), 64)
+            .await
+    }
+
+    fn url(base: &str, path: &str) -> Url {
+        Url::parse(&format!("{base}{path}")).unwrap()
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"a\":\"b c\"}";
+
+    #[tokio::test]
+    async fn direct_request_is_sent_as_built() {
+        let http = direct();
+        let (base, server) = serve_once(OK).await;
+        let request = Request::post(url(&base, "/token?x=1"))
+            .query(&[("y", "a b")])
+            .bearer("tok")
+            .form(&[("grant_type", "authorization_code"), ("code", "a&b=c d")]);
+        let response = send(&http, Endpoint::Token, request).await.unwrap();
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.content_type(), "application/json");
+        assert_eq!(&response.body[..], br#"{"a":"b c"}"#);
+
+        let seen = server.await.unwrap().to_ascii_lowercase();
+        assert!(
+            seen.starts_with("post /token?x=1&y=a+b http/1.1\r\n"),
+            "{seen}"
+        );
+        assert!(seen.contains("\r\nauthorization: bearer tok\r\n"), "{seen}");
+        assert!(
+            seen.contains("\r\ncontent-type: application/x-www-form-urlencoded\r\n"),
+            "{seen}"
+        );
+        assert!(
+            seen.contains(&format!(
+                "\r\nuser-agent: {}\r\n",
+                USER_AGENT_VALUE.to_ascii_lowercase()
+            )),
+            "{seen}"
+        );
+        assert!(seen.contains("\r\naccept: */*\r\n"), "{seen}");
+        assert!(
+            seen.ends_with("\r\n\r\ngrant_type=authorization_code&code=a%26b%3dc+d"),
+            "{seen}"
+        );
+    }
+
+    #[tokio::test]
+    async fn proxied_request_goes_through_the_proxy() {
+        // The "proxy" answers itself: what matters is that the request reached it, in the
+        // absolute form a forward proxy gets.
+        let (proxy, server) = serve_once(OK).await;
+        let http = Http::build(Proxies::All(proxy), webpki()).unwrap();
+        let request = Request::get(Url::parse("http://provider.invalid/jwks").unwrap())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header_text(USER_AGENT, "my-app/1", false);
+        let response = send(&http, Endpoint::Jwks, request).await.unwrap();
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(&response.body[..], br#"{"a":"b c"}"#);
+
+        let seen = server.await.unwrap().to_ascii_lowercase();
+        assert!(
+            seen.starts_with("get http://provider.invalid/jwks http/1.1\r\n"),
+            "{seen}"
+        );
+        assert!(seen.contains("\r\naccept: application/json\r\n"), "{seen}");
+        assert!(seen.contains("\r\nuser-agent: my-app/1\r\n"), "{seen}");
+        assert!(!seen.contains("oauth-clients/"), "{seen}");
+    }
+
+    /// The body cap, redirect refusal and status pass-through hold on both transports.
+    #[tokio::test]
+    async fn both_transports_apply_the_same_rules() {
+        const LONG_DECLARED: &str =
+            "HTTP/1.1 200 OK\r\ncontent-length: 65\r\nconnection: close\r\n\r\n";
+        const LONG_CHUNKED: &str = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n28\r\n0123456789012345678901234567890123456789\r\n28\r\n0123456789012345678901234567890123456789\r\n0\r\n\r\n";
+        const REDIRECT: &str = "HTTP/1.1 302 Found\r\nlocation: http://10.0.0.1/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+        for proxied in [false, true] {
+            for (answer, endpoint, expected) in [
+                (
+                    LONG_DECLARED,
+                    Endpoint::Token,
+                    Err(HttpErrorKind::TooLarge { limit: 64 }),
+                ),
+                (
+                    LONG_CHUNKED,
+                    Endpoint::Token,
+                    Err(HttpErrorKind::TooLarge { limit: 64 }),
+                ),
+                (
+                    REDIRECT,
+                    Endpoint::Token,
+                    Err(HttpErrorKind::Redirect { status: 302 }),
+                ),
+                (REDIRECT, Endpoint::Api, Ok(StatusCode::FOUND)),
+            ] {
+                let (base, server) = serve_once(answer).await;
+                let (http, target) = if proxied {
+                    (
+                        Http::build(Proxies::All(base), webpki()).unwrap(),
+                        "http://provider.invalid/x".to_string(),
+                    )
+                } else {
+                    (direct(), format!("{base}/x"))
+                };
+                let outcome = send(&http, endpoint, Request::get(Url::parse(&target).unwrap()))
+                    .await
+                    .map(|r| r.status)
+                    .map_err(|e| match e {
+                        Error::Http { kind, .. } => kind,
+                        other => panic!("{other:?}"),
+                    });
+                assert_eq!(outcome, expected, "proxied: {proxied}, answer: {answer:?}");
+                drop(server);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_header_values_are_errors_not_panics() {
+        let http = direct();
+        let target = Url::parse("http://127.0.0.1:9/").unwrap();
+        for (request, message) in [
+            (
+                Request::get(target.clone()).bearer("a\nb"),
+                "a credential is not a valid header value",
+            ),
+            (
+                Request::get(target.clone()).header_text(USER_AGENT, "x\r\ny: z", false),
+                "a header value is not valid",
+            ),
+            (
+                Request::post(target.clone()).body(Bytes::new(), "text/plain\n"),
+                "a header value is not valid",
+            ),
+        ] {
+            match send(&http, Endpoint::Api, request).await {
+                Err(Error::Http {
+                    kind: HttpErrorKind::Other(m),
+                    ..
+                }) => assert_eq!(m, message),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_connections_are_connect_errors() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let http = direct();
+        match send(&http, Endpoint::Token, Request::get(url(&base, "/"))).await {
+            Err(Error::Http {
+                kind: HttpErrorKind::Connect(message),
+                ..
+            }) => {
+                assert!(message.to_lowercase().contains("refused"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// An https server with a self-signed certificate for 127.0.0.1, answering `OK`.
+    async fn tls_server() -> (String, tokio::task::JoinHandle<()>) {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("testdata/self-signed.crt")).unwrap();
+        let key =
+            PrivateKeyDer::from_pem_slice(include_bytes!("testdata/self-signed.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("https://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                // A client that refuses the certificate ends the handshake: not an error here.
+                if let Ok(mut stream) = acceptor.accept(socket).await {
+                    let mut buffer = [0u8; 4096];
+                    let _ = stream.read(&mut buffer).await;
+                    let _ = stream.write_all(OK.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                }
+            }
+        });
+        (base, task)
+    }
+
+    #[tokio::test]
+    async fn tls_certificates_are_verified() {
+        let (base, server) = tls_server().await;
+        // Not in the webpki roots: refused before any request is sent.
+        match send(&direct(), Endpoint::Token, Request::get(url(&base, "/"))).await {
+            Err(Error::Http {
+                kind: HttpErrorKind::Connect(message),
+                ..
+            }) => {
+                assert!(message.contains("certificate"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Trusted: the same server answers over TLS.
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(
+                rustls::pki_types::CertificateDer::from_pem_slice(include_bytes!(
+                    "testdata/self-signed.crt"
+                ))
+                .unwrap(),
+            )
+            .unwrap();
+        let trusting = Http::build(Proxies::None, roots).unwrap();
+        let response = send(&trusting, Endpoint::Token, Request::get(url(&base, "/")))
+            .await
+            .unwrap();
+        assert_eq!(&response.body[..], br#"{"a":"b c"}"#);
+        server.abort();
+    }
 }
