@@ -177,6 +177,9 @@ pub struct ClientConfig {
     /// `issuer`, or else the one `server_metadata_url` implies; worked out once, as every
     /// callback and ID token is compared with it.
     pub(crate) expected_issuer: Option<String>,
+    /// The `Authorization` header for `client_secret_basic` (a sensitive header value, which
+    /// `Debug` does not show); made once, as every token request sends it.
+    pub(crate) basic_credentials: Option<http::HeaderValue>,
 }
 
 impl ClientConfig {
@@ -230,6 +233,13 @@ impl ClientConfig {
                 .as_ref()
                 .and_then(|url| oauth_clients_spec::expected_issuer(url.as_str()))
         });
+        let token_endpoint_auth_method = match choice(Key::TokenEndpointAuthMethod) {
+            Some("client_secret_post") => AuthMethod::ClientSecretPost,
+            Some("none") => AuthMethod::None,
+            _ => AuthMethod::ClientSecretBasic,
+        };
+        let basic_credentials = (token_endpoint_auth_method == AuthMethod::ClientSecretBasic)
+            .then(|| basic_credentials(&client_id, client_secret.as_ref()));
         ClientConfig {
             name,
             client_id,
@@ -253,11 +263,7 @@ impl ClientConfig {
                 Some("none") => PkceMethod::None,
                 _ => PkceMethod::S256,
             },
-            token_endpoint_auth_method: match choice(Key::TokenEndpointAuthMethod) {
-                Some("client_secret_post") => AuthMethod::ClientSecretPost,
-                Some("none") => AuthMethod::None,
-                _ => AuthMethod::ClientSecretBasic,
-            },
+            token_endpoint_auth_method,
             token_placement: match choice(Key::TokenPlacement) {
                 Some("body") => TokenPlacement::Body,
                 _ => TokenPlacement::Header,
@@ -271,6 +277,43 @@ impl ClientConfig {
             timeout: seconds(Key::Timeout, Self::DEFAULT_TIMEOUT),
             user_agent: text(Key::UserAgent),
             expected_issuer,
+            basic_credentials,
         }
+    }
+}
+
+/// HTTP Basic credentials as RFC 6749 §2.3.1 wants them: each part form-urlencoded first.
+fn basic_credentials(client_id: &str, secret: Option<&Secret>) -> http::HeaderValue {
+    use base64::Engine;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let secret = secret.map(Secret::expose).unwrap_or("");
+    let pair = format!("{}:{}", encode(client_id), encode(secret));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    // "Basic " and base64 are visible ASCII: always a valid header value.
+    let mut value = http::HeaderValue::try_from(format!("Basic {encoded}"))
+        .unwrap_or_else(|_| http::HeaderValue::from_static("Basic"));
+    value.set_sensitive(true);
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_encode_each_part_first_and_stay_out_of_debug() {
+        let secret = Secret::new("s:e%cret");
+        let value = basic_credentials("my app", Some(&secret));
+        // base64("my+app:s%3Ae%25cret")
+        assert_eq!(
+            value.to_str().unwrap(),
+            "Basic bXkrYXBwOnMlM0FlJTI1Y3JldA=="
+        );
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?}").contains("bXk"));
+        assert_eq!(
+            basic_credentials("public", None).to_str().unwrap(),
+            "Basic cHVibGljOg=="
+        );
     }
 }

@@ -421,12 +421,9 @@ impl<P: Provider> Client<P> {
         ));
         match config.token_endpoint_auth_method {
             crate::AuthMethod::ClientSecretBasic => {
-                let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
-                request = request.header_text(
-                    http::header::AUTHORIZATION,
-                    &basic_auth(&config.client_id, secret),
-                    true,
-                );
+                if let Some(credentials) = &config.basic_credentials {
+                    request = request.header(http::header::AUTHORIZATION, credentials.clone());
+                }
             }
             crate::AuthMethod::ClientSecretPost => {
                 form.push(("client_id", config.client_id.clone()));
@@ -456,17 +453,6 @@ fn authorization_error(provider: &'static str, callback: &Callback) -> Option<Er
         description: callback.error_description.clone(),
         uri: callback.error_uri.clone(),
     })
-}
-
-/// HTTP Basic credentials as RFC 6749 §2.3.1 wants them: each part form-urlencoded first.
-fn basic_auth(client_id: &str, secret: &str) -> String {
-    use base64::Engine;
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let pair = format!("{}:{}", encode(client_id), encode(secret));
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
