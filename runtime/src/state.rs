@@ -113,18 +113,23 @@ impl Entries {
         self.pending
             .retain(|_, stored| now_ms.saturating_sub(stored.created_ms) <= ttl);
         for tombstones in [false, true] {
+            let count = self
+                .pending
+                .values()
+                .filter(|s| s.data.is_none() == tombstones)
+                .count();
+            if count <= policy.max_pending {
+                continue;
+            }
             let mut of_kind: Vec<(u64, String)> = self
                 .pending
                 .iter()
                 .filter(|(_, s)| s.data.is_none() == tombstones)
                 .map(|(state, s)| (s.created_ms, state.clone()))
                 .collect();
-            if of_kind.len() > policy.max_pending {
-                of_kind.sort();
-                let excess = of_kind.len() - policy.max_pending;
-                for (_, state) in of_kind.into_iter().take(excess) {
-                    self.pending.remove(&state);
-                }
+            of_kind.sort();
+            for (_, state) in of_kind.into_iter().take(count - policy.max_pending) {
+                self.pending.remove(&state);
             }
         }
     }
@@ -164,29 +169,20 @@ pub(crate) async fn consume_value<S: Session>(
 ) -> Result<(Value, u64), Error> {
     let key = key(provider, purpose);
     let mut entries = load(session, &key).await?;
-    let found = entries.pending.get(state).cloned();
-    let outcome = match found {
+    let outcome = match entries.pending.get_mut(state) {
         None => Err(Error::UnknownState { provider }),
         Some(Stored { data: None, .. }) => Err(Error::ReplayedState { provider }),
-        Some(Stored { created_ms, .. })
-            if now_ms.saturating_sub(created_ms) > policy.ttl.as_millis() as u64 =>
+        Some(stored)
+            if now_ms.saturating_sub(stored.created_ms) > policy.ttl.as_millis() as u64 =>
         {
             Err(Error::ExpiredState { provider })
         }
-        Some(Stored {
-            created_ms,
-            data: Some(data),
-        }) => {
-            // Leave a tombstone: a second use is then a replay, not an unknown state.
-            entries.pending.insert(
-                state.to_string(),
-                Stored {
-                    created_ms,
-                    data: None,
-                },
-            );
-            Ok((data, created_ms))
-        }
+        // Taking the data leaves a tombstone: a second use is then a replay, not an unknown
+        // state.
+        Some(stored) => match stored.data.take() {
+            Some(data) => Ok((data, stored.created_ms)),
+            None => Err(Error::ReplayedState { provider }),
+        },
     };
     if !matches!(outcome, Err(Error::UnknownState { .. })) {
         entries.prune(now_ms, policy);
