@@ -16,7 +16,7 @@
 
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, USER_AGENT};
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, USER_AGENT};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -37,8 +37,10 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
 const TCP_KEEPALIVE_RETRIES: u32 = 3;
 pub(crate) const USER_AGENT_VALUE: &str = concat!("oauth-clients/", env!("CARGO_PKG_VERSION"));
 
-type Direct =
-    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Direct = hyper_util::client::legacy::Client<
+    Deadline<hyper_rustls::HttpsConnector<HttpConnector>>,
+    Full<Bytes>,
+>;
 
 #[derive(Clone)]
 pub(crate) struct Http {
@@ -69,13 +71,24 @@ enum Proxies {
 
 /// A request to a provider, built by the flows and the API client, sent by [`Http::send`].
 /// Building never fails: an invalid header value is remembered and reported by `send`.
-#[derive(Debug)]
 pub(crate) struct Request {
     method: Method,
     url: Url,
     headers: HeaderMap,
     body: Bytes,
     invalid: Option<&'static str>,
+}
+
+impl std::fmt::Debug for Request {
+    /// The body can hold the client secret, a code, a verifier or a token, the URL query
+    /// parameters: neither is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("host", &self.url.host_str())
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {
@@ -180,17 +193,56 @@ impl Response {
     }
 }
 
-/// rustls with ring, `roots`, TLS 1.2 and 1.3, for both transports (each adds its
-/// ALPN protocol, HTTP/1.1).
+/// rustls with ring, `roots`, TLS 1.2 and 1.3, ALPN `http/1.1`: for both transports.
 fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A connector whose whole connection set-up (TCP and TLS) must finish within `limit`, as
+/// reqwest bounds it; the TCP connector's own timeout only covers the TCP part.
+#[derive(Clone)]
+struct Deadline<C> {
+    inner: C,
+    limit: Duration,
+}
+
+impl<C> tower_service::Service<http::Uri> for Deadline<C>
+where
+    C: tower_service::Service<http::Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, destination: http::Uri) -> Self::Future {
+        let (connecting, limit) = (self.inner.call(destination), self.limit);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, connecting).await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_) => Err(format!("no connection within {} ms", limit.as_millis()).into()),
+            }
+        })
+    }
 }
 
 impl Http {
@@ -199,26 +251,28 @@ impl Http {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        Http::build(Proxies::System, roots)
+        Http::build(Proxies::System, roots, CONNECT_TIMEOUT)
     }
 
-    fn build(proxies: Proxies, roots: rustls::RootCertStore) -> Result<Http, String> {
-        let tls = tls_config(roots)?;
+    fn build(
+        proxies: Proxies,
+        roots: rustls::RootCertStore,
+        connect_timeout: Duration,
+    ) -> Result<Http, String> {
+        let tls = Arc::new(tls_config(roots)?);
 
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_connect_timeout(Some(connect_timeout));
         connector.set_keepalive(Some(TCP_KEEPALIVE));
         connector.set_keepalive_interval(Some(TCP_KEEPALIVE));
         connector.set_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
-        let mut proxied_tls = tls.clone();
-        proxied_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
+        // https, or plain http (loopback providers in development and tests).
+        let connector = Deadline {
+            inner: hyper_rustls::HttpsConnector::from((connector, tls.clone())),
+            limit: connect_timeout,
+        };
         let direct =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .pool_idle_timeout(POOL_IDLE_TIMEOUT)
@@ -226,9 +280,9 @@ impl Http {
                 .build(connector);
 
         let proxied = reqwest::Client::builder()
-            .use_preconfigured_tls(proxied_tls)
+            .use_preconfigured_tls(Arc::unwrap_or_clone(tls))
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
+            .connect_timeout(connect_timeout)
             .user_agent(USER_AGENT_VALUE);
         let (proxied, matcher) = match proxies {
             // reqwest reads the environment with this same matcher.
@@ -326,13 +380,10 @@ impl Http {
     }
 }
 
-/// A declared length over the cap is refused before any of the body is read.
-fn check_length(headers: &HeaderMap, limit: usize) -> Result<(), HttpErrorKind> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
+/// A body whose length is known (from `Content-Length`, or zero for an answer that cannot have
+/// one, such as to HEAD) and over the cap is refused before any of it is read.
+fn check_length(length: Option<u64>, limit: usize) -> Result<(), HttpErrorKind> {
+    match length {
         Some(length) if length > limit as u64 => Err(HttpErrorKind::TooLarge { limit }),
         _ => Ok(()),
     }
@@ -360,7 +411,7 @@ async fn read_direct(
         }
     })?;
     let (parts, mut incoming) = response.into_parts();
-    check_length(&parts.headers, limit)?;
+    check_length(hyper::body::Body::size_hint(&incoming).exact(), limit)?;
     let mut body = BytesMut::new();
     while let Some(frame) = incoming.frame().await {
         let frame = frame.map_err(|e| HttpErrorKind::Other(source_chain(&e)))?;
@@ -380,7 +431,7 @@ async fn read_reqwest(
     limit: usize,
 ) -> Result<Response, HttpErrorKind> {
     let mut response = response.map_err(classify)?;
-    check_length(response.headers(), limit)?;
+    check_length(response.content_length(), limit)?;
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(classify)? {
         append(&mut body, &chunk, limit)?;
@@ -395,10 +446,10 @@ async fn read_reqwest(
 /// reqwest errors without their URL (it could carry parameters) and in our terms.
 fn classify(error: reqwest::Error) -> HttpErrorKind {
     let error = error.without_url();
-    if error.is_timeout() {
-        HttpErrorKind::Other("timed out".into())
-    } else if error.is_connect() {
+    if error.is_connect() {
         HttpErrorKind::Connect(source_chain(&error))
+    } else if error.is_timeout() {
+        HttpErrorKind::Other("timed out".into())
     } else {
         HttpErrorKind::Other(source_chain(&error))
     }
@@ -465,7 +516,7 @@ mod tests {
 
     /// Never a proxy, whatever the environment says.
     fn direct() -> Http {
-        Http::build(Proxies::None, webpki()).unwrap()
+        Http::build(Proxies::None, webpki(), CONNECT_TIMEOUT).unwrap()
     }
 
     async fn send(http: &Http, endpoint: Endpoint, request: Request) -> Result<Response, Error> {
@@ -521,7 +572,7 @@ mod tests {
         // The "proxy" answers itself: what matters is that the request reached it, in the
         // absolute form a forward proxy gets.
         let (proxy, server) = serve_once(OK).await;
-        let http = Http::build(Proxies::All(proxy), webpki()).unwrap();
+        let http = Http::build(Proxies::All(proxy), webpki(), CONNECT_TIMEOUT).unwrap();
         let request = Request::get(Url::parse("http://provider.invalid/jwks").unwrap())
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header_text(USER_AGENT, "my-app/1", false);
@@ -546,35 +597,33 @@ mod tests {
             "HTTP/1.1 200 OK\r\ncontent-length: 65\r\nconnection: close\r\n\r\n";
         const LONG_CHUNKED: &str = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n28\r\n0123456789012345678901234567890123456789\r\n28\r\n0123456789012345678901234567890123456789\r\n0\r\n\r\n";
         const REDIRECT: &str = "HTTP/1.1 302 Found\r\nlocation: http://10.0.0.1/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+        // The length of what a GET would get: no body follows, so nothing is over the cap.
+        const HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-length: 100000\r\nconnection: close\r\n\r\n";
+        let too_large = || Err(HttpErrorKind::TooLarge { limit: 64 });
         for proxied in [false, true] {
-            for (answer, endpoint, expected) in [
+            for (method, answer, endpoint, expected) in [
+                (Method::GET, LONG_DECLARED, Endpoint::Token, too_large()),
+                (Method::GET, LONG_CHUNKED, Endpoint::Token, too_large()),
                 (
-                    LONG_DECLARED,
-                    Endpoint::Token,
-                    Err(HttpErrorKind::TooLarge { limit: 64 }),
-                ),
-                (
-                    LONG_CHUNKED,
-                    Endpoint::Token,
-                    Err(HttpErrorKind::TooLarge { limit: 64 }),
-                ),
-                (
+                    Method::GET,
                     REDIRECT,
                     Endpoint::Token,
                     Err(HttpErrorKind::Redirect { status: 302 }),
                 ),
-                (REDIRECT, Endpoint::Api, Ok(StatusCode::FOUND)),
+                (Method::GET, REDIRECT, Endpoint::Api, Ok(StatusCode::FOUND)),
+                (Method::HEAD, HEAD, Endpoint::Api, Ok(StatusCode::OK)),
             ] {
                 let (base, server) = serve_once(answer).await;
                 let (http, target) = if proxied {
                     (
-                        Http::build(Proxies::All(base), webpki()).unwrap(),
+                        Http::build(Proxies::All(base), webpki(), CONNECT_TIMEOUT).unwrap(),
                         "http://provider.invalid/x".to_string(),
                     )
                 } else {
                     (direct(), format!("{base}/x"))
                 };
-                let outcome = send(&http, endpoint, Request::get(Url::parse(&target).unwrap()))
+                let request = Request::new(method.clone(), Url::parse(&target).unwrap());
+                let outcome = send(&http, endpoint, request)
                     .await
                     .map(|r| r.status)
                     .map_err(|e| match e {
@@ -689,11 +738,70 @@ mod tests {
                 .unwrap(),
             )
             .unwrap();
-        let trusting = Http::build(Proxies::None, roots).unwrap();
+        let trusting = Http::build(Proxies::None, roots, CONNECT_TIMEOUT).unwrap();
         let response = send(&trusting, Endpoint::Token, Request::get(url(&base, "/")))
             .await
             .unwrap();
         assert_eq!(&response.body[..], br#"{"a":"b c"}"#);
         server.abort();
+    }
+
+    /// A server that accepts connections and then says nothing, not even a TLS handshake.
+    async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (address, task)
+    }
+
+    /// The connection deadline covers the TLS handshake (and a proxy's tunnel), not only
+    /// TCP, and both transports report it as a connect error, well before the total deadline.
+    #[tokio::test]
+    async fn connection_set_up_has_its_own_deadline() {
+        let (address, server) = silent_server().await;
+        let limit = Duration::from_millis(200);
+        let direct = Http::build(Proxies::None, webpki(), limit).unwrap();
+        let proxied =
+            Http::build(Proxies::All(format!("http://{address}")), webpki(), limit).unwrap();
+        for (http, target) in [
+            (direct, format!("https://{address}/")),
+            (proxied, "https://provider.invalid/".to_string()),
+        ] {
+            let started = std::time::Instant::now();
+            let request = Request::get(Url::parse(&target).unwrap());
+            let outcome = http
+                .send("p", Endpoint::Token, request, Duration::from_secs(10), 64)
+                .await;
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{:?}",
+                started.elapsed()
+            );
+            match outcome {
+                Err(Error::Http {
+                    kind: HttpErrorKind::Connect(_),
+                    ..
+                }) => {}
+                other => panic!("{target}: {other:?}"),
+            }
+        }
+        server.abort();
+    }
+
+    #[test]
+    fn request_debug_shows_no_secrets() {
+        let request = Request::post(Url::parse("https://idp.example/token?code=c0de").unwrap())
+            .bearer("t0ken")
+            .form(&[("client_secret", "s3cret")]);
+        let shown = format!("{request:?}");
+        assert!(shown.contains("idp.example"), "{shown}");
+        for secret in ["c0de", "t0ken", "s3cret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }
