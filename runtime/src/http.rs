@@ -162,7 +162,12 @@ impl Request {
 
     /// A form body (`application/x-www-form-urlencoded`).
     pub fn form<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Request {
-        let body = url::form_urlencoded::Serializer::new(String::new())
+        // Room for every pair with a third of its bytes escaped, so the body is rarely grown.
+        let raw: usize = pairs
+            .iter()
+            .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+            .sum();
+        let body = url::form_urlencoded::Serializer::new(String::with_capacity(raw + raw / 3 * 2))
             .extend_pairs(pairs)
             .finish();
         self.body(body.into(), "application/x-www-form-urlencoded")
