@@ -1,7 +1,8 @@
 """Prints the benchmark table from the JSON results of `bench/run`.
 
-Login rounds (`rust-logins-N.json`, `authlib-N.json`) are pooled: medians and p99 are over
-every login of every round. The ratio to Authlib is also given per round, to show the spread.
+Logins (`logins.json`) come from one lockstep run: medians and p99 are over every measured
+login of each side. The ratio to Authlib is also given for each fifth of the run, to show the
+spread.
 
 Usage: report.py RESULTS_DIR
 """
@@ -12,16 +13,17 @@ import statistics
 import sys
 from pathlib import Path
 
+FIFTHS = 5
+
 
 def quantile(values, q):
     values = sorted(values)
     return values[round((len(values) - 1) * q)]
 
 
-def pooled(rounds):
-    """Median and p99 of wall and CPU over all rounds' logins."""
-    wall = [w for r in rounds for w in r["wall_us"]]
-    cpu = [c for r in rounds for c in r["cpu_us"]]
+def summary(side):
+    """Median and p99 of wall and CPU over a side's logins."""
+    wall, cpu = side["wall_us"], side["cpu_us"]
     return {
         "n": len(cpu),
         "wall_median_us": statistics.median(wall),
@@ -34,27 +36,28 @@ def pooled(rounds):
 
 def main():
     results = Path(sys.argv[1])
-    count = len(list(results.glob("rust-logins-*.json")))
-    rounds = range(1, count + 1)
-    rust_rounds = [json.loads((results / f"rust-logins-{i}.json").read_text()) for i in rounds]
-    authlib_rounds = [json.loads((results / f"authlib-{i}.json").read_text()) for i in rounds]
+    logins = json.loads((results / "logins.json").read_text())
     others = json.loads((results / "rust-others.json").read_text())
     compile_cost = json.loads((results / "compile.json").read_text())
-    ours = pooled([r["login_ours"] for r in rust_rounds])
-    hand = pooled([r["login_hand_written"] for r in rust_rounds])
-    authlib = pooled(authlib_rounds)
+    ours, hand, authlib = (summary(logins[side]) for side in ["ours", "hand", "authlib"])
     micro = others["micro"]
 
     def row(name, r, note=""):
         return f"| {name} | {r['wall_median_us']:.0f} | {r['wall_p99_us']:.0f} | {r['cpu_median_us']:.0f} | {note} |"
 
     ratio = lambda a, b: a / b if b else float("nan")
-    per_round = [
-        ratio(statistics.median(r["login_ours"]["cpu_us"]), statistics.median(a["cpu_us"]))
-        for r, a in zip(rust_rounds, authlib_rounds)
-    ]
+    # The ratio over each fifth of the run: both sides' logins of the same turns.
+    size, turns = logins["turn_size"], logins["turns"]
+    per_fifth = []
+    for fifth in range(FIFTHS):
+        first, last = fifth * turns // FIFTHS * size, (fifth + 1) * turns // FIFTHS * size
+        part = lambda side: statistics.median(logins[side]["cpu_us"][first:last])
+        per_fifth.append(ratio(part("ours"), part("authlib")))
     print(f"Machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}")
-    print(f"Logins: {count} rounds of {rust_rounds[0]['login_ours']['n']} per side, pooled")
+    print(
+        f"Logins: {turns} turns per side, in lockstep, each of {logins['turn_warmup']} unmeasured "
+        f"and {size} measured logins; {turns * size} measured per side"
+    )
     print()
     print("| per login (callback handling) | wall median µs | wall p99 µs | client CPU median µs | |")
     print("|---|---|---|---|---|")
@@ -67,7 +70,7 @@ def main():
     print(f"- client CPU, oauth-clients / hand-written: {ratio(ours['cpu_median_us'], hand['cpu_median_us']):.2f}x (target ≤ 0.5x)")
     print(
         f"- client CPU, oauth-clients / Authlib: {ratio(ours['cpu_median_us'], authlib['cpu_median_us']):.3f}x "
-        f"(target ≤ 0.1x); per round: {', '.join(f'{r:.3f}' for r in per_round)}"
+        f"(target ≤ 0.1x); per fifth of the run: {', '.join(f'{r:.3f}' for r in per_fifth)}"
     )
     print()
     print("| round trips | token per warm login | userinfo per warm login | discovery | JWKS |")
@@ -75,9 +78,8 @@ def main():
     warm = others["round_trips"]["per_warm_login"]
     first = others["round_trips"]["first_login"]
     print(f"| oauth-clients | {warm['token']} | {warm['userinfo']} | {first['discovery']:.0f} (first login only) | {first['jwks']:.0f} (first login only) |")
-    last = authlib_rounds[-1]
-    aw = last["per_warm_login"]
-    print(f"| Authlib | {aw['token']} | {aw['userinfo']} | {last['discovery_total']} per process | {last['jwks_total']} per process |")
+    aw, total = logins["authlib"]["per_warm_login"], logins["authlib"]["requests_total"]
+    print(f"| Authlib | {aw['token']} | {aw['userinfo']} | {total['discovery']} per process | {total['jwks']} per process |")
     print()
     print("| operation | median µs | p99 µs | CPU median µs |")
     print("|---|---|---|---|")

@@ -1,18 +1,24 @@
-"""Logins with Authlib against the local provider, timed like the Rust side.
+"""The login benchmark: Authlib, oauth-clients and the hand-written Rust flow, in lockstep.
 
-Runs the same OpenID Connect code flow as the Rust benchmark: PKCE, nonce, code exchange,
-ID-token validation. The callback is handled step by step as Authlib's Django and Flask
-`authorize_access_token` does it (the pending login from the session, code exchange, ID token),
+One local provider process serves all three clients. The Rust flows run in another process
+(`bench lockstep DISCOVERY_URL`), a turn of logins at a time on command; Authlib runs here.
+The three take turns (Authlib, oauth-clients, hand-written, in an order that rotates every
+turn), so a slower or faster spell of the machine falls on all three alike. Each turn starts
+with unmeasured logins: on this machine a process that resumes after a pause runs its first
+tens of milliseconds faster (the Rust flows by about a quarter), and caches are cold after the
+other sides' turns, so only logins past that point are measured, the steady state of each side.
+
+Authlib's callback handling follows its Django and Flask `authorize_access_token` step by step
+(the pending login from the session through `FrameworkIntegration`, code exchange, ID token),
 without the web framework's request object. Authlib's `parse_id_token` does not compare `aud`
-with the client id, so the check is made explicitly: both sides do the same work. Client CPU
-per login is `time.process_time()` around Authlib's calls only; the provider runs in another
-process. Each login's wall and CPU times are written out, for `report.py` to pool rounds.
+with the client id, so the check is made explicitly: every side does the same work. Client CPU
+per login is `time.process_time()` around Authlib's calls only. The provider counts requests per
+endpoint; Authlib's share is taken around its own turns.
 
-Usage: bench.py PROVIDER_BINARY OUT_JSON [LOGINS]
+Usage: bench.py PROVIDER_BINARY RUST_BENCH_BINARY OUT_JSON [TURNS [TURN_SIZE]]
 """
 
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -26,9 +32,12 @@ from authlib.integrations.requests_client import OAuth2Session
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-client-secret"
 REDIRECT_URI = "http://127.0.0.1:8080/callback"
-WARMUP = 30
-LOGINS = 1000
+WARMUP = 30  # logins before the first turn
+TURN_WARMUP = 30  # unmeasured logins at the start of every turn
+TURNS = 10
+TURN_SIZE = 100  # measured logins per turn and side
 LEEWAY = 120  # what authorize_access_token passes to parse_id_token
+ENDPOINTS = ["token", "userinfo", "discovery", "jwks"]
 
 
 class App(OAuth2Mixin, OpenIDMixin, BaseApp):
@@ -37,40 +46,70 @@ class App(OAuth2Mixin, OpenIDMixin, BaseApp):
     client_cls = OAuth2Session
 
 
-def main():
-    binary, out = sys.argv[1], sys.argv[2]
-    logins = int(sys.argv[3]) if len(sys.argv) > 3 else LOGINS
-    provider = subprocess.Popen(
-        [binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    discovery = provider.stdout.readline().strip()
+class Provider:
+    """The standalone provider process: its discovery URL and its request counts."""
 
-    def counts():
-        provider.stdin.write("counts\n")
-        provider.stdin.flush()
-        return json.loads(provider.stdout.readline())
+    def __init__(self, binary):
+        self.process = subprocess.Popen(
+            [binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.discovery = self.process.stdout.readline().strip()
 
-    app = App(
-        FrameworkIntegration("local"),
-        "local",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        server_metadata_url=discovery,
-        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
-    )
-    browser = requests.Session()
-    wall, cpu = [], []
-    before = None
-    for i in range(WARMUP + logins):
-        if i == WARMUP:
-            before = counts()
+    def counts(self):
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def stop(self):
+        self.process.terminate()
+
+
+class Rust:
+    """The Rust flows, one turn at a time."""
+
+    def __init__(self, binary, discovery):
+        self.process = subprocess.Popen(
+            [binary, "lockstep", discovery], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        ready = self.process.stdout.readline().strip()
+        if ready != "ready":
+            sys.exit(f"the Rust side did not start (said {ready!r})")
+
+    def turn(self, flow, n):
+        self.process.stdin.write(f"{flow} {TURN_WARMUP} {n}\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            sys.exit(f"the Rust side stopped during a turn of {flow!r}")
+        return json.loads(line)
+
+    def stop(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+class Authlib:
+    def __init__(self, discovery):
+        self.app = App(
+            FrameworkIntegration("local"),
+            "local",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            server_metadata_url=discovery,
+            client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
+        )
+        self.browser = requests.Session()
+
+    def login(self):
+        """One login; the wall and CPU time of the callback handling only."""
+        app = self.app
         # What authorize_redirect does: the pending login goes into the user's session.
         session = {}
         rv = app.create_authorization_url(redirect_uri=REDIRECT_URI)
         data = dict(rv, redirect_uri=REDIRECT_URI)
         state = data.pop("state")
         app.framework.set_state_data(session, state, data)
-        location = browser.get(rv["url"], allow_redirects=False).headers["location"]
+        location = self.browser.get(rv["url"], allow_redirects=False).headers["location"]
         query = parse_qs(urlparse(location).query)
         params = {"code": query["code"][0], "state": query["state"][0]}
         started_wall, started_cpu = time.perf_counter(), time.process_time()
@@ -82,39 +121,66 @@ def main():
         token = app.fetch_access_token(**params)
         userinfo = app.parse_id_token(token, nonce=state_data["nonce"], leeway=LEEWAY)
         token["userinfo"] = userinfo
-        assert CLIENT_ID in (userinfo["aud"] if isinstance(userinfo["aud"], list) else [userinfo["aud"]])
-        elapsed_cpu, elapsed_wall = time.process_time() - started_cpu, time.perf_counter() - started_wall
+        aud = userinfo["aud"]
+        assert CLIENT_ID in (aud if isinstance(aud, list) else [aud])
+        cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started_wall
         assert userinfo["sub"] == "alice"
-        if i >= WARMUP:
-            wall.append(elapsed_wall)
-            cpu.append(elapsed_cpu)
-    after = counts()
-    provider.terminate()
+        return wall, cpu
 
-    def quantile(values, q):
-        values = sorted(values)
-        return values[round((len(values) - 1) * q)]
+    def turn(self, n, warm=TURN_WARMUP):
+        us = lambda seconds: round(seconds * 1e6, 1)
+        times = [self.login() for _ in range(warm + n)][warm:]
+        return {"wall_us": [us(w) for w, _ in times], "cpu_us": [us(c) for _, c in times]}
 
-    def per_login(name):
-        return (after.get(name, 0) - before.get(name, 0)) / logins
 
-    us = lambda seconds: round(seconds * 1e6, 1)
-    result = {
-        "n": logins,
-        "wall_median_us": us(statistics.median(wall)),
-        "wall_p99_us": us(quantile(wall, 0.99)),
-        "cpu_median_us": us(statistics.median(cpu)),
-        "cpu_p99_us": us(quantile(cpu, 0.99)),
-        "logins_per_second": round(logins / sum(wall), 1),
-        "per_warm_login": {name: per_login(name) for name in ["token", "userinfo", "discovery", "jwks"]},
-        "discovery_total": after.get("discovery", 0),
-        "jwks_total": after.get("jwks", 0),
-        "wall_us": [us(w) for w in wall],
-        "cpu_us": [us(c) for c in cpu],
+def main():
+    provider_binary, rust_binary, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    turns = int(sys.argv[4]) if len(sys.argv) > 4 else TURNS
+    turn_size = int(sys.argv[5]) if len(sys.argv) > 5 else TURN_SIZE
+    provider = Provider(provider_binary)
+    rust = Rust(rust_binary, provider.discovery)
+
+    # Authlib's requests, counted around its own work only (the Rust side shares the provider).
+    authlib_requests = {name: 0 for name in ENDPOINTS}
+    warm_requests = {name: 0 for name in ENDPOINTS}
+
+    def counted(work, into):
+        before = provider.counts()
+        result = work()
+        after = provider.counts()
+        for total in into:
+            for name in ENDPOINTS:
+                total[name] += after.get(name, 0) - before.get(name, 0)
+        return result
+
+    authlib = counted(lambda: Authlib(provider.discovery), [authlib_requests])
+    counted(lambda: authlib.turn(0, warm=WARMUP), [authlib_requests])
+
+    results = {side: {"wall_us": [], "cpu_us": [], "turn_cpu_medians": []} for side in ["ours", "hand", "authlib"]}
+    runs = {
+        "authlib": lambda: counted(lambda: authlib.turn(turn_size), [authlib_requests, warm_requests]),
+        "ours": lambda: rust.turn("ours", turn_size),
+        "hand": lambda: rust.turn("hand", turn_size),
     }
+    order = ["authlib", "ours", "hand"]
+    for t in range(turns):
+        for side in order[t % 3:] + order[:t % 3]:
+            samples = runs[side]()
+            results[side]["wall_us"] += samples["wall_us"]
+            results[side]["cpu_us"] += samples["cpu_us"]
+            cpu = sorted(samples["cpu_us"])
+            results[side]["turn_cpu_medians"].append(cpu[len(cpu) // 2])
+    rust.stop()
+    provider.stop()
+
+    logins = turns * (TURN_WARMUP + turn_size)
+    results["authlib"]["per_warm_login"] = {name: warm_requests[name] / logins for name in ENDPOINTS}
+    results["authlib"]["requests_total"] = authlib_requests
+    results["turns"] = turns
+    results["turn_size"] = turn_size
+    results["turn_warmup"] = TURN_WARMUP
     with open(out, "w") as f:
-        json.dump(result, f, indent=2)
-    print(json.dumps({k: v for k, v in result.items() if not k.endswith("_us") or not isinstance(v, list)}, indent=2))
+        json.dump(results, f)
 
 
 if __name__ == "__main__":

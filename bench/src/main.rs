@@ -1,13 +1,16 @@
 //! The Rust side of the benchmarks (`bench/run` runs it with the Python and compile-time sides).
 //!
-//! The local provider runs on its own multi-threaded runtime; the client under test runs on a
-//! current-thread runtime on another thread, so the client thread's CPU time (measured with
-//! `CLOCK_THREAD_CPUTIME_ID` around the client's own calls) holds only client work.
+//! The client under test runs on a current-thread runtime on the main thread, and the provider
+//! elsewhere (another process, or another runtime's thread), so the client thread's CPU time
+//! (measured with `CLOCK_THREAD_CPUTIME_ID` around the client's own calls) holds only client
+//! work.
 //!
-//! - `bench logins N OUT`: N logins each with oauth-clients and the hand-written flow,
-//!   taking turns in blocks, after a warm-up; every login's wall and CPU time goes to OUT (JSON).
-//!   `bench/run` runs several such rounds between rounds of the Authlib side.
-//! - `bench others OUT`: the single operations, the concurrent refresh and the round trips.
+//! - `bench lockstep DISCOVERY_URL`: logins with oauth-clients and with the hand-written flow,
+//!   a turn at a time on command (`ours W N`, `hand W N` on stdin: W logins unmeasured, then N
+//!   measured, whose wall and CPU times come back as a JSON line on stdout). The coordinator, `bench/authlib/bench.py`, runs Authlib's
+//!   logins between these turns, against the same provider process.
+//! - `bench others OUT`: the single operations, the concurrent refresh and the round trips,
+//!   against providers in this process.
 
 use oauth_clients::testing::{TestProvider, CLIENT_ID, CLIENT_SECRET};
 use oauth_clients::{oauth_clients, Callback, MemorySession, Registry, Token};
@@ -27,11 +30,8 @@ oauth_clients! {
 }
 
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
+/// Logins of each flow before any is measured.
 const WARMUP: usize = 30;
-/// The two Rust flows take turns in blocks of this many logins: often enough that a drift of
-/// the machine's speed affects both alike, seldom enough that each runs with its own code and
-/// data warm in the caches, as in an application that only has one of them.
-const BLOCK: usize = 10;
 
 /// The calling thread's CPU time.
 fn thread_cpu() -> Duration {
@@ -80,13 +80,10 @@ impl Samples {
         })
     }
 
-    /// The summary with every sample, for pooling rounds.
-    fn with_samples(&self) -> Value {
-        let mut out = self.summary();
+    /// Every sample, for the coordinator to pool.
+    fn raw(&self) -> Value {
         let list = |values: &[Duration]| values.iter().map(|d| Self::us(*d)).collect::<Vec<_>>();
-        out["wall_us"] = json!(list(&self.wall));
-        out["cpu_us"] = json!(list(&self.cpu));
-        out
+        json!({"wall_us": list(&self.wall), "cpu_us": list(&self.cpu)})
     }
 }
 
@@ -137,96 +134,142 @@ fn registry_at(discovery_url: &str) -> Registry<Providers> {
         .unwrap()
 }
 
-/// Our callback handling and the hand-written one, taking turns in blocks of [`BLOCK`] logins.
-async fn logins(discovery_url: &str, browser: &reqwest::Client, logins: usize) -> Value {
-    let registry = registry_at(discovery_url);
-    let local = registry.client::<Local>();
+/// The two Rust flows, set up once and then run a turn at a time.
+struct Flows {
+    registry: Registry<Providers>,
+    /// What a user of the crates would write: discovery once, then per login the code
+    /// exchange and the ID-token check with openidconnect's verifier.
+    hand: HandWritten,
+    http: reqwest::Client,
+    browser: reqwest::Client,
+}
 
-    // What a user of the crates would write: discovery once, then per login the code
-    // exchange and the ID-token check with openidconnect's verifier.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let issuer = discovery_url.trim_end_matches("/.well-known/openid-configuration");
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.to_string()).unwrap(), &http)
-            .await
+type HandWritten = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+impl Flows {
+    async fn new(discovery_url: &str, browser: reqwest::Client) -> Flows {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
             .unwrap();
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(CLIENT_ID.into()),
-        Some(ClientSecret::new(CLIENT_SECRET.into())),
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
+        let issuer = discovery_url.trim_end_matches("/.well-known/openid-configuration");
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(issuer.to_string()).unwrap(),
+            &http,
+        )
+        .await
+        .unwrap();
+        let hand = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(CLIENT_ID.into()),
+            Some(ClientSecret::new(CLIENT_SECRET.into())),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
+        Flows {
+            registry: registry_at(discovery_url),
+            hand,
+            http,
+            browser,
+        }
+    }
 
-    let (mut ours, mut hand) = (Samples::default(), Samples::default());
-    let (mut ours_done, mut hand_done) = (0, 0);
-    for i in 0..2 * (WARMUP + logins) {
-        let ours_turn = (i / BLOCK).is_multiple_of(2);
-        if (ours_turn && ours_done < WARMUP + logins) || hand_done == WARMUP + logins {
-            let measured = ours_done >= WARMUP;
-            ours_done += 1;
+    /// `n` logins with oauth-clients, timing `authorize_access_token` only.
+    async fn ours(&self, n: usize, samples: &mut Samples) {
+        let local = self.registry.client::<Local>();
+        for _ in 0..n {
             let session = MemorySession::new();
             let redirect = local
                 .authorize_redirect(&session, REDIRECT_URI)
                 .await
                 .unwrap();
             let callback =
-                Callback::from_url(&approve(browser, redirect.location().as_str()).await);
-            let handle = local.authorize_access_token(&session, &callback);
-            let token = if measured {
-                ours.time(handle).await
-            } else {
-                handle.await
-            };
+                Callback::from_url(&approve(&self.browser, redirect.location().as_str()).await);
+            let token = samples
+                .time(local.authorize_access_token(&session, &callback))
+                .await;
             assert_eq!(token.unwrap().userinfo.unwrap().sub(), "alice");
-            continue;
         }
-
-        let measured = hand_done >= WARMUP;
-        hand_done += 1;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, csrf, nonce) = client
-            .authorize_url(
-                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .add_scope(Scope::new("email".into()))
-            .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge)
-            .url();
-        let callback = Callback::from_url(&approve(browser, url.as_str()).await);
-        let handle = async {
-            assert_eq!(callback.state.as_deref(), Some(csrf.secret().as_str()));
-            let code = AuthorizationCode::new(callback.code.clone().unwrap());
-            let token = client
-                .exchange_code(code)
-                .unwrap()
-                .set_pkce_verifier(verifier)
-                .request_async(&http)
-                .await
-                .unwrap();
-            let claims = token
-                .id_token()
-                .unwrap()
-                .claims(&client.id_token_verifier(), &nonce)
-                .unwrap()
-                .clone();
-            claims.subject().to_string()
-        };
-        let sub = if measured {
-            hand.time(handle).await
-        } else {
-            handle.await
-        };
-        assert_eq!(sub, "alice");
     }
-    json!({
-        "login_ours": ours.with_samples(),
-        "login_hand_written": hand.with_samples(),
-    })
+
+    /// `n` logins written by hand, timing the callback handling only.
+    async fn hand_written(&self, n: usize, samples: &mut Samples) {
+        for _ in 0..n {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            let (url, csrf, nonce) = self
+                .hand
+                .authorize_url(
+                    AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                    CsrfToken::new_random,
+                    Nonce::new_random,
+                )
+                .add_scope(Scope::new("email".into()))
+                .add_scope(Scope::new("profile".into()))
+                .set_pkce_challenge(challenge)
+                .url();
+            let callback = Callback::from_url(&approve(&self.browser, url.as_str()).await);
+            let handle = async {
+                assert_eq!(callback.state.as_deref(), Some(csrf.secret().as_str()));
+                let code = AuthorizationCode::new(callback.code.clone().unwrap());
+                let token = self
+                    .hand
+                    .exchange_code(code)
+                    .unwrap()
+                    .set_pkce_verifier(verifier)
+                    .request_async(&self.http)
+                    .await
+                    .unwrap();
+                let claims = token
+                    .id_token()
+                    .unwrap()
+                    .claims(&self.hand.id_token_verifier(), &nonce)
+                    .unwrap()
+                    .clone();
+                claims.subject().to_string()
+            };
+            assert_eq!(samples.time(handle).await, "alice");
+        }
+    }
+}
+
+/// `bench lockstep DISCOVERY_URL`: logins on command, for the coordinator (bench.py), which
+/// runs Authlib's logins between these turns against the same provider.
+fn lockstep(runtime: &tokio::runtime::Runtime, discovery_url: &str, browser: reqwest::Client) {
+    use std::io::{BufRead, Write};
+    let flows = runtime.block_on(Flows::new(discovery_url, browser));
+    runtime.block_on(async {
+        let mut discard = Samples::default();
+        flows.ours(WARMUP, &mut discard).await;
+        flows.hand_written(WARMUP, &mut discard).await;
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready").unwrap();
+    out.flush().unwrap();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let (mut discard, mut samples) = (Samples::default(), Samples::default());
+        match line.split_whitespace().collect::<Vec<_>>()[..] {
+            [flow @ ("ours" | "hand"), warm, n] => runtime.block_on(async {
+                let (warm, n) = (warm.parse().unwrap(), n.parse().unwrap());
+                if flow == "ours" {
+                    flows.ours(warm, &mut discard).await;
+                    flows.ours(n, &mut samples).await;
+                } else {
+                    flows.hand_written(warm, &mut discard).await;
+                    flows.hand_written(n, &mut samples).await;
+                }
+            }),
+            _ => panic!("unknown command {line:?}"),
+        }
+        writeln!(out, "{}", samples.raw()).unwrap();
+        out.flush().unwrap();
+    }
 }
 
 async fn token_for(
@@ -372,10 +415,8 @@ async fn round_trips(provider: &TestProvider, browser: &reqwest::Client) -> Valu
 }
 
 fn main() {
-    let usage = "usage: bench logins N OUT.json | bench others OUT.json";
+    let usage = "usage: bench lockstep DISCOVERY_URL | bench others OUT.json";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let provider_runtime = provider_runtime();
-    let provider = start_provider(&provider_runtime, false);
     let client_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -384,13 +425,11 @@ fn main() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let (results, out) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["logins", n, out] => {
-            let n = n.parse().expect(usage);
-            let url = provider.discovery_url();
-            (client_runtime.block_on(logins(&url, &browser, n)), out)
-        }
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["lockstep", discovery_url] => lockstep(&client_runtime, discovery_url, browser),
         ["others", out] => {
+            let provider_runtime = provider_runtime();
+            let provider = start_provider(&provider_runtime, false);
             let es256_provider = start_provider(&provider_runtime, true);
             let results = client_runtime.block_on(async {
                 json!({
@@ -399,12 +438,11 @@ fn main() {
                     "round_trips": round_trips(&provider, &browser).await,
                 })
             });
-            (results, out)
+            std::fs::write(out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
         }
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
         }
-    };
-    std::fs::write(out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    }
 }
