@@ -8,8 +8,8 @@
 //!
 //! Requests go straight to hyper (the HTTP engine under reqwest), with one TLS configuration
 //! (rustls with ring, the webpki roots, HTTP/1.1). reqwest's request layers (URL re-parsing,
-//! redirect and retry bookkeeping) cost about as much CPU as the rest of a login's client work
-//! outside ID-token verification, and none of them is wanted here. A request that the
+//! redirect and retry bookkeeping, serde form encoding) took about a sixth of a login's client
+//! CPU (BENCHMARKS.md), and none of them is wanted here. A request that the
 //! environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read
 //! once, the same way reqwest reads them) send through a proxy goes through reqwest instead,
 //! with the same TLS configuration, so proxies work as they do with reqwest.
