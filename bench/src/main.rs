@@ -7,8 +7,9 @@
 //!
 //! - `bench lockstep DISCOVERY_URL`: logins with oauth-clients and with the hand-written flow,
 //!   a turn at a time on command (`ours W N`, `hand W N` on stdin: W logins unmeasured, then N
-//!   measured, whose wall and CPU times come back as a JSON line on stdout). The coordinator, `bench/authlib/bench.py`, runs Authlib's
-//!   logins between these turns, against the same provider process.
+//!   measured, whose wall and CPU times come back as a JSON line on stdout). The coordinator,
+//!   `bench/authlib/bench.py`, runs Authlib's logins between these turns, against the same
+//!   provider process.
 //! - `bench others OUT`: the single operations, the concurrent refresh and the round trips,
 //!   against providers in this process.
 
