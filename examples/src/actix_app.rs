@@ -260,22 +260,7 @@ async fn finish_login<P: Provider<Set = Providers>>(
 ) -> Result<HttpResponse, Failure> {
     let client = state.registry.client::<P>();
     let token = client.authorize_access_token(session, callback).await?;
-    let (user, claims) = match &token.userinfo {
-        Some(info) => (info.sub().to_string(), info.claims.clone()),
-        // A plain OAuth 2.0 provider (GitHub): who the user is comes from its API.
-        None => {
-            let response = client
-                .get(providers::api_path(P::CONFIG.name), &token)
-                .await?
-                .error_for_status(P::CONFIG.name)?;
-            let claims: Map<String, Value> = response.json().unwrap_or_default();
-            let id = claims.get("id").map(|id| match id {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
-            (id.unwrap_or_default(), claims)
-        }
-    };
+    let (user, claims) = providers::identify(&client, &token).await?;
     // The token goes to the server-side store, where the token-update hook finds it.
     state
         .store

@@ -7,7 +7,10 @@
 
 use crate::store::TokenStore;
 use oauth_clients::testing::TestProvider;
-use oauth_clients::{oauth_clients, Registry, RegistryBuilder, Settings};
+use oauth_clients::{
+    oauth_clients, Client, Error, Provider, Registry, RegistryBuilder, Settings, Token,
+};
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 oauth_clients! {
@@ -89,4 +92,25 @@ pub fn api_path(provider: &str) -> &'static str {
         "google" => "https://openidconnect.googleapis.com/v1/userinfo",
         _ => "user",
     }
+}
+
+/// Who signed in, and their claims: from the ID token for an OpenID Connect provider, else (a
+/// plain OAuth 2.0 provider such as GitHub) from its API.
+pub async fn identify<P: Provider>(
+    client: &Client<P>,
+    token: &Token,
+) -> Result<(String, Map<String, Value>), Error> {
+    if let Some(info) = &token.userinfo {
+        return Ok((info.sub().to_string(), info.claims.clone()));
+    }
+    let response = client
+        .get(api_path(P::CONFIG.name), token)
+        .await?
+        .error_for_status(P::CONFIG.name)?;
+    let claims: Map<String, Value> = response.json().unwrap_or_default();
+    let id = claims.get("id").map(|id| match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    Ok((id.unwrap_or_default(), claims))
 }
