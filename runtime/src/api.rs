@@ -224,8 +224,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         url: &Url,
         token: &Token,
     ) -> Result<ApiResponse, Error> {
-        let registry = self.client.registry();
-        let http = registry.http(self.client.name(), Endpoint::Api)?;
+        let http = self.client.http(Endpoint::Api)?;
         let mut request = self.client.with_user_agent(
             crate::http::Request::new(self.method.clone(), url.clone())
                 .headers(&self.headers)

@@ -201,7 +201,7 @@ impl<P: Provider> Client<P> {
     ) -> Result<crate::http::Response, Error> {
         let provider = self.name();
         let config = self.config()?;
-        let http = self.registry().http(provider, endpoint)?;
+        let http = self.http(endpoint)?;
         let mut request = crate::http::Request::get(url).header(
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),

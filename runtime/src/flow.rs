@@ -414,7 +414,7 @@ impl<P: Provider> Client<P> {
             _ => self.endpoint(Endpoint::Token).await?,
         };
         let registry = self.registry();
-        let http = registry.http(provider, Endpoint::Token)?;
+        let http = self.http(Endpoint::Token)?;
         let mut request = self.with_user_agent(crate::http::Request::post(url).header(
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),

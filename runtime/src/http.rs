@@ -1,26 +1,29 @@
-//! The one HTTP client every provider request goes through.
+//! The one HTTP path every provider request takes: discovery, JWKS, token, userinfo, logout and
+//! API calls alike.
 //!
-//! reqwest follows ten redirects and has no timeout by default, and the oauth2 crate reads
-//! bodies without a limit. A hostile or broken provider could then bounce requests (with
-//! credentials) to internal addresses, hang logins forever, or exhaust memory. So: redirects are
-//! never followed, every request has a total deadline (the provider's `timeout`), and bodies
-//! are read in chunks and refused past a cap.
+//! Requests go through reqwest, the HTTP client the rest of the Rust ecosystem configures, so
+//! what users already know (roots, proxies, client certificates, pools, DNS) applies here. Some
+//! things are not theirs to change, because a hostile or broken provider could abuse them:
+//! - redirects are never followed (a provider could bounce a request, with its credentials, to
+//!   an internal address), and a 3xx from a protocol endpoint is an error;
+//! - every request has a total deadline (the provider's `timeout`), kept outside reqwest, and
+//!   connection set-up (TCP, a proxy's tunnel, TLS) has its own;
+//! - bodies are read in chunks and refused past a cap (a declared length over it is refused
+//!   before anything is read);
+//! - TLS is always verified, with rustls (ring) and the roots chosen on the registry builder;
+//! - nothing is retried (a token request sent twice could redeem a code twice).
 //!
-//! Requests go straight to hyper (the HTTP engine under reqwest), with one TLS configuration
-//! (rustls with ring, the webpki roots, HTTP/1.1). reqwest's request layers (URL re-parsing,
-//! redirect and retry bookkeeping, serde form encoding) took about a sixth of a login's client
-//! CPU (BENCHMARKS.md), and none of them is wanted here. A request that the
-//! environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read
-//! once, the same way reqwest reads them) send through a proxy goes through reqwest instead,
-//! with the same TLS configuration, so proxies work as they do with reqwest.
+//! [`HttpSettings`] gathers the user's choices and builds one reqwest client from them: first
+//! the library's defaults, then the user's own builder closure, then the invariants above once
+//! more, so no closure can turn them off. A provider with a client certificate (RFC 8705 mTLS;
+//! a certificate belongs to one client registration) gets a client of its own.
 
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, USER_AGENT};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::proxy::matcher::Matcher;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -30,43 +33,213 @@ pub(crate) const PROTOCOL_BODY_LIMIT: usize = 1 << 20;
 /// The default cap on API responses.
 pub(crate) const API_BODY_LIMIT: usize = 16 << 20;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle connections are closed after this long (reqwest's default).
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// TCP keep-alive probes (reqwest's defaults): a provider that vanished is noticed.
-const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
-const TCP_KEEPALIVE_RETRIES: u32 = 3;
 pub(crate) const USER_AGENT_VALUE: &str = concat!("oauth-clients/", env!("CARGO_PKG_VERSION"));
 
-type Direct = hyper_util::client::legacy::Client<
-    Deadline<hyper_rustls::HttpsConnector<HttpConnector>>,
-    Full<Bytes>,
->;
+/// Which built-in root certificates TLS trusts, besides those added with
+/// [`RegistryBuilder::add_root_certificates_pem`](crate::RegistryBuilder::add_root_certificates_pem).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsRoots {
+    /// Mozilla's root certificates, compiled in (the `webpki-roots` crate): the same on every
+    /// machine, and what browsers trust.
+    #[default]
+    WebPki,
+    /// The operating system's store, read once when the registry is built. On Linux and other
+    /// Unix systems the environment variables `SSL_CERT_FILE` and `SSL_CERT_DIR` name it, as
+    /// for OpenSSL; a company CA installed on the machine is trusted this way.
+    Native,
+    /// None: only the certificates added on the builder are trusted (a private CA, and no
+    /// public one).
+    OnlyAdded,
+}
 
+/// A function that adjusts the reqwest client builder.
+pub(crate) type Customize =
+    Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
+
+/// A client certificate and its key, for mutual TLS.
+pub(crate) struct ClientIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl ClientIdentity {
+    /// Reads a certificate chain (the client's certificate first) and its private key
+    /// (PKCS #8, PKCS #1 or SEC1) from PEM.
+    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<ClientIdentity, String> {
+        let chain = certificates(chain, "client certificate")?;
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| format!("the client certificate's key is not a PEM private key: {e}"))?;
+        let identity = ClientIdentity { chain, key };
+        // Made once here so a key that does not fit its certificate is reported at start-up.
+        tls_config(webpki(), Some(&identity))?;
+        Ok(identity)
+    }
+}
+
+/// Every certificate in a PEM text; at least one.
+pub(crate) fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let found = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the {what} PEM cannot be read: {e}"))?;
+    if found.is_empty() {
+        return Err(format!("the {what} PEM has no `CERTIFICATE` block"));
+    }
+    Ok(found)
+}
+
+/// Where requests go through a proxy.
+#[derive(Clone, Default)]
+enum Proxies {
+    /// As the environment says (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), read
+    /// by reqwest when the client is built.
+    #[default]
+    Environment,
+    /// Never.
+    Off,
+    /// Every request through this proxy.
+    All(Box<reqwest::Proxy>),
+}
+
+/// What the user chose for the registry's HTTP clients.
+#[derive(Clone, Default)]
+pub(crate) struct HttpSettings {
+    pub roots: TlsRoots,
+    pub added_roots: Vec<CertificateDer<'static>>,
+    proxies: Proxies,
+    pub customize: Option<Customize>,
+    /// The connection set-up deadline, when not the default (tests).
+    connect_timeout: Option<Duration>,
+}
+
+impl HttpSettings {
+    /// Every request through `proxy` (`http://`, `https://`), whatever the environment says.
+    pub fn proxy(&mut self, proxy: &str) -> Result<(), String> {
+        let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
+            format!(
+                "the proxy URL is not valid: {}",
+                source_chain(&e.without_url())
+            )
+        })?;
+        self.proxies = Proxies::All(Box::new(proxy));
+        Ok(())
+    }
+
+    /// No proxy, whatever the environment says.
+    pub fn no_proxy(&mut self) {
+        self.proxies = Proxies::Off;
+    }
+
+    /// The root store: the built-in roots chosen, and the added ones.
+    pub fn root_store(&self) -> Result<rustls::RootCertStore, String> {
+        let mut roots = match self.roots {
+            TlsRoots::WebPki => webpki(),
+            TlsRoots::Native => native_roots()?,
+            TlsRoots::OnlyAdded => rustls::RootCertStore::empty(),
+        };
+        for certificate in &self.added_roots {
+            roots
+                .add(certificate.clone())
+                .map_err(|e| format!("an added root certificate cannot be used: {e}"))?;
+        }
+        if roots.is_empty() {
+            return Err("no root certificate is trusted: add one, or choose built-in roots".into());
+        }
+        Ok(roots)
+    }
+
+    /// A client trusting `roots`, presenting `identity` when there is one.
+    pub fn client(
+        &self,
+        roots: rustls::RootCertStore,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Http, String> {
+        let tls = tls_config(roots, identity)?;
+        // The library's defaults, which the user's closure may change.
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT_VALUE)
+            .connect_timeout(self.connect_timeout.unwrap_or(CONNECT_TIMEOUT))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true);
+        builder = match &self.proxies {
+            Proxies::Environment => builder,
+            Proxies::Off => builder.no_proxy(),
+            Proxies::All(proxy) => builder.proxy(reqwest::Proxy::clone(proxy)),
+        };
+        if let Some(customize) = &self.customize {
+            builder = customize(builder);
+        }
+        // The invariants, whatever the closure did. A preconfigured rustls configuration
+        // replaces every TLS setting reqwest's builder has (its `danger_*` switches, roots,
+        // identities, versions), so verification stays on, with the chosen roots.
+        let client = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .danger_accept_invalid_certs(false)
+            .danger_accept_invalid_hostnames(false)
+            .use_preconfigured_tls(tls)
+            .build()
+            .map_err(|e| source_chain(&e))?;
+        Ok(Http { client })
+    }
+}
+
+fn webpki() -> rustls::RootCertStore {
+    rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+/// The operating system's roots. Certificates the store holds but rustls cannot parse are
+/// skipped (some stores carry odd old ones); a store with none usable is an error.
+fn native_roots() -> Result<rustls::RootCertStore, String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (_added, _skipped) = roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        let why = match found.errors.first() {
+            Some(error) => format!(": {error}"),
+            None => String::new(),
+        };
+        return Err(format!(
+            "the operating system's root certificates could not be read{why}"
+        ));
+    }
+    Ok(roots)
+}
+
+/// rustls with ring, `roots`, TLS 1.2 and 1.3, ALPN `http/1.1`, and the client certificate
+/// when there is one.
+fn tls_config(
+    roots: rustls::RootCertStore,
+    identity: Option<&ClientIdentity>,
+) -> Result<rustls::ClientConfig, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots);
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+            .map_err(|e| format!("the client certificate cannot be used: {e}"))?,
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A reqwest client that applies the rules of this module. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Http {
-    direct: Direct,
-    /// Which destinations the environment sends through a proxy.
-    proxies: Arc<Matcher>,
-    /// The client for those: reqwest, configured from the same environment.
-    proxied: reqwest::Client,
+    client: reqwest::Client,
 }
 
 impl std::fmt::Debug for Http {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Http").finish_non_exhaustive()
     }
-}
-
-/// Where the proxy settings come from.
-enum Proxies {
-    /// The environment, as reqwest reads it.
-    System,
-    /// Every request through this proxy (tests).
-    #[cfg(test)]
-    All(String),
-    /// No proxy, whatever the environment says (tests).
-    #[cfg(test)]
-    None,
 }
 
 /// A request to a provider, built by the flows and the API client, sent by [`Http::send`].
@@ -198,117 +371,7 @@ impl Response {
     }
 }
 
-/// rustls with ring, `roots`, TLS 1.2 and 1.3, ALPN `http/1.1`: for both transports.
-fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A connector whose whole connection set-up (TCP and TLS) must finish within `limit`, as
-/// reqwest bounds it; the TCP connector's own timeout only covers the TCP part.
-#[derive(Clone)]
-struct Deadline<C> {
-    inner: C,
-    limit: Duration,
-}
-
-impl<C> tower_service::Service<http::Uri> for Deadline<C>
-where
-    C: tower_service::Service<http::Uri>,
-    C::Error: Into<BoxError>,
-    C::Future: Send + 'static,
-{
-    type Response = C::Response;
-    type Error = BoxError;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, destination: http::Uri) -> Self::Future {
-        let (connecting, limit) = (self.inner.call(destination), self.limit);
-        Box::pin(async move {
-            match tokio::time::timeout(limit, connecting).await {
-                Ok(connected) => connected.map_err(Into::into),
-                Err(_) => Err(format!("no connection within {} ms", limit.as_millis()).into()),
-            }
-        })
-    }
-}
-
 impl Http {
-    /// The client: the webpki roots, the environment's proxy settings.
-    pub fn new() -> Result<Http, String> {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        Http::build(Proxies::System, roots, CONNECT_TIMEOUT)
-    }
-
-    fn build(
-        proxies: Proxies,
-        roots: rustls::RootCertStore,
-        connect_timeout: Duration,
-    ) -> Result<Http, String> {
-        let tls = Arc::new(tls_config(roots)?);
-
-        let mut connector = HttpConnector::new();
-        connector.enforce_http(false);
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
-        connector.set_keepalive(Some(TCP_KEEPALIVE));
-        connector.set_keepalive_interval(Some(TCP_KEEPALIVE));
-        connector.set_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
-        // https, or plain http (loopback providers in development and tests).
-        let connector = Deadline {
-            inner: hyper_rustls::HttpsConnector::from((connector, tls.clone())),
-            limit: connect_timeout,
-        };
-        let direct =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-                .pool_timer(hyper_util::rt::TokioTimer::new())
-                .build(connector);
-
-        let proxied = reqwest::Client::builder()
-            .use_preconfigured_tls(Arc::unwrap_or_clone(tls))
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(connect_timeout)
-            .user_agent(USER_AGENT_VALUE);
-        let (proxied, matcher) = match proxies {
-            // reqwest reads the environment with this same matcher.
-            Proxies::System => (proxied, Matcher::from_system()),
-            #[cfg(test)]
-            Proxies::All(proxy) => (
-                proxied
-                    .no_proxy()
-                    .proxy(reqwest::Proxy::all(&proxy).map_err(|e| e.to_string())?),
-                Matcher::builder().all(proxy).build(),
-            ),
-            #[cfg(test)]
-            Proxies::None => (proxied.no_proxy(), Matcher::builder().build()),
-        };
-        Ok(Http {
-            direct,
-            proxies: Arc::new(matcher),
-            proxied: proxied.build().map_err(|e| e.to_string())?,
-        })
-    }
-
     /// Sends `request` and reads the whole answer within `timeout`, refusing bodies over
     /// `limit` bytes. A 3xx answer is an error, except from an API, whose caller gets it as is
     /// (still not followed: the bearer token must not go where the redirect points).
@@ -328,37 +391,14 @@ impl Http {
         if let Some(problem) = request.invalid {
             return Err(fail(HttpErrorKind::Other(problem.into())));
         }
-        // Never the URL itself in an error: it can carry parameters.
-        let uri = http::Uri::try_from(&request.url[..url::Position::AfterQuery]).map_err(|_| {
-            fail(HttpErrorKind::Other(
-                "the URL is not a valid HTTP URI".into(),
-            ))
-        })?;
-        let mut headers = request.headers;
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        }
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        let mut outgoing = reqwest::Request::new(request.method, request.url);
+        *outgoing.headers_mut() = request.headers;
+        if !request.body.is_empty() {
+            *outgoing.body_mut() = Some(request.body.into());
         }
 
         let started = std::time::Instant::now();
-        let exchange = async {
-            if self.proxies.intercept(&uri).is_some() {
-                let mut proxied = reqwest::Request::new(request.method, request.url);
-                *proxied.headers_mut() = headers;
-                *proxied.body_mut() = Some(request.body.into());
-                let response = self.proxied.execute(proxied).await;
-                read_reqwest(response, limit).await
-            } else {
-                let mut direct = http::Request::new(Full::new(request.body));
-                *direct.method_mut() = request.method;
-                *direct.uri_mut() = uri;
-                *direct.headers_mut() = headers;
-                let response = self.direct.request(direct).await;
-                read_direct(response, limit).await
-            }
-        };
+        let exchange = async { read(self.client.execute(outgoing).await, limit).await };
         let outcome = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => Err(HttpErrorKind::Timeout(timeout)),
             Ok(Ok(response)) if endpoint != Endpoint::Api && response.status.is_redirection() => {
@@ -403,35 +443,7 @@ fn append(body: &mut BytesMut, chunk: &[u8], limit: usize) -> Result<(), HttpErr
     Ok(())
 }
 
-async fn read_direct(
-    response: Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>,
-    limit: usize,
-) -> Result<Response, HttpErrorKind> {
-    let response = response.map_err(|error| {
-        let message = source_chain(&error);
-        if error.is_connect() {
-            HttpErrorKind::Connect(message)
-        } else {
-            HttpErrorKind::Other(message)
-        }
-    })?;
-    let (parts, mut incoming) = response.into_parts();
-    check_length(hyper::body::Body::size_hint(&incoming).exact(), limit)?;
-    let mut body = BytesMut::new();
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| HttpErrorKind::Other(source_chain(&e)))?;
-        if let Some(chunk) = frame.data_ref() {
-            append(&mut body, chunk, limit)?;
-        }
-    }
-    Ok(Response {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.freeze(),
-    })
-}
-
-async fn read_reqwest(
+async fn read(
     response: Result<reqwest::Response, reqwest::Error>,
     limit: usize,
 ) -> Result<Response, HttpErrorKind> {
@@ -477,6 +489,7 @@ fn source_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::{ACCEPT, USER_AGENT};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -513,15 +526,22 @@ mod tests {
         (base, task)
     }
 
-    fn webpki() -> rustls::RootCertStore {
-        rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        }
+    /// Never a proxy, whatever the environment says.
+    fn no_proxy() -> HttpSettings {
+        let mut settings = HttpSettings::default();
+        settings.no_proxy();
+        settings
     }
 
-    /// Never a proxy, whatever the environment says.
     fn direct() -> Http {
-        Http::build(Proxies::None, webpki(), CONNECT_TIMEOUT).unwrap()
+        no_proxy().client(webpki(), None).unwrap()
+    }
+
+    /// Every request through `proxy`.
+    fn through(proxy: &str) -> HttpSettings {
+        let mut settings = HttpSettings::default();
+        settings.proxy(proxy).unwrap();
+        settings
     }
 
     async fn send(http: &Http, endpoint: Endpoint, request: Request) -> Result<Response, Error> {
@@ -577,7 +597,7 @@ mod tests {
         // The "proxy" answers itself: what matters is that the request reached it, in the
         // absolute form a forward proxy gets.
         let (proxy, server) = serve_once(OK).await;
-        let http = Http::build(Proxies::All(proxy), webpki(), CONNECT_TIMEOUT).unwrap();
+        let http = through(&proxy).client(webpki(), None).unwrap();
         let request = Request::get(Url::parse("http://provider.invalid/jwks").unwrap())
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header_text(USER_AGENT, "my-app/1", false);
@@ -595,9 +615,9 @@ mod tests {
         assert!(!seen.contains("oauth-clients/"), "{seen}");
     }
 
-    /// The body cap, redirect refusal and status pass-through hold on both transports.
+    /// The body cap, redirect refusal and status pass-through hold with and without a proxy.
     #[tokio::test]
-    async fn both_transports_apply_the_same_rules() {
+    async fn direct_and_proxied_requests_apply_the_same_rules() {
         const LONG_DECLARED: &str =
             "HTTP/1.1 200 OK\r\ncontent-length: 65\r\nconnection: close\r\n\r\n";
         const LONG_CHUNKED: &str = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n28\r\n0123456789012345678901234567890123456789\r\n28\r\n0123456789012345678901234567890123456789\r\n0\r\n\r\n";
@@ -621,7 +641,7 @@ mod tests {
                 let (base, server) = serve_once(answer).await;
                 let (http, target) = if proxied {
                     (
-                        Http::build(Proxies::All(base), webpki(), CONNECT_TIMEOUT).unwrap(),
+                        through(&base).client(webpki(), None).unwrap(),
                         "http://provider.invalid/x".to_string(),
                     )
                 } else {
@@ -743,7 +763,7 @@ mod tests {
                 .unwrap(),
             )
             .unwrap();
-        let trusting = Http::build(Proxies::None, roots, CONNECT_TIMEOUT).unwrap();
+        let trusting = no_proxy().client(roots, None).unwrap();
         let response = send(&trusting, Endpoint::Token, Request::get(url(&base, "/")))
             .await
             .unwrap();
@@ -770,9 +790,14 @@ mod tests {
     async fn connection_set_up_has_its_own_deadline() {
         let (address, server) = silent_server().await;
         let limit = Duration::from_millis(200);
-        let direct = Http::build(Proxies::None, webpki(), limit).unwrap();
-        let proxied =
-            Http::build(Proxies::All(format!("http://{address}")), webpki(), limit).unwrap();
+        let mut direct = no_proxy();
+        direct.connect_timeout = Some(limit);
+        let mut proxied = through(&format!("http://{address}"));
+        proxied.connect_timeout = Some(limit);
+        let (direct, proxied) = (
+            direct.client(webpki(), None).unwrap(),
+            proxied.client(webpki(), None).unwrap(),
+        );
         for (http, target) in [
             (direct, format!("https://{address}/")),
             (proxied, "https://provider.invalid/".to_string()),
@@ -796,6 +821,135 @@ mod tests {
             }
         }
         server.abort();
+    }
+
+    /// A closure that asks reqwest to follow redirects, retry, and accept any certificate
+    /// changes none of it: the library's rules are applied after it.
+    #[tokio::test]
+    async fn a_user_builder_cannot_turn_off_the_rules() {
+        let mut settings = no_proxy();
+        settings.customize = Some(Arc::new(|builder: reqwest::ClientBuilder| {
+            builder
+                .redirect(reqwest::redirect::Policy::limited(10))
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true)
+                .tls_built_in_root_certs(false)
+        }));
+        let http = settings.client(webpki(), None).unwrap();
+
+        // A redirect to a second server, which must never see a connection.
+        let target = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let answer: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 302 Found\r\nlocation: http://{}/stolen\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                target.local_addr().unwrap()
+            )
+            .into_boxed_str(),
+        );
+        for (endpoint, expected) in [
+            (
+                Endpoint::Token,
+                Err(HttpErrorKind::Redirect { status: 302 }),
+            ),
+            (Endpoint::Api, Ok(StatusCode::FOUND)),
+        ] {
+            let (base, server) = serve_once(answer).await;
+            let outcome = send(&http, endpoint, Request::get(url(&base, "/token")))
+                .await
+                .map(|r| r.status)
+                .map_err(|e| match e {
+                    Error::Http { kind, .. } => kind,
+                    other => panic!("{other:?}"),
+                });
+            assert_eq!(outcome, expected);
+            server.await.unwrap();
+        }
+        let followed = tokio::time::timeout(Duration::from_millis(300), target.accept()).await;
+        assert!(followed.is_err(), "the redirect was followed");
+
+        // A certificate no root vouches for is still refused.
+        let (base, server) = tls_server().await;
+        match send(&http, Endpoint::Token, Request::get(url(&base, "/"))).await {
+            Err(Error::Http {
+                kind: HttpErrorKind::Connect(message),
+                ..
+            }) => assert!(message.contains("certificate"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        server.abort();
+    }
+
+    /// What the closure may change does change: here the user agent and a default header.
+    #[tokio::test]
+    async fn a_user_builder_changes_what_is_theirs() {
+        let mut settings = no_proxy();
+        settings.customize = Some(Arc::new(|builder: reqwest::ClientBuilder| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-tenant", HeaderValue::from_static("blue"));
+            builder.user_agent("my-app/2").default_headers(headers)
+        }));
+        let http = settings.client(webpki(), None).unwrap();
+        let (base, server) = serve_once(OK).await;
+        send(&http, Endpoint::Jwks, Request::get(url(&base, "/jwks")))
+            .await
+            .unwrap();
+        let seen = server.await.unwrap().to_ascii_lowercase();
+        assert!(seen.contains("\r\nuser-agent: my-app/2\r\n"), "{seen}");
+        assert!(seen.contains("\r\nx-tenant: blue\r\n"), "{seen}");
+    }
+
+    #[test]
+    fn unreadable_certificates_and_keys_are_reported() {
+        let cert = include_bytes!("testdata/self-signed.crt");
+        let key = include_bytes!("testdata/self-signed.key");
+        assert!(ClientIdentity::from_pem(cert, key).is_ok());
+        let other_key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        for (chain, key, expected) in [
+            (
+                &b"nothing"[..],
+                &key[..],
+                "the client certificate PEM has no `CERTIFICATE` block",
+            ),
+            (
+                &cert[..],
+                &b"nothing"[..],
+                "the client certificate's key is not a PEM private key",
+            ),
+            (
+                &cert[..],
+                other_key.as_bytes(),
+                "the client certificate cannot be used",
+            ),
+        ] {
+            match ClientIdentity::from_pem(chain, key) {
+                Err(message) => assert!(message.starts_with(expected), "{message}"),
+                Ok(_) => panic!("accepted: {expected}"),
+            }
+        }
+        assert_eq!(
+            certificates(
+                b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+                "root certificate"
+            )
+            .unwrap_err()
+            .split(':')
+            .next(),
+            Some("the root certificate PEM cannot be read")
+        );
+        let mut only_added = HttpSettings {
+            roots: TlsRoots::OnlyAdded,
+            ..HttpSettings::default()
+        };
+        assert_eq!(
+            only_added.root_store().unwrap_err(),
+            "no root certificate is trusted: add one, or choose built-in roots"
+        );
+        only_added.added_roots = certificates(cert, "root certificate").unwrap();
+        assert_eq!(only_added.root_store().unwrap().len(), 1);
+        assert!(HttpSettings::default()
+            .proxy("not a url")
+            .unwrap_err()
+            .starts_with("the proxy URL is not valid"));
     }
 
     #[test]

@@ -49,6 +49,10 @@ mod token;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The HTTP client the library sends every request with, for
+/// [`RegistryBuilder::http_client`].
+pub use reqwest;
+
 /// Framework integrations, each behind its cargo feature.
 pub mod integrations {
     #[cfg(feature = "actix")]
@@ -63,6 +67,7 @@ pub use config::{
 };
 pub use error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem, SessionError};
 pub use flow::{AuthorizeRequest, Callback, Redirect};
+pub use http::TlsRoots;
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
 pub use oauth_clients_spec::Key;
 pub use oidc::{IdTokenError, UserInfo};

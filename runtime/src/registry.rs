@@ -11,7 +11,7 @@ use crate::cache::Cached;
 use crate::config::{ClientConfig, ProviderConfig, Secret};
 use crate::discovery::Metadata;
 use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem};
-use crate::http::Http;
+use crate::http::{ClientIdentity, Http, HttpSettings, TlsRoots};
 use crate::jwks::RefetchGate;
 use crate::refresh::{Flights, Hook, HookError, TokenUpdate};
 use crate::settings::Settings;
@@ -74,8 +74,9 @@ pub struct Registry<S> {
 
 struct Inner {
     providers: Vec<Slot>,
-    /// Made on first use: programs that only list providers never build a TLS client.
-    http: OnceLock<Result<Http, String>>,
+    /// The HTTP client of every provider without a client certificate of its own, or why it
+    /// could not be built.
+    http: Result<Http, String>,
     hooks: Vec<Hook>,
     flights: Flights,
     clock: Clock,
@@ -88,6 +89,8 @@ struct Slot {
     config: &'static ProviderConfig,
     resolved: Result<Arc<ClientConfig>, Vec<Problem>>,
     runtime: ProviderRuntime,
+    /// The provider's own HTTP client, when it presents a client certificate (mTLS).
+    http: Option<Result<Http, String>>,
 }
 
 /// What a provider's clients share at run time: caches of its metadata and keys.
@@ -193,20 +196,6 @@ impl<S> Registry<S> {
     pub(crate) fn flights(&self) -> &Flights {
         &self.inner.flights
     }
-
-    /// The shared HTTP client, for a request to `endpoint` of `provider`.
-    pub(crate) fn http(&self, provider: &'static str, endpoint: Endpoint) -> Result<&Http, Error> {
-        match self.inner.http.get_or_init(Http::new) {
-            Ok(http) => Ok(http),
-            Err(message) => Err(Error::Http {
-                provider,
-                endpoint,
-                kind: HttpErrorKind::Other(format!(
-                    "the HTTP client could not be built: {message}"
-                )),
-            }),
-        }
-    }
 }
 
 /// A client for one provider: the handle every flow is called on. Cheap to clone.
@@ -263,6 +252,22 @@ impl<P: Provider> Client<P> {
         &self.registry.slot(P::INDEX).runtime
     }
 
+    /// The HTTP client for a request to `endpoint`: the provider's own when it presents a
+    /// client certificate, else the registry's.
+    pub(crate) fn http(&self, endpoint: Endpoint) -> Result<&Http, Error> {
+        let slot = self.registry.slot(P::INDEX);
+        match slot.http.as_ref().unwrap_or(&self.registry.inner.http) {
+            Ok(http) => Ok(http),
+            Err(message) => Err(Error::Http {
+                provider: self.name(),
+                endpoint,
+                kind: HttpErrorKind::Other(format!(
+                    "the HTTP client could not be built: {message}"
+                )),
+            }),
+        }
+    }
+
     /// The URL of one of the provider's endpoints: declared, or else discovered.
     pub(crate) async fn endpoint(&self, endpoint: Endpoint) -> Result<url::Url, Error> {
         let config = self.config()?;
@@ -297,6 +302,11 @@ pub struct RegistryBuilder<S> {
     hooks: Vec<Hook>,
     clock: Clock,
     state_policy: StatePolicy,
+    http: HttpSettings,
+    /// Client certificates by provider name, or why one could not be read.
+    identities: Vec<(String, Result<ClientIdentity, String>)>,
+    /// Problems found while taking the HTTP options, reported by `build`.
+    http_problems: Vec<String>,
     _set: PhantomData<fn() -> S>,
 }
 
@@ -333,6 +343,9 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                 ttl: Duration::from_secs(600),
                 max_pending: 5,
             },
+            http: HttpSettings::default(),
+            identities: Vec::new(),
+            http_problems: Vec::new(),
             _set: PhantomData,
         }
     }
@@ -394,6 +407,100 @@ impl<S: ProviderSet> RegistryBuilder<S> {
     /// errors either way.
     pub fn allow_unconfigured(mut self) -> Self {
         self.allow_unconfigured = true;
+        self
+    }
+
+    /// Which built-in root certificates TLS trusts: [`TlsRoots::WebPki`] (the default, Mozilla's
+    /// roots compiled in), [`TlsRoots::Native`] (the operating system's store, which honours
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`) or [`TlsRoots::OnlyAdded`]. Certificates added with
+    /// [`add_root_certificates_pem`](Self::add_root_certificates_pem) are trusted as well.
+    pub fn tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.http.roots = roots;
+        self
+    }
+
+    /// Also trusts every certificate in `pem` (one or more `CERTIFICATE` blocks): a company's
+    /// private CA, or the CA of a TLS-inspecting proxy. A PEM that cannot be read is a problem
+    /// [`build`](Self::build) reports.
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     corp_sso { server_metadata_url: "https://sso.corp.example/.well-known/openid-configuration", scope: "openid" },
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("/etc/corp/root-ca.pem")?;
+    /// let registry = Providers::builder().add_root_certificates_pem(ca).build()?;
+    /// # let _ = registry;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        match crate::http::certificates(pem.as_ref(), "root certificate") {
+            Ok(found) => self.http.added_roots.extend(found),
+            Err(message) => self.http_problems.push(message),
+        }
+        self
+    }
+
+    /// Sends every request through `proxy` (an `http://` or `https://` URL, with credentials
+    /// in it if the proxy needs them), whatever the environment says. By default the
+    /// environment decides: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+    pub fn proxy(mut self, proxy: &str) -> Self {
+        if let Err(message) = self.http.proxy(proxy) {
+            self.http_problems.push(message);
+        }
+        self
+    }
+
+    /// Sends no request through a proxy, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.http.no_proxy();
+        self
+    }
+
+    /// Presents a client certificate on every connection to `provider`'s endpoints: mutual
+    /// TLS (RFC 8705), for providers that require it. `chain_pem` holds the client's
+    /// certificate first, then any intermediates; `key_pem` its private key (PKCS #8, PKCS #1
+    /// or SEC1). The certificate belongs to this provider's client registration, so other
+    /// providers never see it. A PEM that cannot be read, a key that does not fit the
+    /// certificate, or a provider that is not declared is a problem
+    /// [`build`](Self::build) reports.
+    pub fn client_certificate_pem(
+        mut self,
+        provider: &str,
+        chain_pem: impl AsRef<[u8]>,
+        key_pem: impl AsRef<[u8]>,
+    ) -> Self {
+        let identity = ClientIdentity::from_pem(chain_pem.as_ref(), key_pem.as_ref());
+        self.identities.retain(|(name, _)| name != provider);
+        self.identities.push((provider.to_string(), identity));
+        self
+    }
+
+    /// Adjusts the [`reqwest::ClientBuilder`] every client of the registry is built from:
+    /// timeouts, connection pool, DNS resolver, local address, default headers, proxies, a
+    /// user agent. It runs after the library's defaults (a 10 s connection deadline, the
+    /// `oauth-clients/<version>` user agent, the proxies chosen above) and before its rules,
+    /// which it cannot change: redirects are never followed, nothing is retried, and TLS is
+    /// always verified with the roots and client certificates set on this builder (any TLS
+    /// setting made in the closure, `danger_accept_invalid_certs` included, is replaced). The
+    /// provider's `timeout` still bounds every request as a whole.
+    ///
+    /// ```
+    /// # oauth_clients::oauth_clients! {
+    /// #     corp_sso { server_metadata_url: "https://sso.corp.example/.well-known/openid-configuration", scope: "openid" },
+    /// # }
+    /// use std::time::Duration;
+    /// let builder = Providers::builder().http_client(|http| {
+    ///     http.pool_max_idle_per_host(4).connect_timeout(Duration::from_secs(3))
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn http_client(
+        mut self,
+        customize: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.http.customize = Some(Arc::new(customize));
         self
     }
 
@@ -468,9 +575,61 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                 });
             }
         }
+        let everyone = || declared.join(", ");
+        let registry_problem = |message: String| Problem {
+            provider: everyone(),
+            key: None,
+            origin: Origin::Registry,
+            message,
+        };
+        problems.extend(self.http_problems.iter().cloned().map(registry_problem));
+        for (name, _) in &self.identities {
+            if !declared.contains(&name.as_str()) {
+                let hint = match spec::suggest(name, declared.iter().copied()) {
+                    Some(close) => format!("; did you mean `{close}`?"),
+                    None => format!("; declared: {}", declared.join(", ")),
+                };
+                problems.push(Problem {
+                    provider: name.clone(),
+                    key: None,
+                    origin: Origin::Registry,
+                    message: format!(
+                        "a client certificate is set for `{name}`, which is not declared{hint}"
+                    ),
+                });
+            }
+        }
+        let roots = self.http.root_store();
+        let http = roots
+            .clone()
+            .and_then(|roots| self.http.client(roots, None));
+        if let Err(message) = &http {
+            problems.push(registry_problem(message.clone()));
+        }
         let providers = S::CONFIGS
             .iter()
             .map(|config| {
+                let own_http = self
+                    .identities
+                    .iter()
+                    .find(|(name, _)| name == config.name)
+                    .map(|(_, identity)| {
+                        let built = match identity {
+                            Ok(identity) => roots
+                                .clone()
+                                .and_then(|roots| self.http.client(roots, Some(identity))),
+                            Err(message) => Err(message.clone()),
+                        };
+                        if let Err(message) = &built {
+                            problems.push(Problem {
+                                provider: config.name.to_string(),
+                                key: None,
+                                origin: Origin::Registry,
+                                message: message.clone(),
+                            });
+                        }
+                        built
+                    });
                 let resolved = resolve(config, &self.settings, &self.env);
                 if let Err(found) = &resolved {
                     problems.extend(found.iter().cloned());
@@ -484,17 +643,32 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                     ),
                     ..ProviderRuntime::default()
                 };
+                // A provider whose own HTTP client cannot be built cannot be used.
+                let resolved = match (&own_http, resolved) {
+                    (Some(Err(message)), resolved) => {
+                        let mut found = resolved.err().unwrap_or_default();
+                        found.push(Problem {
+                            provider: config.name.to_string(),
+                            key: None,
+                            origin: Origin::Registry,
+                            message: message.clone(),
+                        });
+                        Err(found)
+                    }
+                    (_, resolved) => resolved,
+                };
                 Slot {
                     config,
                     resolved: resolved.map(Arc::new),
                     runtime,
+                    http: own_http,
                 }
             })
             .collect();
         let registry = Registry {
             inner: Arc::new(Inner {
                 providers,
-                http: OnceLock::new(),
+                http,
                 hooks: self.hooks,
                 flights: Flights::default(),
                 clock: self.clock,
