@@ -6,7 +6,7 @@
 //! client secret of a confidential client), no `crit` extensions, `typ` absent or `JWT` (or `JOSE`), and
 //! the signature itself, with a key the provider publishes that fits the algorithm (see
 //! [`crate::jwks`]). Only then the claims, so that a forgery learns nothing about them: every
-//! required claim, `iss` exactly the expected issuer, `aud` and `azp`, `exp`/`iat` with the
+//! required claim, `iss` exactly the expected issuer, `aud` and `azp`, `exp`/`iat`/`nbf` with the
 //! provider's leeway, the nonce of this login, `at_hash`. openidconnect's own token types would
 //! parse the token a second time and skip `azp` and the leeway, so its verifier is not used;
 //! its key types are.
@@ -83,6 +83,10 @@ pub enum IdTokenError {
     /// `iat` is ahead of now by more than the provider's `leeway`.
     #[error("the ID token was issued in the future (`iat` beyond the leeway)")]
     IssuedInFuture,
+    /// `nbf` (RFC 7519 §4.1.5) is ahead of now by more than the provider's `leeway`: the
+    /// token must not be accepted yet.
+    #[error("the ID token is not valid yet (`nbf` beyond the leeway)")]
+    NotYetValid,
     /// The token has no `nonce`, but the login sent one.
     #[error("the ID token has no `nonce`, but one was sent")]
     MissingNonce,
@@ -203,14 +207,59 @@ pub(crate) fn unverified_claims(jwt: &str) -> Option<Map<String, Value>> {
     decode_part(jwt.split('.').nth(1)?).ok()
 }
 
-fn seconds(claims: &Map<String, Value>, name: &'static str) -> Result<i64, IdTokenError> {
+/// A time claim, in seconds since the epoch; `None` when absent.
+fn optional_seconds(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, IdTokenError> {
     match claims.get(name) {
         Some(Value::Number(n)) => n
             .as_i64()
             .or_else(|| n.as_f64().map(|f| f as i64))
+            .map(Some)
             .ok_or_else(|| IdTokenError::Malformed(format!("`{name}` is not a time"))),
-        None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
+        None | Some(Value::Null) => Ok(None),
         Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a number"))),
+    }
+}
+
+/// The time claims of a JWT: when it expires, when it was issued, and when it becomes valid.
+/// Every JWT this library validates (ID tokens, at login and on refresh) is checked by the
+/// same two steps: [`read`](Self::read) with the other claims, [`check`](Self::check) once
+/// issuer and audience passed (Core §3.1.3.7 checks them in that order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Times {
+    exp: i64,
+    iat: i64,
+    nbf: Option<i64>,
+}
+
+impl Times {
+    /// Reads `exp` and `iat` (required) and `nbf` (optional, RFC 7519 §4.1.5).
+    pub(crate) fn read(claims: &Map<String, Value>) -> Result<Times, IdTokenError> {
+        let required =
+            |name| optional_seconds(claims, name)?.ok_or(IdTokenError::MissingClaim(name));
+        Ok(Times {
+            exp: required("exp")?,
+            iat: required("iat")?,
+            nbf: optional_seconds(claims, "nbf")?,
+        })
+    }
+
+    /// Whether the token is valid at `now` (seconds since the epoch), allowing `leeway`
+    /// seconds of clock skew either way.
+    pub(crate) fn check(self, now: i64, leeway: i64) -> Result<(), IdTokenError> {
+        let ahead = now.saturating_add(leeway);
+        if now > self.exp.saturating_add(leeway) {
+            return Err(IdTokenError::Expired);
+        }
+        if self.iat > ahead {
+            return Err(IdTokenError::IssuedInFuture);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > ahead) {
+            return Err(IdTokenError::NotYetValid);
+        }
+        Ok(())
     }
 }
 
@@ -298,6 +347,7 @@ impl<P: Provider> Client<P> {
         // The claims (Core §3.1.3.7), with the provider's leeway.
         let text = |name: &'static str| match claims.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+            Some(Value::String(_)) => Err(IdTokenError::Malformed(format!("`{name}` is empty"))),
             None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
             Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
         };
@@ -323,8 +373,7 @@ impl<P: Provider> Client<P> {
         if audiences.is_empty() {
             return Err(fail(IdTokenError::MissingClaim("aud")));
         }
-        let exp = seconds(&claims, "exp").map_err(fail)?;
-        let iat = seconds(&claims, "iat").map_err(fail)?;
+        let times = Times::read(&claims).map_err(fail)?;
         let expected = self.expected_issuer().unwrap_or_default();
         if iss != expected {
             return Err(fail(IdTokenError::WrongIssuer {
@@ -343,13 +392,9 @@ impl<P: Provider> Client<P> {
             _ => {}
         }
         let now = self.registry().now_secs() as i64;
-        let leeway = config.leeway.as_secs() as i64;
-        if now > exp.saturating_add(leeway) {
-            return Err(fail(IdTokenError::Expired));
-        }
-        if iat > now.saturating_add(leeway) {
-            return Err(fail(IdTokenError::IssuedInFuture));
-        }
+        times
+            .check(now, config.leeway.as_secs() as i64)
+            .map_err(fail)?;
         match (nonce, optional_text("nonce").map_err(fail)?) {
             (NonceRule::Equals(_), None) => return Err(fail(IdTokenError::MissingNonce)),
             (NonceRule::Equals(expected), Some(found)) if expected != found => {
@@ -649,6 +694,89 @@ mod tests {
             Some("pKvURIxJVi2CgRXROh_M6pJ_UrTVRZKX-LQ-QtqJI4s")
         );
         assert_eq!(left_half_hash("XS1", "x"), None);
+    }
+
+    fn times(claims: serde_json::Value) -> Result<Times, IdTokenError> {
+        match claims {
+            Value::Object(claims) => Times::read(&claims),
+            _ => unreachable!("the tests pass objects"),
+        }
+    }
+
+    #[test]
+    fn time_claims_are_read_strictly() {
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100})),
+            Ok(Times {
+                exp: 200,
+                iat: 100,
+                nbf: None
+            })
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100, "nbf": 150.7})),
+            Ok(Times {
+                exp: 200,
+                iat: 100,
+                nbf: Some(150)
+            })
+        );
+        assert_eq!(
+            times(serde_json::json!({"iat": 100})),
+            Err(IdTokenError::MissingClaim("exp"))
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200})),
+            Err(IdTokenError::MissingClaim("iat"))
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100, "nbf": "soon"})),
+            Err(IdTokenError::Malformed("`nbf` is not a number".into()))
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100, "nbf": null})),
+            Ok(Times {
+                exp: 200,
+                iat: 100,
+                nbf: None
+            })
+        );
+    }
+
+    #[test]
+    fn time_claims_are_checked_with_the_leeway() {
+        let at = |exp, iat, nbf| Times { exp, iat, nbf };
+        let now = 1_000;
+        assert_eq!(at(1_300, 1_000, Some(1_000)).check(now, 60), Ok(()));
+        // Each limit is inclusive: exactly the leeway away is still accepted.
+        assert_eq!(at(940, 900, None).check(now, 60), Ok(()));
+        assert_eq!(
+            at(939, 900, None).check(now, 60),
+            Err(IdTokenError::Expired)
+        );
+        assert_eq!(at(1_300, 1_060, None).check(now, 60), Ok(()));
+        assert_eq!(
+            at(1_300, 1_061, None).check(now, 60),
+            Err(IdTokenError::IssuedInFuture)
+        );
+        assert_eq!(at(1_300, 1_000, Some(1_060)).check(now, 60), Ok(()));
+        assert_eq!(
+            at(1_300, 1_000, Some(1_061)).check(now, 60),
+            Err(IdTokenError::NotYetValid)
+        );
+        assert_eq!(
+            at(1_300, 1_000, Some(1_001)).check(now, 0),
+            Err(IdTokenError::NotYetValid)
+        );
+        // Extreme values saturate instead of overflowing.
+        assert_eq!(
+            at(i64::MAX, i64::MIN, Some(i64::MAX)).check(i64::MAX, i64::MAX),
+            Ok(())
+        );
+        assert_eq!(
+            at(i64::MIN, 0, None).check(0, 0),
+            Err(IdTokenError::Expired)
+        );
     }
 
     #[test]
