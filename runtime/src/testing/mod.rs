@@ -109,6 +109,9 @@ pub struct Behaviour {
     pub sign_es256: bool,
     /// Extra entries added to the JWKS (e.g. keys of unknown types).
     pub jwks_extra: Vec<Value>,
+    /// Changes the JWKS document (`{"keys": [..]}`) before it is served, e.g. to restrict
+    /// the signing key with `key_ops`.
+    pub jwks_hook: Option<JsonHook>,
     /// Answer the JWKS endpoint with this status (e.g. 503: down).
     pub jwks_status: Option<u16>,
     /// Answer the discovery endpoint with this status (e.g. 500).
@@ -184,7 +187,7 @@ impl std::fmt::Debug for IdTokenHook {
 
 type JsonChange = dyn Fn(&mut Map<String, Value>) + Send + Sync;
 
-/// A change applied to a JSON document (the discovery document).
+/// A change applied to a JSON document (the discovery document, the JWKS).
 #[derive(Clone)]
 pub struct JsonHook(pub Arc<JsonChange>);
 
@@ -226,6 +229,7 @@ impl Default for Behaviour {
             publish_all_keys: false,
             sign_es256: false,
             jwks_extra: Vec::new(),
+            jwks_hook: None,
             jwks_status: None,
             discovery_status: None,
             logout_state: None,

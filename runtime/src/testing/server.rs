@@ -707,7 +707,12 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
         keys.push(shared.ec_key.jwk());
     }
     keys.extend(behaviour.jwks_extra.iter().cloned());
-    axum::Json(json!({ "keys": keys })).into_response()
+    let mut document = serde_json::Map::new();
+    document.insert("keys".into(), Value::Array(keys));
+    if let Some(hook) = &behaviour.jwks_hook {
+        (hook.0)(&mut document);
+    }
+    axum::Json(Value::Object(document)).into_response()
 }
 
 async fn userinfo(
