@@ -85,6 +85,8 @@ pub struct Behaviour {
     pub token_override: Option<(u16, String, String)>,
     /// Leave `access_token` out of token answers.
     pub omit_access_token: bool,
+    /// Leave `token_type` out of token answers (which RFC 6749 §5.1 requires).
+    pub omit_token_type: bool,
     /// Put the scope's claims (email, name, ...) in ID tokens; otherwise only userinfo has them
     /// (default `true`).
     pub claims_in_id_token: bool,
@@ -219,6 +221,7 @@ impl Default for Behaviour {
             token_padding: 0,
             token_override: None,
             omit_access_token: false,
+            omit_token_type: false,
             claims_in_id_token: true,
             id_token_ttl: Duration::from_secs(300),
             id_token_hook: None,

@@ -390,7 +390,9 @@ async fn token(
     if !behaviour.omit_access_token {
         fields.push(("access_token".into(), json!(access_token)));
     }
-    fields.push(("token_type".into(), json!(behaviour.token_type)));
+    if !behaviour.omit_token_type {
+        fields.push(("token_type".into(), json!(behaviour.token_type)));
+    }
     if let Some(ttl) = behaviour.access_token_ttl {
         fields.push(("expires_in".into(), json!(ttl.as_secs())));
     }
