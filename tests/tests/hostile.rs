@@ -546,11 +546,8 @@ async fn token_response_without_an_id_token_for_openid() {
 #[tokio::test]
 async fn callback_without_state() {
     let s = Setup::new().await;
-    let (session, callback) = s.approved::<Idp>().await;
-    let callback = Callback {
-        state: None,
-        ..callback
-    };
+    let (session, mut callback) = s.approved::<Idp>().await;
+    callback.state = None;
     let outcome = s
         .registry
         .client::<Idp>()
@@ -566,11 +563,8 @@ async fn callback_without_state() {
 #[tokio::test]
 async fn callback_with_a_foreign_state() {
     let s = Setup::new().await;
-    let (session, callback) = s.approved::<Idp>().await;
-    let callback = Callback {
-        state: Some("attacker-chosen".into()),
-        ..callback
-    };
+    let (session, mut callback) = s.approved::<Idp>().await;
+    callback.state = Some("attacker-chosen".into());
     let outcome = s
         .registry
         .client::<Idp>()
@@ -1082,10 +1076,7 @@ async fn logout_response(callback: LogoutCallback) -> Result<oauth_clients::Logo
 
 #[tokio::test]
 async fn logout_response_with_a_foreign_state() {
-    let outcome = logout_response(LogoutCallback {
-        state: Some("random".into()),
-    })
-    .await;
+    let outcome = logout_response(LogoutCallback::from_query("state=random")).await;
     assert!(
         matches!(outcome, Err(Error::UnknownState { .. })),
         "{outcome:?}"
