@@ -105,23 +105,56 @@ pub enum IdTokenError {
 }
 
 /// The user's claims: the ID token's, merged with the userinfo endpoint's answer when called.
-/// Standard claims have accessors; every claim is in [`claims`](Self::claims).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// A `UserInfo` always says who the user is: its `sub` is a non-empty string, checked
+/// whenever one is made (from a validated ID token, from a userinfo answer about the same
+/// subject, by [`from_claims`](Self::from_claims), or when deserialized), so no two users can
+/// share an empty identity. Standard claims have accessors; every claim is in
+/// [`claims`](Self::claims).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct UserInfo {
-    /// Every claim, by name.
-    pub claims: Map<String, Value>,
+    claims: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for UserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let claims = Map::deserialize(deserializer)?;
+        UserInfo::from_claims(claims).ok_or_else(|| {
+            serde::de::Error::custom("the user's claims have no `sub` (a non-empty string)")
+        })
+    }
 }
 
 impl UserInfo {
+    /// The user's claims, if they say who the user is: `None` when `sub` is missing, not a
+    /// string, or empty.
+    pub fn from_claims(claims: Map<String, Value>) -> Option<UserInfo> {
+        let info = UserInfo { claims };
+        info.text("sub")
+            .is_some_and(|sub| !sub.is_empty())
+            .then_some(info)
+    }
+
     fn text(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
     }
 
-    /// The subject: the user's stable identifier at this issuer. Key accounts on
-    /// (`iss`, `sub`), never on `email`.
+    /// The subject: the user's stable identifier at this issuer, never empty. Key accounts
+    /// on (`iss`, `sub`), never on `email`.
     pub fn sub(&self) -> &str {
+        // Every constructor checked that `sub` is a non-empty string.
         self.text("sub").unwrap_or_default()
+    }
+
+    /// Every claim, by name.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// Every claim, by name, by value.
+    pub fn into_claims(self) -> Map<String, Value> {
+        self.claims
     }
 
     /// The issuer (`iss`).
@@ -279,13 +312,13 @@ fn left_half_hash(alg: &str, input: &str) -> Option<String> {
 }
 
 impl<P: Provider> Client<P> {
-    /// Validates an ID token; its claims on success.
+    /// Validates an ID token; its claims on success, which always have a non-empty `sub`.
     pub(crate) async fn verify_id_token(
         &self,
         id_token: &str,
         nonce: NonceRule<'_>,
         access_token: Option<&str>,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<UserInfo, Error> {
         let provider = self.name();
         let fail = |reason| Error::IdToken { provider, reason };
         let config = self.config()?;
@@ -412,7 +445,8 @@ impl<P: Provider> Client<P> {
                 return Err(fail(IdTokenError::AtHashMismatch));
             }
         }
-        Ok(claims)
+        // `sub` was checked to be a non-empty string above.
+        Ok(UserInfo { claims })
     }
 
     /// Checks the JWS signature `signature` (base64url) of `signed`, the token's first two
@@ -478,14 +512,13 @@ impl<P: Provider> Client<P> {
             provider,
             reason: IdTokenError::Missing,
         })?;
-        let claims = self
+        let mut info = self
             .verify_id_token(
                 &id_token,
                 NonceRule::Equals(nonce),
                 Some(&token.access_token),
             )
             .await?;
-        let mut info = UserInfo { claims };
         let config = self.config()?;
         let fetch = match config.fetch_userinfo {
             FetchUserinfo::Always => true,
@@ -524,7 +557,7 @@ impl<P: Provider> Client<P> {
             .as_ref()
             .and_then(|c| c.get("nonce"))
             .and_then(Value::as_str);
-        let claims = self
+        let mut info = self
             .verify_id_token(
                 &id_token,
                 NonceRule::AbsentOr(original_nonce),
@@ -533,7 +566,7 @@ impl<P: Provider> Client<P> {
             .await?;
         if let Some(original) = &original {
             for name in ["iss", "sub", "aud"] {
-                if original.get(name) != claims.get(name) {
+                if original.get(name) != info.get(name) {
                     return Err(Error::IdToken {
                         provider,
                         reason: IdTokenError::RefreshChanged(name),
@@ -541,8 +574,14 @@ impl<P: Provider> Client<P> {
                 }
             }
         }
-        let mut info = old.userinfo.clone().unwrap_or_default();
-        info.claims.extend(claims);
+        // The new ID token's claims, and the old ones (e.g. from userinfo) it does not repeat.
+        if let Some(old) = &old.userinfo {
+            for (name, value) in &old.claims {
+                info.claims
+                    .entry(name.as_str())
+                    .or_insert_with(|| value.clone());
+            }
+        }
         new.userinfo = Some(info);
         Ok(())
     }
@@ -576,9 +615,9 @@ impl<P: Provider> Client<P> {
             _ => return Err(invalid("the answer is not a JSON object")),
         };
         match claims.get("sub").and_then(Value::as_str) {
+            None | Some("") => Err(invalid("the answer has no `sub`")),
             Some(sub) if sub == expected_sub => Ok(UserInfo { claims }),
             Some(_) => Err(Error::UserinfoSubjectMismatch { provider }),
-            None => Err(invalid("the answer has no `sub`")),
         }
     }
 }
@@ -623,10 +662,42 @@ impl<P: Provider> Client<P> {
             Some(nonce) => NonceRule::Equals(nonce),
             None => NonceRule::Any,
         };
-        let claims = self
-            .verify_id_token(id_token, rule, Some(&token.access_token))
-            .await?;
-        Ok(UserInfo { claims })
+        self.verify_id_token(id_token, rule, Some(&token.access_token))
+            .await
+    }
+
+    /// Who signed in: the user's claims in a token from a login (or refresh) with this
+    /// provider, [`Token::userinfo`]. They come from the ID token validated then, merged with
+    /// the userinfo endpoint's answer when it was called; their [`sub`](UserInfo::sub) is
+    /// the user's identity at this provider. Nothing is fetched or checked again (see
+    /// [`parse_id_token`](Self::parse_id_token) and [`userinfo`](Self::userinfo) for that).
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo(session: oauth_clients::MemorySession, callback: oauth_clients::Callback) -> Result<(), oauth_clients::Error> {
+    /// let token = Providers::google().authorize_access_token(&session, &callback).await?;
+    /// let user = Providers::google().user(&token)?;
+    /// println!("signed in: {} ({:?})", user.sub(), user.email());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Every login with an OpenID Connect provider has them; this fails with
+    /// [`Error::IdToken`] ([`IdTokenError::Missing`]) only for a token that did not come from
+    /// one. Only OpenID Connect providers have this method.
+    pub fn user<'t>(&self, token: &'t Token) -> Result<&'t UserInfo, Error>
+    where
+        P: OpenIdProvider,
+    {
+        token.userinfo.as_ref().ok_or(Error::IdToken {
+            provider: self.name(),
+            reason: IdTokenError::Missing,
+        })
     }
 
     /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
@@ -646,13 +717,13 @@ impl<P: Provider> Client<P> {
             .userinfo
             .as_ref()
             .map(|u| u.sub().to_string())
-            .filter(|s| !s.is_empty())
             .or_else(|| {
                 token
                     .id_token
                     .as_deref()
                     .and_then(unverified_claims)
                     .and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string))
+                    .filter(|sub| !sub.is_empty())
             })
             .ok_or(Error::IdToken {
                 provider: self.name(),
@@ -790,5 +861,38 @@ mod tests {
         assert!(info.email_verified());
         assert_eq!(info.name(), Some("Jane"));
         assert_eq!(info.picture(), None);
+    }
+
+    #[test]
+    fn userinfo_always_has_a_subject() {
+        let claims = |value: serde_json::Value| match value {
+            Value::Object(map) => map,
+            _ => unreachable!("the tests pass objects"),
+        };
+        for without in [
+            serde_json::json!({"email": "j@example.com"}),
+            serde_json::json!({"sub": ""}),
+            serde_json::json!({"sub": null}),
+            serde_json::json!({"sub": 248289761001u64}),
+        ] {
+            assert_eq!(
+                UserInfo::from_claims(claims(without.clone())),
+                None,
+                "{without}"
+            );
+            let error = serde_json::from_value::<UserInfo>(without.clone()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "the user's claims have no `sub` (a non-empty string)",
+                "{without}"
+            );
+        }
+        let info = UserInfo::from_claims(claims(serde_json::json!({"sub": "s", "x": 1}))).unwrap();
+        assert_eq!(info.sub(), "s");
+        // Stored and read back (as part of a `Token`), it is the same.
+        let stored = serde_json::to_value(&info).unwrap();
+        assert_eq!(stored, serde_json::json!({"sub": "s", "x": 1}));
+        assert_eq!(serde_json::from_value::<UserInfo>(stored).unwrap(), info);
+        assert_eq!(info.into_claims()["x"], 1);
     }
 }

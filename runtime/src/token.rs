@@ -61,7 +61,7 @@ impl fmt::Debug for Token {
                 &self
                     .userinfo
                     .as_ref()
-                    .map(|u| u.claims.keys().collect::<Vec<_>>()),
+                    .map(|u| u.claims().keys().collect::<Vec<_>>()),
             )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
