@@ -1416,7 +1416,7 @@ fn settings_turning_openid_on_are_refused_at_build() {
     );
     assert_eq!(
         build_with(complete.clone()).unwrap_err().problems,
-        [kind.clone()]
+        std::slice::from_ref(&kind)
     );
     // `install` builds the same way, and fails before setting the global registry.
     assert_eq!(
