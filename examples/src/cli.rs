@@ -139,22 +139,7 @@ async fn login_with<P: Provider<Set = Providers>>(
         .map_err(|_| CliError::Timeout(timeout))??;
     drop(listener);
     let token = client.exchange_code(&pending, &callback).await?;
-    let (user, claims) = match &token.userinfo {
-        Some(info) => (info.sub().to_string(), info.claims.clone()),
-        // A plain OAuth 2.0 provider (GitHub): who the user is comes from its API.
-        None => {
-            let response = client
-                .get(providers::api_path(provider), &token)
-                .await?
-                .error_for_status(provider)?;
-            let claims: Map<String, Value> = response.json().unwrap_or_default();
-            let id = claims.get("id").map(|id| match id {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
-            (id.unwrap_or_default(), claims)
-        }
-    };
+    let (user, claims) = providers::identify(&client, &token).await?;
     Ok(SignedIn {
         provider,
         user,

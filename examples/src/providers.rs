@@ -95,22 +95,31 @@ pub fn api_path(provider: &str) -> &'static str {
 }
 
 /// Who signed in, and their claims: from the ID token for an OpenID Connect provider, else (a
-/// plain OAuth 2.0 provider such as GitHub) from its API.
+/// plain OAuth 2.0 provider such as GitHub) from its API. The account key is never empty: an
+/// API answer without the user's `id` is refused rather than read as nobody in particular.
 pub async fn identify<P: Provider>(
     client: &Client<P>,
     token: &Token,
 ) -> Result<(String, Map<String, Value>), Error> {
+    // An OpenID Connect login always has the user's claims, with a validated `sub`.
     if let Some(info) = &token.userinfo {
-        return Ok((info.sub().to_string(), info.claims.clone()));
+        return Ok((info.sub().to_string(), info.claims().clone()));
     }
+    let provider = P::CONFIG.name;
     let response = client
-        .get(api_path(P::CONFIG.name), token)
+        .get(api_path(provider), token)
         .await?
-        .error_for_status(P::CONFIG.name)?;
+        .error_for_status(provider)?;
     let claims: Map<String, Value> = response.json().unwrap_or_default();
-    let id = claims.get("id").map(|id| match id {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    Ok((id.unwrap_or_default(), claims))
+    let id = match claims.get("id") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(Value::Number(id)) => id.to_string(),
+        _ => {
+            return Err(Error::InvalidUserinfo {
+                provider,
+                reason: "the API's answer has no `id`: who signed in is unknown".into(),
+            })
+        }
+    };
+    Ok((id, claims))
 }

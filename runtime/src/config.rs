@@ -49,6 +49,15 @@ pub struct ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The kind of provider the declaration made, which its type's methods follow.
+    pub(crate) fn kind(&self) -> oauth_clients_spec::ProviderKind {
+        if self.openid {
+            oauth_clients_spec::ProviderKind::OpenIdConnect
+        } else {
+            oauth_clients_spec::ProviderKind::OAuth2
+        }
+    }
+
     /// The declared value of a key, if the declaration sets it.
     pub fn declared(&self, key: Key) -> Option<Static> {
         self.entries

@@ -142,6 +142,18 @@ pub enum Error {
         /// The provider's name.
         provider: &'static str,
     },
+    /// A parameter of the callback (`code`, `state`, `iss`, `error`, ...) came more than once,
+    /// which RFC 6749 §3.1 forbids: which value is meant cannot be told, so nothing in the
+    /// callback is used (its state stays pending, its code is not redeemed); the parameter.
+    #[error(
+        "the callback from provider `{provider}` has the `{parameter}` parameter more than once"
+    )]
+    RepeatedParameter {
+        /// The provider's name.
+        provider: &'static str,
+        /// The parameter that came more than once.
+        parameter: &'static str,
+    },
     /// The callback has neither `code` nor `error`.
     #[error("the callback from provider `{provider}` has no `code` parameter")]
     MissingCode {
@@ -272,6 +284,7 @@ impl Error {
             | Error::ExpiredState { .. }
             | Error::ReplayedState { .. }
             | Error::MissingCode { .. }
+            | Error::RepeatedParameter { .. }
             | Error::InvalidRequest { .. }
             | Error::IssuerMismatch { .. }
             | Error::MissingIssuer { .. } => 400,

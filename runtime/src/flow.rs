@@ -3,9 +3,11 @@
 //!
 //! Compared with Authlib: PKCE S256 is on by default; the pending login's expiry is enforced;
 //! a missing, unknown, expired or replayed `state` is each its own error; the state is consumed
-//! before the code is redeemed, so a replayed callback never reaches the provider.
+//! before the code is redeemed, so a replayed callback never reaches the provider; a callback
+//! with a repeated parameter is refused before either (see [`crate::params`]).
 
 use crate::error::{Endpoint, Error};
+use crate::params::Reader;
 use crate::registry::{Client, Provider};
 use crate::session::Session;
 use crate::state::{self, PendingLogin};
@@ -19,8 +21,13 @@ use url::Url;
 /// The query (or `form_post` body) of the provider's redirect back to the application.
 ///
 /// Deserialize it with the framework's extractor (`axum::extract::Query<Callback>`,
-/// `actix_web::web::Form<Callback>`, ...) or parse it with [`Callback::from_query`].
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+/// `actix_web::web::Form<Callback>`, ...) or parse it with [`Callback::from_query`]. Every
+/// way reads by the same rule: a known parameter that comes more than once (RFC 6749 §3.1
+/// forbids it) is not an error when reading, but is recorded
+/// ([`repeated_parameter`](Self::repeated_parameter)), and
+/// [`Client::authorize_access_token`] refuses the callback with
+/// [`Error::RepeatedParameter`] before using anything in it.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Callback {
     /// The authorization code, to exchange for a token.
     pub code: Option<String>,
@@ -34,7 +41,19 @@ pub struct Callback {
     pub error_description: Option<String>,
     /// A page about `error`, if the provider sent one.
     pub error_uri: Option<String>,
+    /// The first parameter above that came more than once; only reading sets it.
+    repeated: Option<&'static str>,
 }
+
+/// The parameters a [`Callback`] reads, in the order of its fields.
+const CALLBACK_PARAMS: [&str; 6] = [
+    "code",
+    "state",
+    "iss",
+    "error",
+    "error_description",
+    "error_uri",
+];
 
 impl fmt::Debug for Callback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,33 +64,59 @@ impl fmt::Debug for Callback {
             .field("iss", &self.iss)
             .field("error", &self.error)
             .field("error_description", &self.error_description)
+            .field("repeated", &self.repeated)
             .finish_non_exhaustive()
     }
 }
 
+impl<'de> Deserialize<'de> for Callback {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Reader::deserialize(&CALLBACK_PARAMS, deserializer).map(Callback::read)
+    }
+}
+
 impl Callback {
+    fn read(reader: Reader<6>) -> Callback {
+        let [code, state, iss, error, error_description, error_uri] = reader.values;
+        Callback {
+            code,
+            state,
+            iss,
+            error,
+            error_description,
+            error_uri,
+            repeated: reader.repeated,
+        }
+    }
+
     /// Reads a callback from a URL query string (`code=...&state=...`).
     pub fn from_query(query: &str) -> Callback {
-        let mut callback = Callback::default();
-        for (name, value) in url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
-            let slot = match name.as_ref() {
-                "code" => &mut callback.code,
-                "state" => &mut callback.state,
-                "iss" => &mut callback.iss,
-                "error" => &mut callback.error,
-                "error_description" => &mut callback.error_description,
-                "error_uri" => &mut callback.error_uri,
-                _ => continue,
-            };
-            // RFC 6749 §3.1: parameters must not repeat; keep the first, as most servers do.
-            slot.get_or_insert_with(|| value.into_owned());
-        }
-        callback
+        Callback::read(Reader::query(&CALLBACK_PARAMS, query))
     }
 
     /// Reads a callback from the full callback URL.
     pub fn from_url(url: &Url) -> Callback {
         Callback::from_query(url.query().unwrap_or(""))
+    }
+
+    /// The first of `code`, `state`, `iss`, `error`, `error_description` and `error_uri` that
+    /// the callback carried more than once, if any: such a callback is refused with
+    /// [`Error::RepeatedParameter`] (RFC 6749 §3.1). Always `None` for a callback built from
+    /// its fields.
+    pub fn repeated_parameter(&self) -> Option<&'static str> {
+        self.repeated
+    }
+
+    /// RFC 6749 §3.1: a callback with a repeated parameter is refused before anything in it
+    /// is used.
+    fn check_repeats(&self, provider: &'static str) -> Result<(), Error> {
+        match self.repeated {
+            Some(parameter) => Err(Error::RepeatedParameter {
+                provider,
+                parameter,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -254,9 +299,11 @@ impl<P: Provider> Client<P> {
     /// for [`logout_redirect`](Self::logout_redirect). See
     /// [`authorize_redirect`](Self::authorize_redirect) for an example.
     ///
-    /// Fails with [`Error::Authorization`] when the user or provider refused,
-    /// [`Error::MissingState`], [`Error::UnknownState`], [`Error::ExpiredState`] or
-    /// [`Error::ReplayedState`] for a callback this session cannot accept,
+    /// Fails with [`Error::RepeatedParameter`] when a parameter of the callback came more than
+    /// once (the state is then not consumed), [`Error::Authorization`] when the user or
+    /// provider refused, [`Error::MissingState`], [`Error::UnknownState`],
+    /// [`Error::ExpiredState`] or [`Error::ReplayedState`] for a callback this session cannot
+    /// accept,
     /// [`Error::IssuerMismatch`] or [`Error::MissingIssuer`] when the callback's `iss`
     /// (RFC 9207) is wrong or missing, [`Error::TokenEndpoint`] when the provider refused the
     /// code, and [`Error::IdToken`] when the ID token is invalid. [`Error::status`] gives the
@@ -281,6 +328,9 @@ impl<P: Provider> Client<P> {
     ) -> Result<Token, Error> {
         let provider = self.name();
         self.config()?;
+        // Which of two values is meant cannot be told: nothing in the callback is used, the
+        // state included (it stays pending).
+        callback.check_repeats(provider)?;
         let registry = self.registry();
         let outcome = match &callback.state {
             None => Err(Error::MissingState { provider }),
@@ -324,6 +374,7 @@ impl<P: Provider> Client<P> {
         callback: &Callback,
     ) -> Result<Token, Error> {
         let provider = self.name();
+        callback.check_repeats(provider)?;
         self.check_callback_issuer(callback).await?;
         if let Some(error) = authorization_error(provider, callback) {
             return Err(error);

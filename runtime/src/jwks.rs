@@ -8,10 +8,11 @@
 //! skipped rather than failing the whole set.
 //!
 //! [`verify_jws`] picks the keys that may check a signature as openidconnect's verifier does
-//! (by `kid`, key type, `use` and `alg`) and checks it with [`RingKey`]: RSA and ECDSA run on
-//! ring, the constant-time native library the TLS stack already brings, instead of the
-//! pure-Rust `rsa` crate behind openidconnect's own keys (most of a login's CPU time went
-//! there); every other kind of key is left to openidconnect's implementation. HMAC-signed
+//! (by `kid`, key type, `use` and `alg`) and by `key_ops`, which that verifier ignores, and
+//! checks it with [`RingKey`]: RSA and ECDSA run on ring, the constant-time native library the
+//! TLS stack already brings, instead of the pure-Rust `rsa` crate behind openidconnect's own
+//! keys (most of a login's CPU time went there); every other kind of key is left to
+//! openidconnect's implementation. HMAC-signed
 //! tokens are checked with ring against the client secret ([`verify_hmac`]).
 
 use crate::error::{Endpoint, Error};
@@ -35,6 +36,8 @@ pub(crate) type KeySet = JsonWebKeySet<RingKey>;
 pub(crate) struct RingKey {
     core: CoreJsonWebKey,
     public: Option<Public>,
+    /// Whether `key_ops` (RFC 7517 §4.3) allows `verify`: true when the key does not say.
+    verifies: bool,
 }
 
 /// The key material ring needs, decoded once when the key set is read.
@@ -98,9 +101,17 @@ impl<'de> Deserialize<'de> for RingKey {
         // A key openidconnect cannot read is an error here, which the key set skips.
         let core: CoreJsonWebKey =
             serde_json::from_value(jwk.clone()).map_err(serde::de::Error::custom)?;
+        // `key_ops` restricts a key as `use` does (RFC 7517 §4.3); openidconnect's key type
+        // does not read it. A value that is not a list says nothing usable: no `verify`.
+        let verifies = match jwk.get("key_ops") {
+            None => true,
+            Some(Value::Array(ops)) => ops.iter().any(|op| op.as_str() == Some("verify")),
+            Some(_) => false,
+        };
         Ok(RingKey {
             core,
             public: Public::from_jwk(&jwk),
+            verifies,
         })
     }
 }
@@ -135,6 +146,7 @@ impl JsonWebKey for RingKey {
         RingKey {
             core: CoreJsonWebKey::new_symmetric(key),
             public: None,
+            verifies: true,
         }
     }
 
@@ -226,12 +238,14 @@ pub(crate) enum JwsRefusal {
 
 impl RingKey {
     /// Whether this key may check a signature made with `alg` (the selection openidconnect's
-    /// verifier makes): meant for signatures (or not said), of the algorithm's key type, and
-    /// restricted to `alg` if restricted at all.
+    /// verifier makes, and `key_ops`): meant for signatures (or not said) by `use`, allowed to
+    /// `verify` by `key_ops` (or not said), of the algorithm's key type, and restricted to
+    /// `alg` if restricted at all (RFC 7517 §4.2 to §4.4).
     fn fits(&self, alg: &CoreJwsSigningAlgorithm) -> bool {
         use openidconnect::{JsonWebKeyUse, JwsSigningAlgorithm};
         self.key_use()
             .is_none_or(|key_use| key_use.allows_signature())
+            && self.verifies
             && alg.key_type().as_ref() == Some(self.key_type())
             && match self.signing_alg() {
                 JsonWebKeyAlgorithm::Unspecified => true,
@@ -465,6 +479,33 @@ mod tests {
         assert_eq!(check(&ps256, Some("k1"), &rs256), Err(JwsRefusal::NoKey));
         let sig_rs256 = set(serde_json::json!({"kid": "k1", "use": "sig", "alg": "RS256"}));
         assert_eq!(check(&sig_rs256, Some("k1"), &rs256), Ok(()));
+        // `key_ops` must allow `verify` when the key has it (RFC 7517 §4.3).
+        for ops in [
+            serde_json::json!(["sign"]),
+            serde_json::json!(["encrypt", "wrapKey"]),
+            serde_json::json!([]),
+            serde_json::json!("verify"),
+            serde_json::json!(null),
+        ] {
+            let restricted = set(serde_json::json!({"kid": "k1", "key_ops": ops}));
+            assert_eq!(
+                check(&restricted, Some("k1"), &rs256),
+                Err(JwsRefusal::NoKey),
+                "{ops}"
+            );
+            assert_eq!(
+                check(&restricted, None, &rs256),
+                Err(JwsRefusal::NoKey),
+                "{ops}"
+            );
+        }
+        for ops in [
+            serde_json::json!(["verify"]),
+            serde_json::json!(["sign", "verify"]),
+        ] {
+            let allowed = set(serde_json::json!({"kid": "k1", "key_ops": ops}));
+            assert_eq!(check(&allowed, Some("k1"), &rs256), Ok(()), "{ops}");
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod http;
 mod jwks;
 mod logout;
 mod oidc;
+mod params;
 mod refresh;
 mod registry;
 mod session;

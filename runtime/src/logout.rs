@@ -9,6 +9,7 @@
 
 use crate::error::{Endpoint, Error, SessionError};
 use crate::flow::Redirect;
+use crate::params::Reader;
 use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::session::Session;
 use crate::state::{self, Purpose};
@@ -28,19 +29,46 @@ pub struct LogoutState {
 }
 
 /// The query of the provider's redirect back after logout.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+///
+/// Read by the same rule as [`Callback`](crate::Callback): a `state` that comes more than once
+/// is recorded, and [`Client::validate_logout_response`] refuses it with
+/// [`Error::RepeatedParameter`] without consuming the logout's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogoutCallback {
     /// The `state` sent back by the provider.
     pub state: Option<String>,
+    /// `state` when it came more than once; only reading sets it.
+    repeated: Option<&'static str>,
+}
+
+/// The parameters a [`LogoutCallback`] reads.
+const LOGOUT_PARAMS: [&str; 1] = ["state"];
+
+impl<'de> Deserialize<'de> for LogoutCallback {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Reader::deserialize(&LOGOUT_PARAMS, deserializer).map(LogoutCallback::read)
+    }
 }
 
 impl LogoutCallback {
+    fn read(reader: Reader<1>) -> LogoutCallback {
+        let [state] = reader.values;
+        LogoutCallback {
+            state,
+            repeated: reader.repeated,
+        }
+    }
+
     /// Reads the callback from a query string.
     pub fn from_query(query: &str) -> LogoutCallback {
-        let state = url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
-            .find(|(name, _)| name == "state")
-            .map(|(_, value)| value.into_owned());
-        LogoutCallback { state }
+        LogoutCallback::read(Reader::query(&LOGOUT_PARAMS, query))
+    }
+
+    /// `Some("state")` when the callback carried `state` more than once: it is then refused
+    /// with [`Error::RepeatedParameter`] (RFC 6749 §3.1). Always `None` for a callback built
+    /// from its fields.
+    pub fn repeated_parameter(&self) -> Option<&'static str> {
+        self.repeated
     }
 }
 
@@ -223,7 +251,8 @@ impl<P: Provider> Client<P> {
     ///
     /// Fails with [`Error::MissingState`], [`Error::UnknownState`], [`Error::ExpiredState`] or
     /// [`Error::ReplayedState`] when the callback's `state` is not one this session is
-    /// waiting for. See [`logout_redirect`](Self::logout_redirect) for an example.
+    /// waiting for, and with [`Error::RepeatedParameter`] when it has more than one `state`
+    /// (the logout's state then stays pending). See [`logout_redirect`](Self::logout_redirect) for an example.
     pub async fn validate_logout_response<S: Session>(
         &self,
         session: &S,
@@ -233,6 +262,12 @@ impl<P: Provider> Client<P> {
         P: OpenIdProvider,
     {
         let provider = self.name();
+        if let Some(parameter) = callback.repeated {
+            return Err(Error::RepeatedParameter {
+                provider,
+                parameter,
+            });
+        }
         let state = callback
             .state
             .as_deref()

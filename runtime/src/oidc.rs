@@ -6,7 +6,7 @@
 //! client secret of a confidential client), no `crit` extensions, `typ` absent or `JWT` (or `JOSE`), and
 //! the signature itself, with a key the provider publishes that fits the algorithm (see
 //! [`crate::jwks`]). Only then the claims, so that a forgery learns nothing about them: every
-//! required claim, `iss` exactly the expected issuer, `aud` and `azp`, `exp`/`iat` with the
+//! required claim, `iss` exactly the expected issuer, `aud` and `azp`, `exp`/`iat`/`nbf` with the
 //! provider's leeway, the nonce of this login, `at_hash`. openidconnect's own token types would
 //! parse the token a second time and skip `azp` and the leeway, so its verifier is not used;
 //! its key types are.
@@ -83,6 +83,10 @@ pub enum IdTokenError {
     /// `iat` is ahead of now by more than the provider's `leeway`.
     #[error("the ID token was issued in the future (`iat` beyond the leeway)")]
     IssuedInFuture,
+    /// `nbf` (RFC 7519 §4.1.5) is ahead of now by more than the provider's `leeway`: the
+    /// token must not be accepted yet.
+    #[error("the ID token is not valid yet (`nbf` beyond the leeway)")]
+    NotYetValid,
     /// The token has no `nonce`, but the login sent one.
     #[error("the ID token has no `nonce`, but one was sent")]
     MissingNonce,
@@ -101,23 +105,56 @@ pub enum IdTokenError {
 }
 
 /// The user's claims: the ID token's, merged with the userinfo endpoint's answer when called.
-/// Standard claims have accessors; every claim is in [`claims`](Self::claims).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// A `UserInfo` always says who the user is: its `sub` is a non-empty string, checked
+/// whenever one is made (from a validated ID token, from a userinfo answer about the same
+/// subject, by [`from_claims`](Self::from_claims), or when deserialized), so no two users can
+/// share an empty identity. Standard claims have accessors; every claim is in
+/// [`claims`](Self::claims).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct UserInfo {
-    /// Every claim, by name.
-    pub claims: Map<String, Value>,
+    claims: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for UserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let claims = Map::deserialize(deserializer)?;
+        UserInfo::from_claims(claims).ok_or_else(|| {
+            serde::de::Error::custom("the user's claims have no `sub` (a non-empty string)")
+        })
+    }
 }
 
 impl UserInfo {
+    /// The user's claims, if they say who the user is: `None` when `sub` is missing, not a
+    /// string, or empty.
+    pub fn from_claims(claims: Map<String, Value>) -> Option<UserInfo> {
+        let info = UserInfo { claims };
+        info.text("sub")
+            .is_some_and(|sub| !sub.is_empty())
+            .then_some(info)
+    }
+
     fn text(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
     }
 
-    /// The subject: the user's stable identifier at this issuer. Key accounts on
-    /// (`iss`, `sub`), never on `email`.
+    /// The subject: the user's stable identifier at this issuer, never empty. Key accounts
+    /// on (`iss`, `sub`), never on `email`.
     pub fn sub(&self) -> &str {
+        // Every constructor checked that `sub` is a non-empty string.
         self.text("sub").unwrap_or_default()
+    }
+
+    /// Every claim, by name.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// Every claim, by name, by value.
+    pub fn into_claims(self) -> Map<String, Value> {
+        self.claims
     }
 
     /// The issuer (`iss`).
@@ -203,14 +240,59 @@ pub(crate) fn unverified_claims(jwt: &str) -> Option<Map<String, Value>> {
     decode_part(jwt.split('.').nth(1)?).ok()
 }
 
-fn seconds(claims: &Map<String, Value>, name: &'static str) -> Result<i64, IdTokenError> {
+/// A time claim, in seconds since the epoch; `None` when absent.
+fn optional_seconds(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, IdTokenError> {
     match claims.get(name) {
         Some(Value::Number(n)) => n
             .as_i64()
             .or_else(|| n.as_f64().map(|f| f as i64))
+            .map(Some)
             .ok_or_else(|| IdTokenError::Malformed(format!("`{name}` is not a time"))),
-        None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
+        None | Some(Value::Null) => Ok(None),
         Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a number"))),
+    }
+}
+
+/// The time claims of a JWT: when it expires, when it was issued, and when it becomes valid.
+/// Every JWT this library validates (ID tokens, at login and on refresh) is checked by the
+/// same two steps: [`read`](Self::read) with the other claims, [`check`](Self::check) once
+/// issuer and audience passed (Core §3.1.3.7 checks them in that order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Times {
+    exp: i64,
+    iat: i64,
+    nbf: Option<i64>,
+}
+
+impl Times {
+    /// Reads `exp` and `iat` (required) and `nbf` (optional, RFC 7519 §4.1.5).
+    pub(crate) fn read(claims: &Map<String, Value>) -> Result<Times, IdTokenError> {
+        let required =
+            |name| optional_seconds(claims, name)?.ok_or(IdTokenError::MissingClaim(name));
+        Ok(Times {
+            exp: required("exp")?,
+            iat: required("iat")?,
+            nbf: optional_seconds(claims, "nbf")?,
+        })
+    }
+
+    /// Whether the token is valid at `now` (seconds since the epoch), allowing `leeway`
+    /// seconds of clock skew either way.
+    pub(crate) fn check(self, now: i64, leeway: i64) -> Result<(), IdTokenError> {
+        let ahead = now.saturating_add(leeway);
+        if now > self.exp.saturating_add(leeway) {
+            return Err(IdTokenError::Expired);
+        }
+        if self.iat > ahead {
+            return Err(IdTokenError::IssuedInFuture);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > ahead) {
+            return Err(IdTokenError::NotYetValid);
+        }
+        Ok(())
     }
 }
 
@@ -230,13 +312,13 @@ fn left_half_hash(alg: &str, input: &str) -> Option<String> {
 }
 
 impl<P: Provider> Client<P> {
-    /// Validates an ID token; its claims on success.
+    /// Validates an ID token; its claims on success, which always have a non-empty `sub`.
     pub(crate) async fn verify_id_token(
         &self,
         id_token: &str,
         nonce: NonceRule<'_>,
         access_token: Option<&str>,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<UserInfo, Error> {
         let provider = self.name();
         let fail = |reason| Error::IdToken { provider, reason };
         let config = self.config()?;
@@ -298,6 +380,7 @@ impl<P: Provider> Client<P> {
         // The claims (Core §3.1.3.7), with the provider's leeway.
         let text = |name: &'static str| match claims.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+            Some(Value::String(_)) => Err(IdTokenError::Malformed(format!("`{name}` is empty"))),
             None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
             Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
         };
@@ -323,8 +406,7 @@ impl<P: Provider> Client<P> {
         if audiences.is_empty() {
             return Err(fail(IdTokenError::MissingClaim("aud")));
         }
-        let exp = seconds(&claims, "exp").map_err(fail)?;
-        let iat = seconds(&claims, "iat").map_err(fail)?;
+        let times = Times::read(&claims).map_err(fail)?;
         let expected = self.expected_issuer().unwrap_or_default();
         if iss != expected {
             return Err(fail(IdTokenError::WrongIssuer {
@@ -343,13 +425,9 @@ impl<P: Provider> Client<P> {
             _ => {}
         }
         let now = self.registry().now_secs() as i64;
-        let leeway = config.leeway.as_secs() as i64;
-        if now > exp.saturating_add(leeway) {
-            return Err(fail(IdTokenError::Expired));
-        }
-        if iat > now.saturating_add(leeway) {
-            return Err(fail(IdTokenError::IssuedInFuture));
-        }
+        times
+            .check(now, config.leeway.as_secs() as i64)
+            .map_err(fail)?;
         match (nonce, optional_text("nonce").map_err(fail)?) {
             (NonceRule::Equals(_), None) => return Err(fail(IdTokenError::MissingNonce)),
             (NonceRule::Equals(expected), Some(found)) if expected != found => {
@@ -367,7 +445,8 @@ impl<P: Provider> Client<P> {
                 return Err(fail(IdTokenError::AtHashMismatch));
             }
         }
-        Ok(claims)
+        // `sub` was checked to be a non-empty string above.
+        Ok(UserInfo { claims })
     }
 
     /// Checks the JWS signature `signature` (base64url) of `signed`, the token's first two
@@ -433,14 +512,13 @@ impl<P: Provider> Client<P> {
             provider,
             reason: IdTokenError::Missing,
         })?;
-        let claims = self
+        let mut info = self
             .verify_id_token(
                 &id_token,
                 NonceRule::Equals(nonce),
                 Some(&token.access_token),
             )
             .await?;
-        let mut info = UserInfo { claims };
         let config = self.config()?;
         let fetch = match config.fetch_userinfo {
             FetchUserinfo::Always => true,
@@ -479,7 +557,7 @@ impl<P: Provider> Client<P> {
             .as_ref()
             .and_then(|c| c.get("nonce"))
             .and_then(Value::as_str);
-        let claims = self
+        let mut info = self
             .verify_id_token(
                 &id_token,
                 NonceRule::AbsentOr(original_nonce),
@@ -488,7 +566,7 @@ impl<P: Provider> Client<P> {
             .await?;
         if let Some(original) = &original {
             for name in ["iss", "sub", "aud"] {
-                if original.get(name) != claims.get(name) {
+                if original.get(name) != info.get(name) {
                     return Err(Error::IdToken {
                         provider,
                         reason: IdTokenError::RefreshChanged(name),
@@ -496,8 +574,14 @@ impl<P: Provider> Client<P> {
                 }
             }
         }
-        let mut info = old.userinfo.clone().unwrap_or_default();
-        info.claims.extend(claims);
+        // The new ID token's claims, and the old ones (e.g. from userinfo) it does not repeat.
+        if let Some(old) = &old.userinfo {
+            for (name, value) in &old.claims {
+                info.claims
+                    .entry(name.as_str())
+                    .or_insert_with(|| value.clone());
+            }
+        }
         new.userinfo = Some(info);
         Ok(())
     }
@@ -531,9 +615,9 @@ impl<P: Provider> Client<P> {
             _ => return Err(invalid("the answer is not a JSON object")),
         };
         match claims.get("sub").and_then(Value::as_str) {
+            None | Some("") => Err(invalid("the answer has no `sub`")),
             Some(sub) if sub == expected_sub => Ok(UserInfo { claims }),
             Some(_) => Err(Error::UserinfoSubjectMismatch { provider }),
-            None => Err(invalid("the answer has no `sub`")),
         }
     }
 }
@@ -578,10 +662,42 @@ impl<P: Provider> Client<P> {
             Some(nonce) => NonceRule::Equals(nonce),
             None => NonceRule::Any,
         };
-        let claims = self
-            .verify_id_token(id_token, rule, Some(&token.access_token))
-            .await?;
-        Ok(UserInfo { claims })
+        self.verify_id_token(id_token, rule, Some(&token.access_token))
+            .await
+    }
+
+    /// Who signed in: the user's claims in a token from a login (or refresh) with this
+    /// provider, [`Token::userinfo`]. They come from the ID token validated then, merged with
+    /// the userinfo endpoint's answer when it was called; their [`sub`](UserInfo::sub) is
+    /// the user's identity at this provider. Nothing is fetched or checked again (see
+    /// [`parse_id_token`](Self::parse_id_token) and [`userinfo`](Self::userinfo) for that).
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo(session: oauth_clients::MemorySession, callback: oauth_clients::Callback) -> Result<(), oauth_clients::Error> {
+    /// let token = Providers::google().authorize_access_token(&session, &callback).await?;
+    /// let user = Providers::google().user(&token)?;
+    /// println!("signed in: {} ({:?})", user.sub(), user.email());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Every login with an OpenID Connect provider has them; this fails with
+    /// [`Error::IdToken`] ([`IdTokenError::Missing`]) only for a token that did not come from
+    /// one. Only OpenID Connect providers have this method.
+    pub fn user<'t>(&self, token: &'t Token) -> Result<&'t UserInfo, Error>
+    where
+        P: OpenIdProvider,
+    {
+        token.userinfo.as_ref().ok_or(Error::IdToken {
+            provider: self.name(),
+            reason: IdTokenError::Missing,
+        })
     }
 
     /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
@@ -601,13 +717,13 @@ impl<P: Provider> Client<P> {
             .userinfo
             .as_ref()
             .map(|u| u.sub().to_string())
-            .filter(|s| !s.is_empty())
             .or_else(|| {
                 token
                     .id_token
                     .as_deref()
                     .and_then(unverified_claims)
                     .and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string))
+                    .filter(|sub| !sub.is_empty())
             })
             .ok_or(Error::IdToken {
                 provider: self.name(),
@@ -651,6 +767,89 @@ mod tests {
         assert_eq!(left_half_hash("XS1", "x"), None);
     }
 
+    fn times(claims: serde_json::Value) -> Result<Times, IdTokenError> {
+        match claims {
+            Value::Object(claims) => Times::read(&claims),
+            _ => unreachable!("the tests pass objects"),
+        }
+    }
+
+    #[test]
+    fn time_claims_are_read_strictly() {
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100})),
+            Ok(Times {
+                exp: 200,
+                iat: 100,
+                nbf: None
+            })
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100, "nbf": 150.7})),
+            Ok(Times {
+                exp: 200,
+                iat: 100,
+                nbf: Some(150)
+            })
+        );
+        assert_eq!(
+            times(serde_json::json!({"iat": 100})),
+            Err(IdTokenError::MissingClaim("exp"))
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200})),
+            Err(IdTokenError::MissingClaim("iat"))
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100, "nbf": "soon"})),
+            Err(IdTokenError::Malformed("`nbf` is not a number".into()))
+        );
+        assert_eq!(
+            times(serde_json::json!({"exp": 200, "iat": 100, "nbf": null})),
+            Ok(Times {
+                exp: 200,
+                iat: 100,
+                nbf: None
+            })
+        );
+    }
+
+    #[test]
+    fn time_claims_are_checked_with_the_leeway() {
+        let at = |exp, iat, nbf| Times { exp, iat, nbf };
+        let now = 1_000;
+        assert_eq!(at(1_300, 1_000, Some(1_000)).check(now, 60), Ok(()));
+        // Each limit is inclusive: exactly the leeway away is still accepted.
+        assert_eq!(at(940, 900, None).check(now, 60), Ok(()));
+        assert_eq!(
+            at(939, 900, None).check(now, 60),
+            Err(IdTokenError::Expired)
+        );
+        assert_eq!(at(1_300, 1_060, None).check(now, 60), Ok(()));
+        assert_eq!(
+            at(1_300, 1_061, None).check(now, 60),
+            Err(IdTokenError::IssuedInFuture)
+        );
+        assert_eq!(at(1_300, 1_000, Some(1_060)).check(now, 60), Ok(()));
+        assert_eq!(
+            at(1_300, 1_000, Some(1_061)).check(now, 60),
+            Err(IdTokenError::NotYetValid)
+        );
+        assert_eq!(
+            at(1_300, 1_000, Some(1_001)).check(now, 0),
+            Err(IdTokenError::NotYetValid)
+        );
+        // Extreme values saturate instead of overflowing.
+        assert_eq!(
+            at(i64::MAX, i64::MIN, Some(i64::MAX)).check(i64::MAX, i64::MAX),
+            Ok(())
+        );
+        assert_eq!(
+            at(i64::MIN, 0, None).check(0, 0),
+            Err(IdTokenError::Expired)
+        );
+    }
+
     #[test]
     fn userinfo_accessors() {
         let info: UserInfo = serde_json::from_value(serde_json::json!({
@@ -662,5 +861,38 @@ mod tests {
         assert!(info.email_verified());
         assert_eq!(info.name(), Some("Jane"));
         assert_eq!(info.picture(), None);
+    }
+
+    #[test]
+    fn userinfo_always_has_a_subject() {
+        let claims = |value: serde_json::Value| match value {
+            Value::Object(map) => map,
+            _ => unreachable!("the tests pass objects"),
+        };
+        for without in [
+            serde_json::json!({"email": "j@example.com"}),
+            serde_json::json!({"sub": ""}),
+            serde_json::json!({"sub": null}),
+            serde_json::json!({"sub": 248289761001u64}),
+        ] {
+            assert_eq!(
+                UserInfo::from_claims(claims(without.clone())),
+                None,
+                "{without}"
+            );
+            let error = serde_json::from_value::<UserInfo>(without.clone()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "the user's claims have no `sub` (a non-empty string)",
+                "{without}"
+            );
+        }
+        let info = UserInfo::from_claims(claims(serde_json::json!({"sub": "s", "x": 1}))).unwrap();
+        assert_eq!(info.sub(), "s");
+        // Stored and read back (as part of a `Token`), it is the same.
+        let stored = serde_json::to_value(&info).unwrap();
+        assert_eq!(stored, serde_json::json!({"sub": "s", "x": 1}));
+        assert_eq!(serde_json::from_value::<UserInfo>(stored).unwrap(), info);
+        assert_eq!(info.into_claims()["x"], 1);
     }
 }

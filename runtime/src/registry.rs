@@ -737,7 +737,14 @@ fn resolve(
         }
     }
     let declared = |key| values.contains_key(&key) || invalid.contains(&key);
-    for found in spec::check_provider(name, declared, |key| values.get(&key).map(|(v, _)| v)) {
+    let get = |key| values.get(&key).map(|(v, _)| v);
+    // The declaration made the provider's type one kind; settings may not make it another.
+    let changed = spec::ProviderKind::of(declared, get)
+        .and_then(|found| spec::check_kind_unchanged(name, config.kind(), found));
+    for found in changed
+        .into_iter()
+        .chain(spec::check_provider(name, declared, get))
+    {
         // Blame settings when they set the key concerned; otherwise the declaration as a whole.
         let origin = found
             .key

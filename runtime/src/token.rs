@@ -2,7 +2,8 @@
 //!
 //! Providers differ: GitHub answers form-encoded unless asked for JSON (so we ask), some send
 //! `"bearer"` or `"BEARER"`, some leave out `expires_in`, some send it as a string, and some
-//! answer errors with status 200. Every answer either becomes a [`Token`] or a typed error;
+//! answer errors with status 200. `access_token` and `token_type` are required (RFC 6749
+//! §5.1): an answer without either is refused, not patched up. Every answer either becomes a [`Token`] or a typed error;
 //! none panics, and no error repeats a token value.
 
 use crate::error::Error;
@@ -60,7 +61,7 @@ impl fmt::Debug for Token {
                 &self
                     .userinfo
                     .as_ref()
-                    .map(|u| u.claims.keys().collect::<Vec<_>>()),
+                    .map(|u| u.claims().keys().collect::<Vec<_>>()),
             )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
@@ -183,9 +184,12 @@ pub(crate) fn token_from_fields(
     let access_token = take_string("access_token")?
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid("no `access_token`".into()))?;
-    // RFC 6749 requires token_type; a few providers leave it out, and bearer is then the only
-    // reading that makes sense. Any other type (mac, DPoP, ...) would be misused as bearer.
-    let token_type = take_string("token_type")?.unwrap_or_else(|| "Bearer".into());
+    // RFC 6749 §5.1 requires token_type: without it, how the token is to be used is unknown,
+    // and guessing bearer could misuse a token bound to a key (DPoP, mac). Any type but
+    // bearer is refused for the same reason.
+    let token_type = take_string("token_type")?
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| invalid("no `token_type`".into()))?;
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(Error::UnsupportedTokenType {
             provider,
@@ -270,7 +274,9 @@ mod tests {
                 &response(
                     200,
                     "application/json",
-                    &format!(r#"{{"access_token":"a","expires_in":{expires_in}}}"#),
+                    &format!(
+                        r#"{{"access_token":"a","token_type":"Bearer","expires_in":{expires_in}}}"#
+                    ),
                 ),
                 1_000,
             )
@@ -356,7 +362,7 @@ mod tests {
             (
                 200,
                 "application/json",
-                r#"{"access_token":"a","expires_in":"soon"}"#,
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#,
                 "not a number",
             ),
         ];
@@ -373,6 +379,41 @@ mod tests {
         assert!(matches!(
             parse_token_response("p", &response(200, "application/json", r#"{"access_token":"a","token_type":"mac"}"#), 0),
             Err(Error::UnsupportedTokenType { token_type, .. }) if token_type == "mac"
+        ));
+    }
+
+    #[test]
+    fn token_type_is_required() {
+        // RFC 6749 §5.1: REQUIRED. Absent, null or empty, it is not guessed to be bearer.
+        for (content_type, body) in [
+            ("application/json", r#"{"access_token":"a"}"#),
+            (
+                "application/json",
+                r#"{"access_token":"a","token_type":null}"#,
+            ),
+            (
+                "application/json",
+                r#"{"access_token":"a","token_type":""}"#,
+            ),
+            (
+                "application/x-www-form-urlencoded",
+                "access_token=a&scope=x",
+            ),
+        ] {
+            match parse_token_response("p", &response(200, content_type, body), 0) {
+                Err(Error::InvalidTokenResponse { provider, reason }) => {
+                    assert_eq!(
+                        (provider, reason.as_str()),
+                        ("p", "no `token_type`"),
+                        "{body}"
+                    )
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_token_response("p", &response(200, "application/json", r#"{"access_token":"a","token_type":7}"#), 0),
+            Err(Error::InvalidTokenResponse { reason, .. }) if reason == "`token_type` is not a string"
         ));
     }
 

@@ -200,11 +200,9 @@ async fn an_error_callback_is_a_typed_error() {
         other => panic!("expected an authorization error, got {other:?}"),
     }
     // The login is over: its state cannot be used again.
-    let retry = Callback {
-        error: None,
-        code: Some("x".into()),
-        ..callback
-    };
+    let mut retry = callback.clone();
+    retry.error = None;
+    retry.code = Some("x".into());
     assert!(matches!(
         github.authorize_access_token(&session, &retry).await,
         Err(Error::ReplayedState { .. })

@@ -279,13 +279,8 @@ async fn rp_initiated_logout_round_trip() {
         Err(Error::ReplayedState { provider: "idp" })
     ));
     assert!(matches!(
-        idp.validate_logout_response(
-            &session,
-            &LogoutCallback {
-                state: Some("forged".into())
-            }
-        )
-        .await,
+        idp.validate_logout_response(&session, &LogoutCallback::from_query("state=forged"))
+            .await,
         Err(Error::UnknownState { .. })
     ));
     assert!(matches!(

@@ -678,6 +678,73 @@ pub fn is_openid(scope: &[String]) -> bool {
     scope.iter().any(|token| token == "openid")
 }
 
+/// What kind of provider a declaration makes. The declaration decides it, and the macro
+/// generates each kind's methods from it, so runtime settings must never change it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// An OAuth 2.0 provider: no `openid` in `scope`.
+    OAuth2,
+    /// An OpenID Connect provider: `openid` in `scope`.
+    OpenIdConnect,
+}
+
+impl ProviderKind {
+    /// The kind a provider with these keys is. `declared` and `get` are as for
+    /// [`check_provider`]; `None` when a key that decides the kind has a value that failed its
+    /// own check, so the kind is unknown until it is fixed.
+    pub fn of<'a>(
+        declared: impl Fn(Key) -> bool,
+        get: impl Fn(Key) -> Option<&'a Checked>,
+    ) -> Option<ProviderKind> {
+        match get(Key::Scope) {
+            Some(Checked::Scope(scope)) if is_openid(scope) => Some(ProviderKind::OpenIdConnect),
+            Some(Checked::Scope(_)) => Some(ProviderKind::OAuth2),
+            _ if declared(Key::Scope) => None,
+            _ => Some(ProviderKind::OAuth2),
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProviderKind::OAuth2 => "an OAuth 2.0 provider",
+            ProviderKind::OpenIdConnect => "an OpenID Connect provider",
+        })
+    }
+}
+
+/// Runtime settings may not change the kind of provider the declaration made (an OpenID
+/// Connect provider would silently lose its ID-token checks, an OAuth 2.0 one would be
+/// treated as what its type says it is not): a problem on the key that would change it when
+/// `found` is not `declared`.
+pub fn check_kind_unchanged(
+    name: &str,
+    declared: ProviderKind,
+    found: ProviderKind,
+) -> Option<Problem> {
+    let (key, change, fix) = match (declared, found) {
+        (ProviderKind::OAuth2, ProviderKind::OAuth2)
+        | (ProviderKind::OpenIdConnect, ProviderKind::OpenIdConnect) => return None,
+        (ProviderKind::OpenIdConnect, ProviderKind::OAuth2) => (
+            Key::Scope,
+            "a `scope` without `openid`",
+            "keep `openid` in `scope`",
+        ),
+        (ProviderKind::OAuth2, ProviderKind::OpenIdConnect) => (
+            Key::Scope,
+            "`openid` in `scope`",
+            "to make it one, add `openid` to its `scope` in `oauth_clients!`",
+        ),
+    };
+    Some(Problem {
+        key: Some(key),
+        message: format!(
+            "settings cannot change what kind of provider `{name}` is: it is declared as {declared}, and {change} would make it {found}; {fix}"
+        ),
+    })
+}
+
 /// The checks that involve more than one key. `declared` tells whether a key was given at all
 /// (even with a value that failed its own check, so that one mistake is not reported again as
 /// a missing key); `get` gives the checked value of a key whose value passed.
@@ -694,11 +761,7 @@ pub fn check_provider<'a>(
     };
     // `None` when the scope failed its own check: whether it has `openid` is then unknown, and
     // the checks that depend on it wait until it is fixed.
-    let openid = match get(Key::Scope) {
-        Some(Checked::Scope(scope)) => Some(is_openid(scope)),
-        _ if has(Key::Scope) => None,
-        _ => Some(false),
-    };
+    let openid = ProviderKind::of(&declared, &get).map(|kind| kind == ProviderKind::OpenIdConnect);
 
     if !has(Key::ServerMetadataUrl) {
         match (has(Key::AuthorizeUrl), has(Key::AccessTokenUrl)) {
@@ -943,5 +1006,50 @@ mod tests {
         });
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, Some(Key::JwksUri));
+    }
+
+    #[test]
+    fn the_scope_decides_the_kind() {
+        let kind = |scope: Option<Checked>| {
+            let given = scope.is_some();
+            ProviderKind::of(|k| k == Key::Scope && given, |_| scope.as_ref())
+        };
+        let scope = |tokens: &[&str]| {
+            Some(Checked::Scope(
+                tokens.iter().map(|t| t.to_string()).collect(),
+            ))
+        };
+        assert_eq!(kind(None), Some(ProviderKind::OAuth2));
+        assert_eq!(kind(scope(&["email"])), Some(ProviderKind::OAuth2));
+        assert_eq!(
+            kind(scope(&["email", "openid"])),
+            Some(ProviderKind::OpenIdConnect)
+        );
+        // Given, but refused by its own check: unknown.
+        assert_eq!(ProviderKind::of(|k| k == Key::Scope, |_| None), None);
+    }
+
+    #[test]
+    fn settings_cannot_change_the_kind() {
+        use ProviderKind::{OAuth2, OpenIdConnect};
+        assert_eq!(check_kind_unchanged("p", OAuth2, OAuth2), None);
+        assert_eq!(
+            check_kind_unchanged("p", OpenIdConnect, OpenIdConnect),
+            None
+        );
+        assert_eq!(
+            check_kind_unchanged("idp", OpenIdConnect, OAuth2),
+            Some(Problem {
+                key: Some(Key::Scope),
+                message: "settings cannot change what kind of provider `idp` is: it is declared as an OpenID Connect provider, and a `scope` without `openid` would make it an OAuth 2.0 provider; keep `openid` in `scope`".into(),
+            })
+        );
+        assert_eq!(
+            check_kind_unchanged("github", OAuth2, OpenIdConnect),
+            Some(Problem {
+                key: Some(Key::Scope),
+                message: "settings cannot change what kind of provider `github` is: it is declared as an OAuth 2.0 provider, and `openid` in `scope` would make it an OpenID Connect provider; to make it one, add `openid` to its `scope` in `oauth_clients!`".into(),
+            })
+        );
     }
 }

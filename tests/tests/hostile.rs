@@ -6,11 +6,12 @@ use oauth_clients::testing::{
     IdTokenHook, IdTokenParts, JsonHook, ResponseIss, Signing, TestClient, TestProvider,
 };
 use oauth_clients::{
-    oauth_clients, Callback, Endpoint, Error, HttpErrorKind, IdTokenError, LogoutCallback,
-    MemorySession, Registry, Settings, Token,
+    oauth_clients, Callback, ConfigError, Endpoint, Error, HttpErrorKind, IdTokenError,
+    LogoutCallback, MemorySession, Origin, Problem, Registry, Settings, Token,
 };
 use serde_json::json;
 use std::time::{Duration, SystemTime};
+use url::Url;
 
 oauth_clients! {
     idp {
@@ -99,6 +100,14 @@ impl Setup {
     async fn approved<P: oauth_clients::Provider<Set = Providers>>(
         &self,
     ) -> (MemorySession, Callback) {
+        let (session, back) = self.approved_url::<P>().await;
+        (session, Callback::from_url(&back))
+    }
+
+    /// Like [`approved`](Self::approved), with the callback as the URL the provider sent back.
+    async fn approved_url<P: oauth_clients::Provider<Set = Providers>>(
+        &self,
+    ) -> (MemorySession, Url) {
         let session = MemorySession::new();
         let redirect = self
             .registry
@@ -111,7 +120,7 @@ impl Setup {
             .approve(redirect.location(), "alice")
             .await
             .unwrap();
-        (session, Callback::from_url(&back))
+        (session, back)
     }
 
     async fn login<P: oauth_clients::Provider<Set = Providers>>(&self) -> Result<Token, Error> {
@@ -407,6 +416,22 @@ async fn id_token_issued_in_the_future() {
 }
 
 #[tokio::test]
+async fn id_token_not_yet_valid_beyond_the_leeway() {
+    // `nbf` (RFC 7519 §4.1.5) five minutes ahead, with the default 60 s leeway.
+    let s = Setup::new().await;
+    s.id_token(set("nbf", json!(now() + 300)));
+    s.id_token_refused(IdTokenError::NotYetValid).await;
+}
+
+#[tokio::test]
+async fn id_token_with_a_non_numeric_nbf() {
+    let s = Setup::new().await;
+    s.id_token(set("nbf", json!("now")));
+    s.id_token_refused(IdTokenError::Malformed("`nbf` is not a number".into()))
+        .await;
+}
+
+#[tokio::test]
 async fn id_token_missing_iat() {
     let s = Setup::new().await;
     s.id_token(remove("iat"));
@@ -432,6 +457,38 @@ async fn id_token_missing_sub() {
     let s = Setup::new().await;
     s.id_token(remove("sub"));
     s.id_token_refused(IdTokenError::MissingClaim("sub")).await;
+}
+
+#[tokio::test]
+async fn id_token_with_an_empty_sub() {
+    // Refused, and the message says what is wrong: the claim is a string, an empty one.
+    let s = Setup::new().await;
+    s.id_token(set("sub", json!("")));
+    let error = s.login::<Idp>().await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "provider `idp`: the ID token is malformed: `sub` is empty"
+    );
+    assert!(
+        matches!(&error, Error::IdToken { reason: IdTokenError::Malformed(m), .. } if m == "`sub` is empty"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn id_token_signed_with_a_key_whose_key_ops_lack_verify() {
+    // The provider publishes its signing key for other operations only (RFC 7517 §4.3): it
+    // must not verify anything, as a key with `use: enc` must not.
+    let s = Setup::new().await;
+    s.provider.configure(|b| {
+        b.jwks_hook = Some(JsonHook::new(|jwks| {
+            for key in jwks["keys"].as_array_mut().unwrap() {
+                key["key_ops"] = json!(["encrypt", "wrapKey"]);
+            }
+        }))
+    });
+    s.id_token_refused(IdTokenError::UnknownKey("key-1".into()))
+        .await;
 }
 
 #[tokio::test]
@@ -546,11 +603,8 @@ async fn token_response_without_an_id_token_for_openid() {
 #[tokio::test]
 async fn callback_without_state() {
     let s = Setup::new().await;
-    let (session, callback) = s.approved::<Idp>().await;
-    let callback = Callback {
-        state: None,
-        ..callback
-    };
+    let (session, mut callback) = s.approved::<Idp>().await;
+    callback.state = None;
     let outcome = s
         .registry
         .client::<Idp>()
@@ -566,11 +620,8 @@ async fn callback_without_state() {
 #[tokio::test]
 async fn callback_with_a_foreign_state() {
     let s = Setup::new().await;
-    let (session, callback) = s.approved::<Idp>().await;
-    let callback = Callback {
-        state: Some("attacker-chosen".into()),
-        ..callback
-    };
+    let (session, mut callback) = s.approved::<Idp>().await;
+    callback.state = Some("attacker-chosen".into());
     let outcome = s
         .registry
         .client::<Idp>()
@@ -697,6 +748,193 @@ async fn callback_whose_pending_login_lost_its_nonce() {
         ),
         "{outcome:?}"
     );
+}
+
+/// The ways an application reads a callback: the library's parsers and the framework
+/// extractors (serde).
+#[derive(Clone, Copy, Debug)]
+enum Parser {
+    FromQuery,
+    FromUrl,
+    AxumQuery,
+    AxumForm,
+    ActixQuery,
+    ActixForm,
+}
+
+/// The callback at `url` as `parser` reads it: for a form, its query as a `form_post` body.
+/// No parser refuses a repeated parameter: the flow does.
+async fn parse(parser: Parser, url: &Url) -> Callback {
+    let query = url.query().unwrap_or("").to_string();
+    let form = "application/x-www-form-urlencoded";
+    match parser {
+        Parser::FromQuery => Callback::from_query(&query),
+        Parser::FromUrl => Callback::from_url(url),
+        Parser::AxumQuery => {
+            let uri: axum::http::Uri = url.as_str().parse().unwrap();
+            axum::extract::Query::<Callback>::try_from_uri(&uri)
+                .unwrap()
+                .0
+        }
+        Parser::AxumForm => {
+            use axum::extract::FromRequest;
+            let request = axum::http::Request::post("/callback")
+                .header("content-type", form)
+                .body(axum::body::Body::from(query))
+                .unwrap();
+            axum::extract::Form::<Callback>::from_request(request, &())
+                .await
+                .unwrap()
+                .0
+        }
+        Parser::ActixQuery => actix_web::web::Query::<Callback>::from_query(&query)
+            .unwrap()
+            .into_inner(),
+        Parser::ActixForm => {
+            use actix_web::FromRequest;
+            let (request, mut payload) = actix_web::test::TestRequest::post()
+                .insert_header(("content-type", form))
+                .set_payload(query)
+                .to_http_parts();
+            actix_web::web::Form::<Callback>::from_request(&request, &mut payload)
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    }
+}
+
+const CALLBACK_PARAMETERS: [&str; 6] = [
+    "code",
+    "state",
+    "iss",
+    "error",
+    "error_description",
+    "error_uri",
+];
+
+/// Each callback parameter, repeated (RFC 6749 §3.1) in an approved login's callback and
+/// read by `parser`, is refused with `RepeatedParameter`: the code is not redeemed, and the
+/// state is not consumed, as the clean callback then completes the login.
+async fn repeated_parameters_are_refused(parser: Parser) {
+    let s = Setup::new().await;
+    let idp = s.registry.client::<Idp>();
+    for parameter in CALLBACK_PARAMETERS {
+        let (session, back) = s.approved_url::<Idp>().await;
+        // Once more if the provider sent it, twice if not.
+        let sent = back.query_pairs().any(|(name, _)| name == parameter);
+        let mut polluted = back.clone();
+        for _ in 0..if sent { 1 } else { 2 } {
+            polluted
+                .query_pairs_mut()
+                .append_pair(parameter, "injected");
+        }
+        let callback = parse(parser, &polluted).await;
+        assert_eq!(callback.repeated_parameter(), Some(parameter), "{parser:?}");
+        let tokens = s.provider.count("token");
+        let outcome = idp.authorize_access_token(&session, &callback).await;
+        assert!(
+            matches!(outcome, Err(Error::RepeatedParameter { provider: "idp", parameter: p }) if p == parameter),
+            "{parser:?}, {parameter}: {outcome:?}"
+        );
+        assert_eq!(
+            s.provider.count("token"),
+            tokens,
+            "{parser:?}, {parameter}: the code was sent to the token endpoint"
+        );
+        let clean = parse(parser, &back).await;
+        assert_eq!(clean.repeated_parameter(), None);
+        let token = idp.authorize_access_token(&session, &clean).await;
+        assert_eq!(
+            token
+                .map(|t| t.userinfo.unwrap().sub().to_string())
+                .ok()
+                .as_deref(),
+            Some("alice"),
+            "{parser:?}, {parameter}: the pending login was consumed"
+        );
+    }
+    assert_eq!(s.redeemed(), CALLBACK_PARAMETERS.len());
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_read_by_from_query() {
+    repeated_parameters_are_refused(Parser::FromQuery).await;
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_read_by_from_url() {
+    repeated_parameters_are_refused(Parser::FromUrl).await;
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_read_by_axum_query() {
+    repeated_parameters_are_refused(Parser::AxumQuery).await;
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_read_by_axum_form() {
+    repeated_parameters_are_refused(Parser::AxumForm).await;
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_read_by_actix_query() {
+    repeated_parameters_are_refused(Parser::ActixQuery).await;
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_read_by_actix_form() {
+    repeated_parameters_are_refused(Parser::ActixForm).await;
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_state_says_so() {
+    // The attacker's state after the victim's: whichever a parser kept, one login would be
+    // completed with a callback it did not send.
+    let s = Setup::new().await;
+    let (session, mut back) = s.approved_url::<Idp>().await;
+    back.query_pairs_mut()
+        .append_pair("state", "attacker-chosen");
+    let error = s
+        .registry
+        .client::<Idp>()
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the callback from provider `idp` has the `state` parameter more than once"
+    );
+    assert_eq!(error.status(), 400);
+    assert_eq!(s.redeemed(), 0);
+}
+
+#[tokio::test]
+async fn callback_with_a_repeated_parameter_to_exchange_code() {
+    // The session-free pair refuses it the same way.
+    let s = Setup::new().await;
+    let idp = s.registry.client::<Idp>();
+    let (url, pending) = idp.authorize_url(REDIRECT_URI).await.unwrap();
+    let back = s.provider.approve(&url, "alice").await.unwrap();
+    let mut polluted = back.clone();
+    polluted.query_pairs_mut().append_pair("code", "injected");
+    let outcome = idp
+        .exchange_code(&pending, &Callback::from_url(&polluted))
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::RepeatedParameter {
+                provider: "idp",
+                parameter: "code"
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(s.provider.count("token"), 0);
+    idp.exchange_code(&pending, &Callback::from_url(&back))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -928,6 +1166,16 @@ async fn token_response_with_an_unknown_token_type() {
 }
 
 #[tokio::test]
+async fn token_response_without_a_token_type() {
+    // RFC 6749 §5.1: REQUIRED; how to use the token is unknown without it.
+    let error = token_response_refused(|b| b.omit_token_type = true).await;
+    assert!(
+        matches!(&error, Error::InvalidTokenResponse { provider: "github", reason } if reason == "no `token_type`"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn token_response_with_an_error_object() {
     let error = token_response_refused(|b| {
         b.token_override = Some((
@@ -1067,6 +1315,122 @@ async fn refresh_id_token_with_another_nonce() {
     );
 }
 
+#[tokio::test]
+async fn refresh_response_without_a_token_type() {
+    let s = Setup::new().await;
+    let token = s.login::<Github>().await.unwrap();
+    s.provider.configure(|b| b.omit_token_type = true);
+    let error = s
+        .registry
+        .client::<Github>()
+        .refresh(&token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidTokenResponse { provider: "github", reason } if reason == "no `token_type`"),
+        "{error:?}"
+    );
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+}
+
+#[tokio::test]
+async fn refresh_id_token_not_yet_valid_beyond_the_leeway() {
+    let error = refresh_refused(set("nbf", json!(now() + 300))).await;
+    assert!(
+        matches!(
+            error,
+            Error::IdToken {
+                reason: IdTokenError::NotYetValid,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+// ---- Settings ----
+
+/// Builds a registry for the suite's providers with `settings` (credentials for every
+/// provider but the ones the test changes are not needed: missing ones are tolerated).
+fn build_with(settings: Settings) -> Result<Registry<Providers>, ConfigError> {
+    Providers::builder()
+        .settings(settings)
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .build()
+}
+
+#[test]
+fn settings_turning_openid_off_are_refused_at_build() {
+    // `idp` is declared OpenID Connect: without `openid` its ID tokens would go unchecked
+    // while its type still offers `userinfo` and `logout_redirect`.
+    for scope in [
+        oauth_clients::SettingValue::from("email profile"),
+        oauth_clients::SettingValue::List(vec!["email".into(), "profile".into()]),
+    ] {
+        let settings = Settings::new()
+            .set("idp", "client_id", "id")
+            .set("idp", "client_secret", "secret")
+            .set("idp", "scope", scope);
+        let error = build_with(settings).unwrap_err();
+        assert_eq!(
+            error.problems,
+            [Problem {
+                provider: "idp".into(),
+                key: Some("scope".into()),
+                origin: Origin::Settings,
+                message: "settings cannot change what kind of provider `idp` is: it is declared as an OpenID Connect provider, and a `scope` without `openid` would make it an OAuth 2.0 provider; keep `openid` in `scope`".into(),
+            }]
+        );
+    }
+}
+
+#[test]
+fn settings_turning_openid_on_are_refused_at_build() {
+    let settings = Settings::new().set("github", "scope", "openid user:email");
+    let kind = Problem {
+        provider: "github".into(),
+        key: Some("scope".into()),
+        origin: Origin::Settings,
+        message: "settings cannot change what kind of provider `github` is: it is declared as an OAuth 2.0 provider, and `openid` in `scope` would make it an OpenID Connect provider; to make it one, add `openid` to its `scope` in `oauth_clients!`".into(),
+    };
+    assert_eq!(
+        build_with(settings.clone()).unwrap_err().problems,
+        [
+            kind.clone(),
+            // Reported with it, as every problem is: the provider has no keys to check ID
+            // tokens with either.
+            Problem {
+                provider: "github".into(),
+                key: Some("scope".into()),
+                origin: Origin::Settings,
+                message: "`openid` in `scope` needs a way to verify ID tokens: declare `server_metadata_url`, or both `issuer` and `jwks_uri`".into(),
+            },
+        ]
+    );
+    // With every key an OpenID Connect provider needs, the kind is still the declaration's.
+    let complete = settings.set("github", "issuer", "https://github.com").set(
+        "github",
+        "jwks_uri",
+        "https://github.com/jwks",
+    );
+    assert_eq!(
+        build_with(complete.clone()).unwrap_err().problems,
+        std::slice::from_ref(&kind)
+    );
+    // `install` builds the same way, and fails before setting the global registry.
+    assert_eq!(
+        Providers::builder()
+            .settings(complete)
+            .env_source(|_| None)
+            .allow_unconfigured()
+            .install()
+            .unwrap_err()
+            .problems,
+        [kind]
+    );
+}
+
 // ---- Logout ----
 
 /// Starts a logout, then hands `callback` to `validate_logout_response`.
@@ -1082,10 +1446,7 @@ async fn logout_response(callback: LogoutCallback) -> Result<oauth_clients::Logo
 
 #[tokio::test]
 async fn logout_response_with_a_foreign_state() {
-    let outcome = logout_response(LogoutCallback {
-        state: Some("random".into()),
-    })
-    .await;
+    let outcome = logout_response(LogoutCallback::from_query("state=random")).await;
     assert!(
         matches!(outcome, Err(Error::UnknownState { .. })),
         "{outcome:?}"
@@ -1099,6 +1460,62 @@ async fn logout_response_without_state() {
         matches!(outcome, Err(Error::MissingState { .. })),
         "{outcome:?}"
     );
+}
+
+#[tokio::test]
+async fn logout_response_with_a_repeated_state() {
+    // Read by each parser, refused the same way, and the logout's state stays pending.
+    let s = Setup::new().await;
+    let idp = s.registry.client::<Idp>();
+    for parser in ["from_query", "axum Query", "actix Query"] {
+        let session = MemorySession::new();
+        let redirect = idp
+            .logout_redirect(&session, Some("http://127.0.0.1:8080/"))
+            .await
+            .unwrap();
+        let state = redirect
+            .location()
+            .query_pairs()
+            .find(|(name, _)| name == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let read = |query: String| match parser {
+            "from_query" => LogoutCallback::from_query(&query),
+            "axum Query" => {
+                let uri: axum::http::Uri = format!("/logged-out?{query}").parse().unwrap();
+                axum::extract::Query::<LogoutCallback>::try_from_uri(&uri)
+                    .unwrap()
+                    .0
+            }
+            _ => actix_web::web::Query::<LogoutCallback>::from_query(&query)
+                .unwrap()
+                .into_inner(),
+        };
+        let polluted = read(format!("state={state}&state=attacker-chosen"));
+        assert_eq!(polluted.repeated_parameter(), Some("state"), "{parser}");
+        let outcome = idp.validate_logout_response(&session, &polluted).await;
+        assert!(
+            matches!(
+                outcome,
+                Err(Error::RepeatedParameter {
+                    provider: "idp",
+                    parameter: "state"
+                })
+            ),
+            "{parser}: {outcome:?}"
+        );
+        let clean = read(format!("state={state}"));
+        assert_eq!(
+            idp.validate_logout_response(&session, &clean)
+                .await
+                .unwrap()
+                .post_logout_redirect_uri
+                .as_deref(),
+            Some("http://127.0.0.1:8080/"),
+            "{parser}"
+        );
+    }
 }
 
 // ---- What must pass ----
@@ -1202,6 +1619,51 @@ async fn accepts_typ_in_its_media_type_spelling() {
 #[tokio::test]
 async fn accepts_an_id_token_expired_within_the_leeway() {
     accepted(|b| b.id_token_hook = Some(IdTokenHook::new(set("exp", json!(now() - 30))))).await;
+}
+
+#[tokio::test]
+async fn accepts_an_id_token_valid_from_within_the_leeway() {
+    let token =
+        accepted(|b| b.id_token_hook = Some(IdTokenHook::new(set("nbf", json!(now() + 30))))).await;
+    assert_eq!(token.userinfo.unwrap().sub(), "alice");
+}
+
+#[tokio::test]
+async fn accepts_a_refreshed_id_token_valid_from_within_the_leeway() {
+    let s = Setup::new().await;
+    let token = s.login::<Idp>().await.unwrap();
+    let nbf = now() + 30;
+    s.id_token(set("nbf", json!(nbf)));
+    let refreshed = s.registry.client::<Idp>().refresh(&token).await.unwrap();
+    // The new ID token, with its `nbf`, was checked and kept.
+    let claims = claims_of(refreshed.id_token.as_deref().unwrap());
+    assert_eq!(claims["nbf"], nbf);
+    assert_eq!(refreshed.userinfo.unwrap().get("nbf"), Some(&json!(nbf)));
+}
+
+#[tokio::test]
+async fn accepts_a_key_whose_key_ops_allow_verify() {
+    let token = accepted(|b| {
+        b.jwks_hook = Some(JsonHook::new(|jwks| {
+            for key in jwks["keys"].as_array_mut().unwrap() {
+                key["key_ops"] = json!(["verify"]);
+            }
+        }))
+    })
+    .await;
+    assert_eq!(token.userinfo.unwrap().sub(), "alice");
+}
+
+/// The claims of a JWT, unchecked (for tests that look at what was issued).
+fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]

@@ -85,6 +85,8 @@ pub struct Behaviour {
     pub token_override: Option<(u16, String, String)>,
     /// Leave `access_token` out of token answers.
     pub omit_access_token: bool,
+    /// Leave `token_type` out of token answers (which RFC 6749 §5.1 requires).
+    pub omit_token_type: bool,
     /// Put the scope's claims (email, name, ...) in ID tokens; otherwise only userinfo has them
     /// (default `true`).
     pub claims_in_id_token: bool,
@@ -109,6 +111,9 @@ pub struct Behaviour {
     pub sign_es256: bool,
     /// Extra entries added to the JWKS (e.g. keys of unknown types).
     pub jwks_extra: Vec<Value>,
+    /// Changes the JWKS document (`{"keys": [..]}`) before it is served, e.g. to restrict
+    /// the signing key with `key_ops`.
+    pub jwks_hook: Option<JsonHook>,
     /// Answer the JWKS endpoint with this status (e.g. 503: down).
     pub jwks_status: Option<u16>,
     /// Answer the discovery endpoint with this status (e.g. 500).
@@ -184,7 +189,7 @@ impl std::fmt::Debug for IdTokenHook {
 
 type JsonChange = dyn Fn(&mut Map<String, Value>) + Send + Sync;
 
-/// A change applied to a JSON document (the discovery document).
+/// A change applied to a JSON document (the discovery document, the JWKS).
 #[derive(Clone)]
 pub struct JsonHook(pub Arc<JsonChange>);
 
@@ -216,6 +221,7 @@ impl Default for Behaviour {
             token_padding: 0,
             token_override: None,
             omit_access_token: false,
+            omit_token_type: false,
             claims_in_id_token: true,
             id_token_ttl: Duration::from_secs(300),
             id_token_hook: None,
@@ -226,6 +232,7 @@ impl Default for Behaviour {
             publish_all_keys: false,
             sign_es256: false,
             jwks_extra: Vec::new(),
+            jwks_hook: None,
             jwks_status: None,
             discovery_status: None,
             logout_state: None,

@@ -390,7 +390,9 @@ async fn token(
     if !behaviour.omit_access_token {
         fields.push(("access_token".into(), json!(access_token)));
     }
-    fields.push(("token_type".into(), json!(behaviour.token_type)));
+    if !behaviour.omit_token_type {
+        fields.push(("token_type".into(), json!(behaviour.token_type)));
+    }
     if let Some(ttl) = behaviour.access_token_ttl {
         fields.push(("expires_in".into(), json!(ttl.as_secs())));
     }
@@ -707,7 +709,12 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
         keys.push(shared.ec_key.jwk());
     }
     keys.extend(behaviour.jwks_extra.iter().cloned());
-    axum::Json(json!({ "keys": keys })).into_response()
+    let mut document = serde_json::Map::new();
+    document.insert("keys".into(), Value::Array(keys));
+    if let Some(hook) = &behaviour.jwks_hook {
+        (hook.0)(&mut document);
+    }
+    axum::Json(Value::Object(document)).into_response()
 }
 
 async fn userinfo(
