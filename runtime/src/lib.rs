@@ -61,12 +61,14 @@ pub use api::{ApiRequest, ApiResponse};
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, ProviderConfig, Secret, TokenPlacement,
 };
-pub use error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem, SessionError};
+pub use error::{
+    ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, Origin, Problem, SessionError,
+};
 pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
 pub use oauth_clients_spec::Key;
 pub use oidc::{IdTokenError, UserInfo};
-pub use refresh::TokenUpdate;
+pub use refresh::{HookError, TokenUpdate};
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
 };

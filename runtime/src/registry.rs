@@ -13,7 +13,7 @@ use crate::discovery::Metadata;
 use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem};
 use crate::http::Http;
 use crate::jwks::RefetchGate;
-use crate::refresh::{Flights, Hook, HookError, TokenUpdate};
+use crate::refresh::{Flights, Hook, HookError, HookFuture, TokenUpdate};
 use crate::settings::Settings;
 use crate::state::StatePolicy;
 use oauth_clients_spec::{self as spec, Checked, Credential, Key};
@@ -342,16 +342,49 @@ impl<S: ProviderSet> RegistryBuilder<S> {
     /// refresh, and awaited before the new token is used. Persist the token here. If a hook
     /// fails, the call that refreshed fails with [`Error::TokenUpdateHook`], which carries the
     /// new token. Hooks run in the order they were added.
-    pub fn on_token_update<F, Fut, E>(mut self, hook: F) -> Self
+    ///
+    /// A hook returns `Result<(), HookError>`: `?` turns any error into a [`HookError`], and
+    /// `Ok(())` needs no annotation.
+    ///
+    /// ```
+    /// # oauth_clients::oauth_clients! {
+    /// #     github {
+    /// #         authorize_url: "https://github.com/login/oauth/authorize",
+    /// #         access_token_url: "https://github.com/login/oauth/access_token",
+    /// #     },
+    /// # }
+    /// use oauth_clients::{HookError, Token};
+    ///
+    /// async fn save(provider: &str, token: &Token) -> std::io::Result<()> {
+    /// #   let _ = (provider, token);
+    ///     // Write the token where the application keeps it.
+    ///     Ok(())
+    /// }
+    ///
+    /// let builder = Providers::builder()
+    ///     .on_token_update(|update| async move {
+    ///         save(update.provider, &update.token).await?;
+    ///         Ok(())
+    ///     })
+    ///     .on_token_update(|update| async move {
+    ///         eprintln!("{}: token refreshed", update.provider);
+    ///         Ok(())
+    ///     })
+    ///     .on_token_update(|update| async move {
+    ///         match update.token.refresh_token {
+    ///             Some(_) => Ok(()),
+    ///             None => Err(HookError::msg("the provider sent no refresh token")),
+    ///         }
+    ///     });
+    /// # let _ = builder;
+    /// ```
+    pub fn on_token_update<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(TokenUpdate) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: Into<HookError>,
+        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
     {
-        self.hooks.push(Arc::new(move |update| {
-            let future = hook(update);
-            Box::pin(async move { future.await.map_err(Into::into) })
-        }));
+        self.hooks
+            .push(Arc::new(move |update| Box::pin(hook(update)) as HookFuture));
         self
     }
 

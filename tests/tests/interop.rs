@@ -615,7 +615,7 @@ fn registry(op: &OidcProvider, updates: Arc<AtomicUsize>) -> Registry<Providers>
             let updates = updates.clone();
             async move {
                 updates.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, std::io::Error>(())
+                Ok(())
             }
         })
         .build()
