@@ -104,9 +104,9 @@ pub async fn identify<P: Provider>(
         return Ok((info.sub().to_string(), info.claims.clone()));
     }
     let response = client
-        .get(api_path(P::CONFIG.name), token)
+        .get(api_path(P::NAME), token)
         .await?
-        .error_for_status(P::CONFIG.name)?;
+        .error_for_status(P::NAME)?;
     let claims: Map<String, Value> = response.json().unwrap_or_default();
     let id = claims.get("id").map(|id| match id {
         Value::String(s) => s.clone(),

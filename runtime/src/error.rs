@@ -747,7 +747,10 @@ mod tests {
                 Error::TokenUpdateHook {
                     provider: "p",
                     message: String::new(),
-                    token: Box::new(serde_json::from_str(r#"{"access_token":"a","token_type":"Bearer"}"#).unwrap()),
+                    token: Box::new(
+                        serde_json::from_str(r#"{"access_token":"a","token_type":"Bearer"}"#)
+                            .unwrap(),
+                    ),
                 },
                 "token_update_hook",
             ),

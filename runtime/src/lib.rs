@@ -58,9 +58,7 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
-pub use config::{
-    AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, ProviderConfig, Secret, TokenPlacement,
-};
+pub use config::{AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, Secret, TokenPlacement};
 pub use error::{
     ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, Origin, Problem, SessionError,
 };
@@ -150,6 +148,7 @@ macro_rules! oauth_clients {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::config::{ProviderConfig, Static};
+    pub use crate::registry::sealed::{DeclaredOpenId, DeclaredProvider, DeclaredSet};
     pub use crate::registry::{
         Client, GlobalCell, OpenIdProvider, Provider, ProviderSet, Registry, RegistryBuilder,
     };

@@ -133,6 +133,28 @@ fn settings_override_declared_values() {
 }
 
 #[test]
+fn owned_registries_have_one_typed_accessor_per_provider() {
+    let tenant = |client_id: &str| {
+        Providers::builder()
+            .settings(Settings::new().set("github", "client_id", client_id))
+            .env_source(env(ALL_CREDENTIALS))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    // `ProvidersExt`, generated next to `Providers`, is in scope where the macro is invoked.
+    let github: oauth_clients::Client<Github> = a.github();
+    assert_eq!(github.config().unwrap().client_id, "tenant-a");
+    assert_eq!(b.github().config().unwrap().client_id, "tenant-b");
+    assert_eq!(a.google().config().unwrap().client_id, "g-id");
+    assert_eq!(a.cli().config().unwrap().client_id, "cli-app");
+    assert_eq!(
+        (a.github().name(), a.google().name(), a.cli().name()),
+        ("github", "google", "cli")
+    );
+}
+
+#[test]
 fn bad_settings_are_reported_together() {
     let settings: Settings = serde_json::from_str(
         r#"{
@@ -271,5 +293,5 @@ fn the_global_registry_is_installed_once() {
         .install()
         .unwrap_err();
     assert_eq!(again.problems[0].origin, Origin::Registry);
-    assert_eq!(<Github as Provider>::CONFIG.name, "github");
+    assert_eq!(<Github as Provider>::NAME, "github");
 }

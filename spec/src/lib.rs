@@ -55,8 +55,9 @@ impl Kind {
 
 macro_rules! keys {
     ($($variant:ident $name:literal $kind:expr, $authlib:literal, $doc:literal;)*) => {
-        /// A declaration key.
+        /// A declaration key. Keys are added as the library grows.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
         pub enum Key {
             $(#[doc = $doc] $variant,)*
         }
@@ -570,8 +571,18 @@ pub fn duplicate_param(name: &str) -> String {
     format!("parameter `{name}` is given twice")
 }
 
-/// Method names of the generated registry type, which providers must not take.
-pub const RESERVED_PROVIDER_NAMES: &[&str] = &["builder", "global", "list", "install"];
+/// Method names that providers must not take: those of the generated registry type, and those
+/// of an owned `Registry` (its own methods would shadow the provider's accessor, or `clone`
+/// would be ambiguous with it).
+pub const RESERVED_PROVIDER_NAMES: &[&str] = &[
+    "builder", "global", "list", "install", "client", "now", "clone",
+];
+
+/// The name of the extension trait generated next to a registry type: `Providers` →
+/// `ProvidersExt`. It gives an owned registry one method per provider.
+pub fn ext_trait_name(registry: &str) -> String {
+    format!("{registry}Ext")
+}
 
 /// Checks a provider name: a snake_case identifier that the registry can use as a method.
 pub fn check_provider_name(name: &str) -> Result<(), String> {
