@@ -156,7 +156,9 @@ fn entry(p: &TokenStream, key: Key, value: &Checked) -> TokenStream {
         Checked::Url(s) | Checked::Text(s) | Checked::Credential(Credential::Literal(s)) => {
             quote!(#p::Static::Str(#s))
         }
-        Checked::Credential(Credential::Env(var)) => quote!(#p::Static::Env(#var)),
+        Checked::Credential(Credential::Env(var)) | Checked::Env(var) => {
+            quote!(#p::Static::Env(#var))
+        }
         Checked::Scope(tokens) => quote!(#p::Static::Scope(&[#(#tokens),*])),
         Checked::Params(params) => {
             let (names, values): (Vec<_>, Vec<_>) = params.iter().cloned().unzip();

@@ -22,6 +22,7 @@ pub enum Origin {
 
 /// One configuration problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// The provider concerned, as named in the declaration or the settings.
     pub provider: String,
@@ -31,12 +32,38 @@ pub struct Problem {
     pub origin: Origin,
     /// What is wrong, and what would be valid.
     pub message: String,
+    /// Whether the problem is a value to read from the environment that is not set (see
+    /// [`is_unset`](Self::is_unset)).
+    pub unset: bool,
 }
 
 impl Problem {
-    /// A missing credential: what lenient registries tolerate by marking the provider unavailable.
+    pub(crate) fn new(
+        provider: impl Into<String>,
+        key: Option<String>,
+        origin: Origin,
+        message: String,
+    ) -> Self {
+        Problem {
+            provider: provider.into(),
+            key,
+            origin,
+            message,
+            unset: false,
+        }
+    }
+
+    /// A value to be read from the environment is not set: a credential, or a URL declared
+    /// `env("VAR")`. This is what [`allow_unconfigured`](crate::RegistryBuilder::allow_unconfigured)
+    /// tolerates, by marking the provider unavailable; a value that is set but invalid is
+    /// never tolerated.
+    pub fn is_unset(&self) -> bool {
+        self.unset
+    }
+
+    /// A credential (`client_id` or `client_secret`) that is not set.
     pub fn is_missing_credential(&self) -> bool {
-        self.origin == Origin::Environment
+        self.unset && matches!(self.key.as_deref(), Some("client_id" | "client_secret"))
     }
 }
 

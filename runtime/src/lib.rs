@@ -111,11 +111,11 @@ pub use token::Token;
 /// |---|---|---|
 /// | `client_id` | `"literal"` or `env("VAR")` | `env("<NAME>_CLIENT_ID")` |
 /// | `client_secret` | `env("VAR")` only: never a literal in source | `env("<NAME>_CLIENT_SECRET")` |
-/// | `authorize_url`, `access_token_url`, `refresh_token_url` | URL | discovered |
+/// | `authorize_url`, `access_token_url`, `refresh_token_url` | URL or `env("VAR")` | discovered |
 /// | `authorize_params`, `access_token_params` | `{ name: "value", .. }` | none |
-/// | `api_base_url` | URL ending in `/` | none |
-/// | `server_metadata_url` | URL of the discovery document | none |
-/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL | discovered |
+/// | `api_base_url` | URL ending in `/`, or `env("VAR")` | none |
+/// | `server_metadata_url` | URL of the discovery document, or `env("VAR")` | none |
+/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL or `env("VAR")` | discovered |
 /// | `scope` | `"space separated tokens"` | none |
 /// | `code_challenge_method` | `S256` or `none` | `S256` |
 /// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
@@ -123,6 +123,22 @@ pub use token::Token;
 /// | `fetch_userinfo` | `auto`, `always` or `never` (OpenID Connect only) | `auto` |
 /// | `leeway`, `timeout` | seconds | 60, 30 |
 /// | `user_agent` | string | `oauth-clients/<version>` |
+///
+/// A URL known only at run time (one discovery URL per deployment) is written `env("VAR")`:
+/// the variable is read when the registry is built, unless runtime settings set the key, and
+/// checked by the same rules as a URL written out; an unset variable is reported by name,
+/// with every other problem. The checks across keys count such a key as declared. Only URLs
+/// and credentials take `env(..)`: the scope, for one, decides at compile time what kind of
+/// provider it is.
+///
+/// ```
+/// oauth_clients::oauth_clients! {
+///     corp_sso {
+///         server_metadata_url: env("CORP_DISCOVERY_URL"),
+///         scope: "openid email",
+///     },
+/// }
+/// ```
 ///
 /// URLs must be `https://` (`http://` only for loopback hosts). A provider needs
 /// `server_metadata_url`, or both `authorize_url` and `access_token_url`; with `openid` in its

@@ -16,7 +16,7 @@ use crate::jwks::RefetchGate;
 use crate::refresh::{Flights, Hook, HookError, HookFuture, TokenUpdate};
 use crate::settings::Settings;
 use crate::state::StatePolicy;
-use oauth_clients_spec::{self as spec, Checked, Credential, Key};
+use oauth_clients_spec::{self as spec, Checked, Credential, Key, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
@@ -472,7 +472,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
         let (registry, problems) = self.assemble();
         let fatal: Vec<Problem> = problems
             .into_iter()
-            .filter(|p| !(allow_unconfigured && p.is_missing_credential()))
+            .filter(|p| !(allow_unconfigured && p.is_unset()))
             .collect();
         if fatal.is_empty() {
             Ok(registry)
@@ -509,12 +509,12 @@ impl<S: ProviderSet> RegistryBuilder<S> {
         let registry = self.build()?;
         let cell = &S::global_cell().cell;
         cell.set(registry).map_err(|_| ConfigError {
-            problems: vec![Problem {
-                provider: S::CONFIGS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
-                key: None,
-                origin: Origin::Registry,
-                message: "the global registry is already set: install it once, before the first use of a provider".into(),
-            }],
+            problems: vec![Problem::new(
+                S::CONFIGS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+                None,
+                Origin::Registry,
+                "the global registry is already set: install it once, before the first use of a provider".into(),
+            )],
         })?;
         Ok(Registry::global())
     }
@@ -529,12 +529,12 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                     Some(close) => format!("; did you mean `{close}`?"),
                     None => format!("; declared: {}", declared.join(", ")),
                 };
-                problems.push(Problem {
-                    provider: name.clone(),
-                    key: None,
-                    origin: Origin::Settings,
-                    message: format!("no provider `{name}` is declared{hint}"),
-                });
+                problems.push(Problem::new(
+                    name.clone(),
+                    None,
+                    Origin::Settings,
+                    format!("no provider `{name}` is declared{hint}"),
+                ));
             }
         }
         let providers = S::CONFIGS
@@ -583,11 +583,16 @@ fn resolve(
 ) -> Result<ClientConfig, Vec<Problem>> {
     let name = config.name;
     let mut problems = Vec::new();
-    let problem = |key: Option<Key>, origin, message| Problem {
-        provider: name.to_string(),
-        key: key.map(|k| k.name().to_string()),
-        origin,
-        message,
+    let problem = |key: Option<Key>, origin, message| {
+        Problem::new(name, key.map(|k| k.name().to_string()), origin, message)
+    };
+    let unset = |key: Key, var: &str| Problem {
+        unset: true,
+        ..problem(
+            Some(key),
+            Origin::Environment,
+            format!("`{key}` is not set: set the environment variable `{var}`"),
+        )
     };
     let mut values: BTreeMap<Key, (Checked, Origin)> = BTreeMap::new();
     // Keys given with a value that failed its check: present for the checks across keys.
@@ -610,10 +615,12 @@ fn resolve(
     }
     for (key_name, value) in settings.providers().get(name).into_iter().flatten() {
         let Some(key) = Key::from_name(key_name) else {
-            problems.push(Problem {
-                key: Some(key_name.clone()),
-                ..problem(None, Origin::Settings, spec::unknown_key(key_name))
-            });
+            problems.push(Problem::new(
+                name,
+                Some(key_name.clone()),
+                Origin::Settings,
+                spec::unknown_key(key_name),
+            ));
             continue;
         };
         let owned = value.to_value(key.kind());
@@ -628,6 +635,37 @@ fn resolve(
                         .into_iter()
                         .map(|m| problem(Some(key), Origin::Settings, m)),
                 )
+            }
+        }
+    }
+    // URLs declared `env("VAR")` and not set by settings: read now, checked as if written out.
+    let from_env: Vec<(Key, String)> = values
+        .iter()
+        .filter_map(|(key, (value, _))| match value {
+            Checked::Env(var) => Some((*key, var.clone())),
+            _ => None,
+        })
+        .collect();
+    for (key, var) in from_env {
+        values.remove(&key);
+        let Some(value) = env(&var).filter(|v| !v.trim().is_empty()) else {
+            invalid.push(key);
+            problems.push(unset(key, &var));
+            continue;
+        };
+        match spec::check_value(key, &Value::Str(value.trim()), spec::Origin::Settings) {
+            Ok(checked) => {
+                values.insert(key, (checked, Origin::Environment));
+            }
+            Err(found) => {
+                invalid.push(key);
+                problems.extend(found.into_iter().map(|m| {
+                    problem(
+                        Some(key),
+                        Origin::Environment,
+                        format!("{m} (read from `{var}`)"),
+                    )
+                }));
             }
         }
     }
@@ -649,11 +687,7 @@ fn resolve(
         };
         match env(&var) {
             Some(value) if !value.trim().is_empty() => Ok(value),
-            _ => Err(problem(
-                Some(key),
-                Origin::Environment,
-                format!("`{key}` is not set: set the environment variable `{var}`"),
-            )),
+            _ => Err(unset(key, &var)),
         }
     };
     let client_id = credential(Key::ClientId).map_err(|p| problems.push(p)).ok();
