@@ -59,6 +59,7 @@ pub mod integrations {
 
 pub use api::{ApiRequest, ApiResponse};
 pub use config::{AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, Secret, TokenPlacement};
+pub use discovery::ProviderMetadata;
 pub use error::{
     ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, Origin, Problem, SessionError,
 };

@@ -240,7 +240,7 @@ impl<P: Provider> Client<P> {
         let provider = self.name();
         let fail = |reason| Error::IdToken { provider, reason };
         let config = self.config()?;
-        let metadata = self.metadata().await?;
+        let metadata = self.cached_metadata().await?;
         if id_token.len() > MAX_ID_TOKEN {
             return Err(fail(IdTokenError::TooLarge));
         }
@@ -446,7 +446,7 @@ impl<P: Provider> Client<P> {
             FetchUserinfo::Always => true,
             FetchUserinfo::Never => false,
             FetchUserinfo::Auto => {
-                self.metadata().await?.userinfo_endpoint.is_some()
+                self.cached_metadata().await?.userinfo_endpoint.is_some()
                     && missing_scope_claims(&config.scope, &info)
             }
         };
@@ -505,15 +505,15 @@ impl<P: Provider> Client<P> {
     /// GETs the userinfo endpoint; its `sub` must be `expected_sub`.
     async fn fetch_userinfo(&self, token: &Token, expected_sub: &str) -> Result<UserInfo, Error> {
         let provider = self.name();
-        let url =
-            self.metadata()
-                .await?
-                .userinfo_endpoint
-                .clone()
-                .ok_or(Error::MissingEndpoint {
-                    provider,
-                    endpoint: Endpoint::Userinfo,
-                })?;
+        let url = self
+            .cached_metadata()
+            .await?
+            .userinfo_endpoint
+            .clone()
+            .ok_or(Error::MissingEndpoint {
+                provider,
+                endpoint: Endpoint::Userinfo,
+            })?;
         let response = self
             .fetch(Endpoint::Userinfo, url, Some(&token.access_token))
             .await?;

@@ -306,7 +306,7 @@ impl<P: Provider> Client<P> {
             Endpoint::Discovery => config.server_metadata_url.clone(),
             Endpoint::Api => config.api_base_url.clone(),
             _ => {
-                let metadata = self.metadata().await?;
+                let metadata = self.cached_metadata().await?;
                 match endpoint {
                     Endpoint::Authorization => metadata.authorization_endpoint.clone(),
                     Endpoint::Token => metadata.token_endpoint.clone(),

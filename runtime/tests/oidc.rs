@@ -385,6 +385,76 @@ async fn stored_tokens_can_be_parsed_and_userinfo_fetched_on_demand() {
 }
 
 #[tokio::test]
+async fn discovered_metadata_is_readable_with_declared_values_over_it() {
+    let s = setup().await;
+    let registry = Providers::builder()
+        .settings(settings(&s.provider).set(
+            "idp",
+            "userinfo_endpoint",
+            "https://profile.idp.example/me",
+        ))
+        .env_source(|_| None)
+        .build()
+        .unwrap();
+    let idp = registry.idp();
+    let metadata = idp.metadata().await.unwrap();
+    let url = |path: &str| Some(s.provider.url(path));
+    let shown = |u: Option<&url::Url>| u.map(|u| u.to_string());
+    assert_eq!(metadata.issuer(), Some(s.provider.issuer()));
+    assert_eq!(shown(metadata.authorization_endpoint()), url("authorize"));
+    assert_eq!(shown(metadata.token_endpoint()), url("token"));
+    assert_eq!(shown(metadata.jwks_uri()), url("jwks"));
+    assert_eq!(shown(metadata.end_session_endpoint()), url("logout"));
+    // Declared (here by settings) over discovered.
+    assert_eq!(
+        shown(metadata.userinfo_endpoint()).as_deref(),
+        Some("https://profile.idp.example/me")
+    );
+    assert_eq!(metadata.id_token_signing_alg_values_supported(), ["RS256"]);
+    assert_eq!(
+        metadata.scopes_supported(),
+        ["openid", "email", "profile", "offline_access"]
+    );
+    assert_eq!(metadata.code_challenge_methods_supported(), ["S256"]);
+    assert_eq!(
+        metadata.token_endpoint_auth_methods_supported(),
+        ["client_secret_basic", "client_secret_post", "none"]
+    );
+    assert!(metadata.claims_supported().is_empty());
+    assert!(metadata.authorization_response_iss_parameter_supported());
+    assert!(metadata.is_discovered());
+    // The cached document serves later reads, and logins.
+    assert_eq!(idp.metadata().await.unwrap(), metadata);
+    assert_eq!(s.provider.count("discovery"), 1);
+
+    // Without discovery: the declaration alone.
+    let explicit = registry.explicit().metadata().await.unwrap();
+    assert_eq!(explicit.issuer(), Some(s.provider.issuer()));
+    assert_eq!(shown(explicit.userinfo_endpoint()), url("userinfo"));
+    assert!(explicit.id_token_signing_alg_values_supported().is_empty());
+    assert!(explicit.scopes_supported().is_empty());
+    assert!(!explicit.is_discovered());
+    assert_eq!(s.provider.count("discovery"), 1);
+}
+
+#[tokio::test]
+async fn advertised_lists_keep_their_strings_and_never_fail_discovery() {
+    let s = setup().await;
+    s.provider.configure(|b| {
+        b.discovery_hook = Some(oauth_clients::testing::JsonHook::new(|document| {
+            document.insert(
+                "scopes_supported".into(),
+                json!(["openid", 7, null, "email"]),
+            );
+            document.insert("claims_supported".into(), json!("sub email"));
+        }))
+    });
+    let metadata = s.registry.idp().metadata().await.unwrap();
+    assert_eq!(metadata.scopes_supported(), ["openid", "email"]);
+    assert!(metadata.claims_supported().is_empty());
+}
+
+#[tokio::test]
 async fn fetch_userinfo_never_and_always_are_obeyed() {
     for (mode, calls) in [("never", 0), ("always", 1)] {
         let Setup { provider, .. } = setup().await;
