@@ -66,7 +66,7 @@ pub use error::{
 pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
 pub use oauth_clients_spec::Key;
-pub use oidc::{IdTokenError, UserInfo};
+pub use oidc::{IdTokenError, UserInfo, UserInfoResponse};
 pub use refresh::{HookError, TokenUpdate};
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
