@@ -55,6 +55,7 @@ async fn oauth<P: Provider>(client: Client<P>) -> Option<()> {{
     Some(())
 }}
 
+#[allow(dead_code)] // unused when the declaration has no OpenID Connect provider
 async fn oidc<P: OpenIdProvider>(client: Client<P>) -> Option<()> {{
     let token_source = client.clone();
     oauth(token_source).await?;

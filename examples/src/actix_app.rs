@@ -126,7 +126,7 @@ pub async fn start(
 
 /// `/login/{name}` and `/auth/{name}` (GET for the query, POST for `form_post`).
 fn provider_routes<P: Provider<Set = Providers>>(config: &mut web::ServiceConfig) {
-    let name = P::CONFIG.name;
+    let name = P::NAME;
     config
         .route(&format!("/login/{name}"), web::get().to(login::<P>))
         .service(
@@ -228,7 +228,7 @@ async fn login<P: Provider<Set = Providers>>(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<Redirect, Failure> {
-    let callback = format!("{}/auth/{}", state.base_url, P::CONFIG.name);
+    let callback = format!("{}/auth/{}", state.base_url, P::NAME);
     Ok(state
         .registry
         .client::<P>()
@@ -262,14 +262,11 @@ async fn finish_login<P: Provider<Set = Providers>>(
     let token = client.authorize_access_token(session, callback).await?;
     let (user, claims) = providers::identify(&client, &token).await?;
     // The token goes to the server-side store, where the token-update hook finds it.
-    state
-        .store
-        .save_login(P::CONFIG.name, &user, &token)
-        .await?;
+    state.store.save_login(P::NAME, &user, &token).await?;
     // A new session after login: a session fixed by an attacker before login is useless.
     session.renew();
     let signed_in = SignedIn {
-        provider: P::CONFIG.name.to_string(),
+        provider: P::NAME.to_string(),
         user,
         claims,
     };
@@ -345,7 +342,7 @@ async fn api<P: Provider<Set = Providers>>(
     state
         .registry
         .client::<P>()
-        .get(providers::api_path(P::CONFIG.name), token)
+        .get(providers::api_path(P::NAME), token)
         .await
 }
 
@@ -378,7 +375,7 @@ async fn oidc_logout<P: OpenIdProvider<Set = Providers>>(
     let redirect = client.logout_redirect(session, Some(after)).await?;
     // Whom to ask about the state when the provider sends the user back.
     session
-        .insert(LOGGING_OUT_OF, P::CONFIG.name)
+        .insert(LOGGING_OUT_OF, P::NAME)
         .map_err(session_failure)?;
     Ok(redirect)
 }

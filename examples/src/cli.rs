@@ -116,7 +116,7 @@ async fn login_with<P: Provider<Set = Providers>>(
     timeout: Duration,
     show: impl FnOnce(&Url),
 ) -> Result<SignedIn, CliError> {
-    let provider = P::CONFIG.name;
+    let provider = P::NAME;
     if let Some(info) = client
         .registry()
         .list()

@@ -69,7 +69,7 @@ pub async fn start_with_store(
     let registry = registry(&local)
         .on_token_update(move |update| {
             let store = store.clone();
-            async move { store.update(update).await }
+            async move { Ok(store.update(update).await?) }
         })
         .build()
         .map_err(std::io::Error::other)?;
@@ -105,7 +105,7 @@ pub async fn identify<P: Provider>(
     if let Some(info) = &token.userinfo {
         return Ok((info.sub().to_string(), info.claims().clone()));
     }
-    let provider = P::CONFIG.name;
+    let provider = P::NAME;
     let response = client
         .get(api_path(provider), token)
         .await?

@@ -160,7 +160,7 @@ async fn login<P: Provider<Set = Providers>>(
     State(state): State<Arc<AppState>>,
     session: Session,
 ) -> Result<oauth_clients::Redirect, Failure> {
-    let callback = format!("{}/auth/{}", state.base_url, P::CONFIG.name);
+    let callback = format!("{}/auth/{}", state.base_url, P::NAME);
     Ok(state
         .registry
         .client::<P>()
@@ -194,14 +194,14 @@ async fn finish_login<P: Provider<Set = Providers>>(
     let token = client.authorize_access_token(session, callback).await?;
     let (user, claims) = providers::identify(&client, &token).await?;
     // Persist the token where the token-update hook will find it.
-    let _ = state.store.save_login(P::CONFIG.name, &user, &token).await;
+    let _ = state.store.save_login(P::NAME, &user, &token).await;
     // A new session id after login: a session fixed by an attacker before login is useless.
     session.cycle_id().await.map_err(session_failure)?;
     session
         .insert(
             SIGNED_IN,
             SignedIn {
-                provider: P::CONFIG.name.to_string(),
+                provider: P::NAME.to_string(),
                 user,
                 claims,
                 token,
@@ -274,7 +274,7 @@ async fn api<P: Provider<Set = Providers>>(
     state
         .registry
         .client::<P>()
-        .get(providers::api_path(P::CONFIG.name), token)
+        .get(providers::api_path(P::NAME), token)
         .await
 }
 
@@ -307,7 +307,7 @@ async fn oidc_logout<P: OpenIdProvider<Set = Providers>>(
     let client = state.registry.client::<P>();
     let redirect = client.logout_redirect(session, Some(after)).await?;
     // Remember whom to ask about the state when the provider sends the user back.
-    let _ = session.insert("logging_out_of", P::CONFIG.name).await;
+    let _ = session.insert("logging_out_of", P::NAME).await;
     Ok(redirect)
 }
 

@@ -44,6 +44,15 @@ impl Provider {
 }
 
 impl Declaration {
+    /// The extension trait that gives an owned registry one method per provider:
+    /// `Providers` → `ProvidersExt`.
+    pub fn ext_trait(&self) -> Ident {
+        Ident::new(
+            &spec::ext_trait_name(&self.registry.to_string()),
+            self.registry.span(),
+        )
+    }
+
     pub fn from_input(cx: &Errors, input: Input) -> Declaration {
         let (vis, registry) = match input.header {
             Some(header) => (header.vis, header.name),

@@ -1,7 +1,9 @@
 //! Code generation. It cannot fail: everything was checked before.
 //!
 //! Per provider the output is a unit type, its `&'static` configuration (the declared entries
-//! as data) and marker impls; the flows are generic code in the runtime. Every runtime item is
+//! as data) and marker impls (the sealed traits' seals included); the flows are generic code in
+//! the runtime. Per declaration: the registry type with one global accessor per provider, and
+//! an extension trait (`ProvidersExt`) giving an owned `Registry<Providers>` the same accessors. Every runtime item is
 //! named through the path relayed by `oauth_clients!` (`$crate`), so renaming the dependency
 //! works, and only through its hidden `__private` module.
 
@@ -18,7 +20,10 @@ pub fn expand(decl: &Declaration) -> TokenStream {
 
     let types: Vec<Ident> = decl.providers.iter().map(Provider::type_ident).collect();
     let mut items = Vec::new();
+    let ext = decl.ext_trait();
     let mut accessors = Vec::new();
+    let mut ext_methods = Vec::new();
+    let mut ext_impls = Vec::new();
     for (index, (provider, ty)) in decl.providers.iter().zip(&types).enumerate() {
         let name = provider.name.to_string();
         let docs = &provider.docs;
@@ -33,12 +38,18 @@ pub fn expand(decl: &Declaration) -> TokenStream {
             .iter()
             .map(|(key, (value, _))| entry(&p, *key, value));
         let openid = provider.is_openid();
-        let marker = openid.then(|| quote!(impl #p::OpenIdProvider for #ty {}));
+        let marker = openid.then(|| {
+            quote! {
+                impl #p::DeclaredOpenId for #ty {}
+                impl #p::OpenIdProvider for #ty {}
+            }
+        });
         items.push(quote! {
             #doc
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
             #vis struct #ty;
 
+            impl #p::DeclaredProvider for #ty {}
             impl #p::Provider for #ty {
                 type Set = #registry;
                 const INDEX: usize = #index;
@@ -59,6 +70,17 @@ pub fn expand(decl: &Declaration) -> TokenStream {
                 #p::Client::global()
             }
         });
+        let ext_doc = format!("A client for the `{name}` provider, from this registry.");
+        ext_methods.push(quote! {
+            #[doc = #ext_doc]
+            fn #method(&self) -> #p::Client<#ty>;
+        });
+        ext_impls.push(quote! {
+            #[inline]
+            fn #method(&self) -> #p::Client<#ty> {
+                #p::Registry::client::<#ty>(self)
+            }
+        });
     }
 
     let registry_doc = format!(
@@ -69,11 +91,19 @@ pub fn expand(decl: &Declaration) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let first = &decl.providers.first().map(|p| p.name.to_string());
+    let ext_doc = format!(
+        "Typed clients of an owned `Registry<{registry}>` (from `{registry}::builder().build()`), \
+         one method per provider: `registry.{}()`. In scope where `oauth_clients!` is invoked; \
+         elsewhere, import it with the registry type (`use path::to::{{{registry}, {ext}}};`).",
+        first.as_deref().unwrap_or("provider"),
+    );
     quote! {
         #[doc = #registry_doc]
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
         #vis struct #registry;
 
+        impl #p::DeclaredSet for #registry {}
         impl #p::ProviderSet for #registry {
             const CONFIGS: &'static [&'static #p::ProviderConfig] =
                 &[#(<#types as #p::Provider>::CONFIG),*];
@@ -106,6 +136,16 @@ pub fn expand(decl: &Declaration) -> TokenStream {
             }
         }
 
+        #[doc = #ext_doc]
+        #[allow(dead_code)]
+        #vis trait #ext {
+            #(#ext_methods)*
+        }
+
+        impl #ext for #p::Registry<#registry> {
+            #(#ext_impls)*
+        }
+
         #(#items)*
     }
 }
@@ -116,7 +156,9 @@ fn entry(p: &TokenStream, key: Key, value: &Checked) -> TokenStream {
         Checked::Url(s) | Checked::Text(s) | Checked::Credential(Credential::Literal(s)) => {
             quote!(#p::Static::Str(#s))
         }
-        Checked::Credential(Credential::Env(var)) => quote!(#p::Static::Env(#var)),
+        Checked::Credential(Credential::Env(var)) | Checked::Env(var) => {
+            quote!(#p::Static::Env(#var))
+        }
         Checked::Scope(tokens) => quote!(#p::Static::Scope(&[#(#tokens),*])),
         Checked::Params(params) => {
             let (names, values): (Vec<_>, Vec<_>) = params.iter().cloned().unzip();

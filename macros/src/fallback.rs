@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 pub fn expand_after_errors(mut decl: Declaration) -> TokenStream {
     let mut names = BTreeSet::new();
-    let mut types = BTreeSet::from([decl.registry.to_string()]);
+    let mut types = BTreeSet::from([decl.registry.to_string(), decl.ext_trait().to_string()]);
     decl.providers.retain(|provider| {
         let name = provider.name.to_string();
         spec::check_provider_name(&name).is_ok()
@@ -30,7 +30,10 @@ pub fn expand_after_errors(mut decl: Declaration) -> TokenStream {
         .filter(|provider| !provider.is_openid())
         .map(|provider| {
             let ty = provider.type_ident();
-            quote!(impl #p::OpenIdProvider for #ty {})
+            quote! {
+                impl #p::DeclaredOpenId for #ty {}
+                impl #p::OpenIdProvider for #ty {}
+            }
         });
     let mut tokens = expand(&decl);
     tokens.extend(markers);

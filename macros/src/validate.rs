@@ -41,11 +41,19 @@ fn check_names(cx: &Errors, decl: &Declaration) {
         }
         names.insert(name.clone(), &provider.name);
         let type_name = spec::type_name(&name);
+        let ext = decl.ext_trait();
         if decl.registry == type_name {
             cx.error_spanned_by(
                 &provider.name,
                 format!(
                     "provider `{name}` would generate the type `{type_name}`, which is the registry's name; rename one of them"
+                ),
+            );
+        } else if ext == type_name {
+            cx.error_spanned_by(
+                &provider.name,
+                format!(
+                    "provider `{name}` would generate the type `{type_name}`, which is the name of the registry's extension trait; rename one of them"
                 ),
             );
         } else if let Some(first) = types.get(&type_name) {

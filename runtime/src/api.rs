@@ -190,23 +190,10 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
                 message: "`token_placement: body` puts the token in a form body, so the request cannot have another body".into(),
             });
         }
-        let registry = client.registry();
-        let leeway = config.leeway.as_secs();
-
-        let mut token = self.token.clone();
-        let mut refreshed = false;
-        if token.needs_refresh(registry.now_secs(), leeway) {
-            token = client.refresh(&token).await?;
-            refreshed = true;
-        }
+        let (mut token, mut refreshed) = client.usable_token(self.token).await?;
         loop {
             let response = self.attempt(config, &url, &token).await?;
-            // No expiry known: a 401 is the only sign that the token expired. Refresh once.
-            let retry = response.status == StatusCode::UNAUTHORIZED
-                && !refreshed
-                && token.expires_at.is_none()
-                && token.refresh_token.is_some();
-            if retry {
+            if refresh_after_401(&token, refreshed, response.status) {
                 token = client.refresh(&token).await?;
                 refreshed = true;
                 continue;
@@ -269,6 +256,17 @@ impl<'a, P: Provider> IntoFuture for ApiRequest<'a, P> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
+}
+
+/// Whether an answer with status `status` to a request made with `token` calls for one
+/// refresh and a retry: the token's expiry is unknown, so a 401 is the only sign that it
+/// expired; and it was not refreshed already, so a token the provider refuses anyway does not
+/// loop.
+pub(crate) fn refresh_after_401(token: &Token, refreshed: bool, status: StatusCode) -> bool {
+    status == StatusCode::UNAUTHORIZED
+        && !refreshed
+        && token.expires_at.is_none()
+        && token.refresh_token.is_some()
 }
 
 /// `path` against the API base: relative paths join it (a leading `/` is relative too, so
@@ -358,6 +356,17 @@ impl<P: Provider> Client<P> {
         token: &'a Token,
     ) -> ApiRequest<'a, P> {
         ApiRequest::new(self, method, path, token)
+    }
+
+    /// `token` ready for use: refreshed first (single-flight, hooks run) when it expires within
+    /// the provider's leeway; whether it was.
+    pub(crate) async fn usable_token(&self, token: &Token) -> Result<(Token, bool), Error> {
+        let leeway = self.config()?.leeway.as_secs();
+        if token.needs_refresh(self.registry().now_secs(), leeway) {
+            Ok((self.refresh(token).await?, true))
+        } else {
+            Ok((token.clone(), false))
+        }
     }
 
     /// Refreshes `token` now (normally API calls do it when needed), running the token-update

@@ -37,7 +37,9 @@ impl Static {
     }
 }
 
-/// A provider as declared in `oauth_clients!`: generated `&'static` data.
+/// A provider as declared in `oauth_clients!`: generated `&'static` data. Not public API: the
+/// macro's output names it through `__private`.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct ProviderConfig {
     /// The provider's name, e.g. `"github"`.
@@ -91,6 +93,7 @@ impl fmt::Debug for Secret {
 
 /// PKCE (RFC 7636) as used on authorization requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PkceMethod {
     /// SHA-256 challenge, the default.
     S256,
@@ -100,6 +103,7 @@ pub enum PkceMethod {
 
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthMethod {
     /// HTTP Basic with the client id and secret, the default (RFC 6749 §2.3.1).
     ClientSecretBasic,
@@ -111,6 +115,7 @@ pub enum AuthMethod {
 
 /// Where API calls put the access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenPlacement {
     /// `Authorization: Bearer ...`, the default (RFC 6750 §2.1).
     Header,
@@ -120,6 +125,7 @@ pub enum TokenPlacement {
 
 /// When a login calls the userinfo endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FetchUserinfo {
     /// Only when the ID token lacks a claim that the requested scopes imply and the provider
     /// has a userinfo endpoint; the default.

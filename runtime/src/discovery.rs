@@ -23,9 +23,9 @@ const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 const MIN_TTL: Duration = Duration::from_secs(60);
 const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// What the flows use from a provider's metadata.
+/// What the flows use from a provider's metadata, and what [`ProviderMetadata`] shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Metadata {
+pub(crate) struct Metadata {
     pub issuer: Option<String>,
     pub authorization_endpoint: Option<Url>,
     pub token_endpoint: Option<Url>,
@@ -36,6 +36,13 @@ pub struct Metadata {
     pub id_token_signing_algs: Vec<String>,
     /// RFC 9207: the provider sends `iss` in authorization responses.
     pub authorization_response_iss_parameter_supported: bool,
+    /// Advertised only, for the application to read; the flows do not depend on them.
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Whether a discovery document was fetched (else the declaration is all there is).
+    pub discovered: bool,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +57,111 @@ struct Document {
     id_token_signing_alg_values_supported: Vec<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default, deserialize_with = "advertised")]
+    scopes_supported: Vec<String>,
+    #[serde(default, deserialize_with = "advertised")]
+    claims_supported: Vec<String>,
+    #[serde(default, deserialize_with = "advertised")]
+    code_challenge_methods_supported: Vec<String>,
+    #[serde(default, deserialize_with = "advertised")]
+    token_endpoint_auth_methods_supported: Vec<String>,
+}
+
+/// A list the provider advertises for information only: its strings, whatever else it holds.
+/// A provider's odd entry there must not make the whole document, and every login, fail.
+fn advertised<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A provider's metadata, read-only: the declared values over the discovery document's, as
+/// every flow sees them. From [`Client::metadata`].
+///
+/// Without `server_metadata_url`, this is the declaration alone: its endpoints and issuer,
+/// and empty "supported" lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderMetadata(Arc<Metadata>);
+
+impl ProviderMetadata {
+    /// The issuer (`issuer`): declared, or the discovery document's, which was checked to be
+    /// the expected one.
+    pub fn issuer(&self) -> Option<&str> {
+        self.0.issuer.as_deref()
+    }
+
+    /// The authorization endpoint (`authorization_endpoint`, or the declared `authorize_url`).
+    pub fn authorization_endpoint(&self) -> Option<&Url> {
+        self.0.authorization_endpoint.as_ref()
+    }
+
+    /// The token endpoint (`token_endpoint`, or the declared `access_token_url`).
+    pub fn token_endpoint(&self) -> Option<&Url> {
+        self.0.token_endpoint.as_ref()
+    }
+
+    /// The userinfo endpoint (`userinfo_endpoint`).
+    pub fn userinfo_endpoint(&self) -> Option<&Url> {
+        self.0.userinfo_endpoint.as_ref()
+    }
+
+    /// Where the ID-token signing keys are published (`jwks_uri`).
+    pub fn jwks_uri(&self) -> Option<&Url> {
+        self.0.jwks_uri.as_ref()
+    }
+
+    /// The RP-initiated logout endpoint (`end_session_endpoint`).
+    pub fn end_session_endpoint(&self) -> Option<&Url> {
+        self.0.end_session_endpoint.as_ref()
+    }
+
+    /// The algorithms the provider signs ID tokens with
+    /// (`id_token_signing_alg_values_supported`); ID tokens signed otherwise are refused.
+    /// Empty when it does not say, and then only `RS256` is accepted.
+    pub fn id_token_signing_alg_values_supported(&self) -> &[String] {
+        &self.0.id_token_signing_algs
+    }
+
+    /// Whether the provider sends `iss` in authorization responses (RFC 9207); callbacks
+    /// without it are then refused.
+    pub fn authorization_response_iss_parameter_supported(&self) -> bool {
+        self.0.authorization_response_iss_parameter_supported
+    }
+
+    /// The scopes the provider advertises (`scopes_supported`); empty when it does not say.
+    pub fn scopes_supported(&self) -> &[String] {
+        &self.0.scopes_supported
+    }
+
+    /// The claims the provider advertises (`claims_supported`); empty when it does not say.
+    pub fn claims_supported(&self) -> &[String] {
+        &self.0.claims_supported
+    }
+
+    /// The PKCE methods the provider advertises (`code_challenge_methods_supported`); empty
+    /// when it does not say.
+    pub fn code_challenge_methods_supported(&self) -> &[String] {
+        &self.0.code_challenge_methods_supported
+    }
+
+    /// The client authentication methods the provider advertises at its token endpoint
+    /// (`token_endpoint_auth_methods_supported`); empty when it does not say.
+    pub fn token_endpoint_auth_methods_supported(&self) -> &[String] {
+        &self.0.token_endpoint_auth_methods_supported
+    }
+
+    /// Whether these values come (in part) from a discovery document, rather than from the
+    /// declaration alone.
+    pub fn is_discovered(&self) -> bool {
+        self.0.discovered
+    }
 }
 
 /// The freshness lifetime that `Cache-Control` gives, bounded.
@@ -71,8 +183,37 @@ pub(crate) fn ttl(headers: &HeaderMap) -> Duration {
 }
 
 impl<P: Provider> Client<P> {
+    /// The provider's metadata, read-only: its endpoints, issuer and supported algorithms,
+    /// as the flows use them (declared values over the discovery document's).
+    ///
+    /// With `server_metadata_url`, the discovery document is fetched on first use, checked
+    /// (its `issuer`, every endpoint's URL) and cached, as for a login: this call costs a
+    /// request only when nothing is cached yet. Fails as discovery does, e.g. with
+    /// [`Error::IssuerMismatch`] or [`Error::Http`], and with [`Error::NotConfigured`] for a
+    /// provider that cannot be used.
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo() -> Result<(), oauth_clients::Error> {
+    /// let metadata = Providers::google().metadata().await?;
+    /// println!("issuer: {:?}", metadata.issuer());
+    /// if !metadata.scopes_supported().iter().any(|s| s == "email") {
+    ///     println!("this provider may not share email addresses");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn metadata(&self) -> Result<ProviderMetadata, Error> {
+        self.cached_metadata().await.map(ProviderMetadata)
+    }
+
     /// The provider's metadata: the declaration, over the discovery document when there is one.
-    pub(crate) async fn metadata(&self) -> Result<Arc<Metadata>, Error> {
+    pub(crate) async fn cached_metadata(&self) -> Result<Arc<Metadata>, Error> {
         let config = self.config()?;
         if config.server_metadata_url.is_none() {
             return Ok(self.runtime().declared_metadata.clone());
@@ -119,6 +260,13 @@ impl<P: Provider> Client<P> {
             id_token_signing_algs: discovered.id_token_signing_algs.clone(),
             authorization_response_iss_parameter_supported: discovered
                 .authorization_response_iss_parameter_supported,
+            scopes_supported: discovered.scopes_supported.clone(),
+            claims_supported: discovered.claims_supported.clone(),
+            code_challenge_methods_supported: discovered.code_challenge_methods_supported.clone(),
+            token_endpoint_auth_methods_supported: discovered
+                .token_endpoint_auth_methods_supported
+                .clone(),
+            discovered: true,
         }
     }
 
@@ -174,6 +322,11 @@ impl<P: Provider> Client<P> {
             id_token_signing_algs: document.id_token_signing_alg_values_supported,
             authorization_response_iss_parameter_supported: document
                 .authorization_response_iss_parameter_supported,
+            scopes_supported: document.scopes_supported,
+            claims_supported: document.claims_supported,
+            code_challenge_methods_supported: document.code_challenge_methods_supported,
+            token_endpoint_auth_methods_supported: document.token_endpoint_auth_methods_supported,
+            discovered: true,
         };
         let ttl = ttl(&response.headers);
         tracing::info!(
@@ -248,8 +401,7 @@ pub(crate) fn declared(config: &crate::ClientConfig) -> Metadata {
         userinfo_endpoint: config.userinfo_endpoint.clone(),
         jwks_uri: config.jwks_uri.clone(),
         end_session_endpoint: config.end_session_endpoint.clone(),
-        id_token_signing_algs: Vec::new(),
-        authorization_response_iss_parameter_supported: false,
+        ..Metadata::default()
     }
 }
 

@@ -1,9 +1,14 @@
 //! Errors. Each names the provider it concerns; none ever contains a secret or a token.
+//!
+//! [`Error`] is one enum with a variant per failure. Applications match on its stable
+//! [`ErrorKind`] (a `Copy` name with a fixed snake_case spelling, for logs and metrics) or ask
+//! the predicates (`is_timeout()`, `needs_login()`, ...), never on the text, which may change.
 
 use std::fmt;
 
 /// Where a configuration problem was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Origin {
     /// The `oauth_clients!` declaration (combined with settings, for checks across keys).
     Declaration,
@@ -17,6 +22,7 @@ pub enum Origin {
 
 /// One configuration problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// The provider concerned, as named in the declaration or the settings.
     pub provider: String,
@@ -26,12 +32,38 @@ pub struct Problem {
     pub origin: Origin,
     /// What is wrong, and what would be valid.
     pub message: String,
+    /// Whether the problem is a value to read from the environment that is not set (see
+    /// [`is_unset`](Self::is_unset)).
+    pub unset: bool,
 }
 
 impl Problem {
-    /// A missing credential: what lenient registries tolerate by marking the provider unavailable.
+    pub(crate) fn new(
+        provider: impl Into<String>,
+        key: Option<String>,
+        origin: Origin,
+        message: String,
+    ) -> Self {
+        Problem {
+            provider: provider.into(),
+            key,
+            origin,
+            message,
+            unset: false,
+        }
+    }
+
+    /// A value to be read from the environment is not set: a credential, or a URL declared
+    /// `env("VAR")`. This is what [`allow_unconfigured`](crate::RegistryBuilder::allow_unconfigured)
+    /// tolerates, by marking the provider unavailable; a value that is set but invalid is
+    /// never tolerated.
+    pub fn is_unset(&self) -> bool {
+        self.unset
+    }
+
+    /// A credential (`client_id` or `client_secret`) that is not set.
     pub fn is_missing_credential(&self) -> bool {
-        self.origin == Origin::Environment
+        self.unset && matches!(self.key.as_deref(), Some("client_id" | "client_secret"))
     }
 }
 
@@ -305,8 +337,267 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What kind of error this is: stable, `Copy`, and cheap to match, count or log (its
+    /// [`as_str`](ErrorKind::as_str) name never changes).
+    ///
+    /// ```
+    /// use oauth_clients::{Error, ErrorKind};
+    ///
+    /// fn log_failure(error: &Error) {
+    ///     // e.g. `login failed kind=unknown_state provider=github`
+    ///     eprintln!(
+    ///         "login failed kind={} provider={}",
+    ///         error.kind(),
+    ///         error.provider().unwrap_or("-"),
+    ///     );
+    ///     if error.kind() == ErrorKind::UnknownState {
+    ///         // A stale or forged callback: offer to start the login again.
+    ///     }
+    /// }
+    /// # log_failure(&Error::UnknownState { provider: "github" });
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        // Exhaustive on purpose: a new variant must be given its kind here.
+        match self {
+            Error::NotConfigured { .. } => ErrorKind::NotConfigured,
+            Error::MissingEndpoint { .. } => ErrorKind::MissingEndpoint,
+            Error::InvalidRequest { .. } => ErrorKind::InvalidRequest,
+            Error::Session(_) => ErrorKind::Session,
+            Error::Authorization { .. } => ErrorKind::Authorization,
+            Error::MissingState { .. } => ErrorKind::MissingState,
+            Error::UnknownState { .. } => ErrorKind::UnknownState,
+            Error::ExpiredState { .. } => ErrorKind::ExpiredState,
+            Error::ReplayedState { .. } => ErrorKind::ReplayedState,
+            Error::MissingCode { .. } => ErrorKind::MissingCode,
+            Error::RepeatedParameter { .. } => ErrorKind::RepeatedParameter,
+            Error::TokenEndpoint { .. } => ErrorKind::TokenEndpoint,
+            Error::InvalidTokenResponse { .. } => ErrorKind::InvalidTokenResponse,
+            Error::UnsupportedTokenType { .. } => ErrorKind::UnsupportedTokenType,
+            Error::Http { .. } => ErrorKind::Http,
+            Error::TokenExpired { .. } => ErrorKind::TokenExpired,
+            Error::InvalidMetadata { .. } => ErrorKind::InvalidMetadata,
+            Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
+            Error::MissingIssuer { .. } => ErrorKind::MissingIssuer,
+            Error::IdToken { .. } => ErrorKind::IdToken,
+            Error::UserinfoSubjectMismatch { .. } => ErrorKind::UserinfoSubjectMismatch,
+            Error::InvalidUserinfo { .. } => ErrorKind::InvalidUserinfo,
+            Error::TokenUpdateHook { .. } => ErrorKind::TokenUpdateHook,
+        }
+    }
+
+    /// The provider the error concerns; `None` only for a failure of the session store,
+    /// which belongs to no provider.
+    pub fn provider(&self) -> Option<&'static str> {
+        match self {
+            Error::Session(_) => None,
+            Error::NotConfigured { provider, .. }
+            | Error::MissingEndpoint { provider, .. }
+            | Error::InvalidRequest { provider, .. }
+            | Error::Authorization { provider, .. }
+            | Error::MissingState { provider }
+            | Error::UnknownState { provider }
+            | Error::ExpiredState { provider }
+            | Error::ReplayedState { provider }
+            | Error::MissingCode { provider }
+            | Error::RepeatedParameter { provider, .. }
+            | Error::TokenEndpoint { provider, .. }
+            | Error::InvalidTokenResponse { provider, .. }
+            | Error::UnsupportedTokenType { provider, .. }
+            | Error::Http { provider, .. }
+            | Error::TokenExpired { provider }
+            | Error::InvalidMetadata { provider, .. }
+            | Error::IssuerMismatch { provider, .. }
+            | Error::MissingIssuer { provider }
+            | Error::IdToken { provider, .. }
+            | Error::UserinfoSubjectMismatch { provider }
+            | Error::InvalidUserinfo { provider, .. }
+            | Error::TokenUpdateHook { provider, .. } => Some(provider),
+        }
+    }
+
+    /// The endpoint a failed request went to, for [`Error::Http`] and [`Error::MissingEndpoint`]
+    /// ([`Endpoint::Token`] for [`Error::TokenEndpoint`]).
+    pub fn endpoint(&self) -> Option<Endpoint> {
+        match self {
+            Error::Http { endpoint, .. } | Error::MissingEndpoint { endpoint, .. } => {
+                Some(*endpoint)
+            }
+            Error::TokenEndpoint { .. } => Some(Endpoint::Token),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the provider answered with, when that is the failure: an unsuccessful
+    /// status ([`HttpErrorKind::Status`]), a redirect that was not followed, or a token
+    /// endpoint error. Not to be confused with [`status`](Self::status), the status for this
+    /// application's own error page.
+    pub fn provider_status(&self) -> Option<u16> {
+        match self {
+            Error::Http {
+                kind: HttpErrorKind::Status { status } | HttpErrorKind::Redirect { status },
+                ..
+            }
+            | Error::TokenEndpoint { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether a request to the provider took longer than its `timeout`.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Http {
+                kind: HttpErrorKind::Timeout(_),
+                ..
+            }
+        )
+    }
+
+    /// Whether no connection to the provider could be made.
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self,
+            Error::Http {
+                kind: HttpErrorKind::Connect(_),
+                ..
+            }
+        )
+    }
+
+    /// Whether the provider answered a request with a redirect, which is never followed.
+    pub fn is_redirect(&self) -> bool {
+        matches!(
+            self,
+            Error::Http {
+                kind: HttpErrorKind::Redirect { .. },
+                ..
+            }
+        )
+    }
+
+    /// Whether the callback itself was refused before any code was redeemed: missing,
+    /// unknown, expired or replayed `state`, no `code`, or a wrong or missing `iss`. The usual
+    /// answer is to start the login again.
+    pub fn is_callback(&self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::MissingState
+                | ErrorKind::UnknownState
+                | ErrorKind::ExpiredState
+                | ErrorKind::ReplayedState
+                | ErrorKind::MissingCode
+                | ErrorKind::RepeatedParameter
+                | ErrorKind::MissingIssuer
+        ) || matches!(self, Error::IssuerMismatch { source_of, .. } if *source_of == "callback")
+    }
+
+    /// Whether the user must log in again to get a usable token: the access token expired
+    /// with no refresh token, or the provider refused the grant (`invalid_grant`: a spent,
+    /// revoked or expired refresh token or code).
+    pub fn needs_login(&self) -> bool {
+        match self {
+            Error::TokenExpired { .. } => true,
+            Error::TokenEndpoint { error, .. } => error == "invalid_grant",
+            _ => false,
+        }
+    }
+}
+
+/// The kind of an [`Error`], from [`Error::kind`]: one per variant, `Copy`, with a stable
+/// snake_case name ([`as_str`](Self::as_str), also its `Display`) for logs and metrics. Kinds
+/// are added as the library grows, never renamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::NotConfigured`]: `not_configured`.
+    NotConfigured,
+    /// [`Error::MissingEndpoint`]: `missing_endpoint`.
+    MissingEndpoint,
+    /// [`Error::InvalidRequest`]: `invalid_request`.
+    InvalidRequest,
+    /// [`Error::Session`]: `session`.
+    Session,
+    /// [`Error::Authorization`]: `authorization`.
+    Authorization,
+    /// [`Error::MissingState`]: `missing_state`.
+    MissingState,
+    /// [`Error::UnknownState`]: `unknown_state`.
+    UnknownState,
+    /// [`Error::ExpiredState`]: `expired_state`.
+    ExpiredState,
+    /// [`Error::ReplayedState`]: `replayed_state`.
+    ReplayedState,
+    /// [`Error::MissingCode`]: `missing_code`.
+    MissingCode,
+    /// [`Error::RepeatedParameter`]: `repeated_parameter`.
+    RepeatedParameter,
+    /// [`Error::TokenEndpoint`]: `token_endpoint`.
+    TokenEndpoint,
+    /// [`Error::InvalidTokenResponse`]: `invalid_token_response`.
+    InvalidTokenResponse,
+    /// [`Error::UnsupportedTokenType`]: `unsupported_token_type`.
+    UnsupportedTokenType,
+    /// [`Error::Http`]: `http`.
+    Http,
+    /// [`Error::TokenExpired`]: `token_expired`.
+    TokenExpired,
+    /// [`Error::InvalidMetadata`]: `invalid_metadata`.
+    InvalidMetadata,
+    /// [`Error::IssuerMismatch`]: `issuer_mismatch`.
+    IssuerMismatch,
+    /// [`Error::MissingIssuer`]: `missing_issuer`.
+    MissingIssuer,
+    /// [`Error::IdToken`]: `id_token`.
+    IdToken,
+    /// [`Error::UserinfoSubjectMismatch`]: `userinfo_subject_mismatch`.
+    UserinfoSubjectMismatch,
+    /// [`Error::InvalidUserinfo`]: `invalid_userinfo`.
+    InvalidUserinfo,
+    /// [`Error::TokenUpdateHook`]: `token_update_hook`.
+    TokenUpdateHook,
+}
+
+impl ErrorKind {
+    /// The kind's stable snake_case name, e.g. `"unknown_state"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotConfigured => "not_configured",
+            ErrorKind::MissingEndpoint => "missing_endpoint",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Session => "session",
+            ErrorKind::Authorization => "authorization",
+            ErrorKind::MissingState => "missing_state",
+            ErrorKind::UnknownState => "unknown_state",
+            ErrorKind::ExpiredState => "expired_state",
+            ErrorKind::ReplayedState => "replayed_state",
+            ErrorKind::MissingCode => "missing_code",
+            ErrorKind::RepeatedParameter => "repeated_parameter",
+            ErrorKind::TokenEndpoint => "token_endpoint",
+            ErrorKind::InvalidTokenResponse => "invalid_token_response",
+            ErrorKind::UnsupportedTokenType => "unsupported_token_type",
+            ErrorKind::Http => "http",
+            ErrorKind::TokenExpired => "token_expired",
+            ErrorKind::InvalidMetadata => "invalid_metadata",
+            ErrorKind::IssuerMismatch => "issuer_mismatch",
+            ErrorKind::MissingIssuer => "missing_issuer",
+            ErrorKind::IdToken => "id_token",
+            ErrorKind::UserinfoSubjectMismatch => "userinfo_subject_mismatch",
+            ErrorKind::InvalidUserinfo => "invalid_userinfo",
+            ErrorKind::TokenUpdateHook => "token_update_hook",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A provider endpoint, as named in errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// The authorization endpoint (`authorize_url`).
     Authorization,
@@ -385,5 +676,190 @@ impl SessionError {
         SessionError {
             message: message.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_kinds_have_stable_snake_case_names() {
+        let cases = [
+            (
+                Error::NotConfigured {
+                    provider: "p",
+                    problems: Vec::new(),
+                },
+                "not_configured",
+            ),
+            (
+                Error::MissingEndpoint {
+                    provider: "p",
+                    endpoint: Endpoint::Userinfo,
+                },
+                "missing_endpoint",
+            ),
+            (
+                Error::InvalidRequest {
+                    provider: "p",
+                    message: String::new(),
+                },
+                "invalid_request",
+            ),
+            (Error::Session(SessionError::new("down")), "session"),
+            (
+                Error::Authorization {
+                    provider: "p",
+                    error: "access_denied".into(),
+                    description: None,
+                    uri: None,
+                },
+                "authorization",
+            ),
+            (Error::MissingState { provider: "p" }, "missing_state"),
+            (Error::UnknownState { provider: "p" }, "unknown_state"),
+            (Error::ExpiredState { provider: "p" }, "expired_state"),
+            (Error::ReplayedState { provider: "p" }, "replayed_state"),
+            (Error::MissingCode { provider: "p" }, "missing_code"),
+            (
+                Error::RepeatedParameter {
+                    provider: "p",
+                    parameter: "state",
+                },
+                "repeated_parameter",
+            ),
+            (
+                Error::TokenEndpoint {
+                    provider: "p",
+                    error: "invalid_grant".into(),
+                    description: None,
+                    status: 400,
+                },
+                "token_endpoint",
+            ),
+            (
+                Error::InvalidTokenResponse {
+                    provider: "p",
+                    reason: String::new(),
+                },
+                "invalid_token_response",
+            ),
+            (
+                Error::UnsupportedTokenType {
+                    provider: "p",
+                    token_type: "mac".into(),
+                },
+                "unsupported_token_type",
+            ),
+            (
+                Error::Http {
+                    provider: "p",
+                    endpoint: Endpoint::Token,
+                    kind: HttpErrorKind::Timeout(std::time::Duration::from_secs(30)),
+                },
+                "http",
+            ),
+            (Error::TokenExpired { provider: "p" }, "token_expired"),
+            (
+                Error::InvalidMetadata {
+                    provider: "p",
+                    reason: String::new(),
+                },
+                "invalid_metadata",
+            ),
+            (
+                Error::IssuerMismatch {
+                    provider: "p",
+                    expected: "a".into(),
+                    found: "b".into(),
+                    source_of: "callback",
+                },
+                "issuer_mismatch",
+            ),
+            (Error::MissingIssuer { provider: "p" }, "missing_issuer"),
+            (
+                Error::IdToken {
+                    provider: "p",
+                    reason: crate::IdTokenError::Expired,
+                },
+                "id_token",
+            ),
+            (
+                Error::UserinfoSubjectMismatch { provider: "p" },
+                "userinfo_subject_mismatch",
+            ),
+            (
+                Error::InvalidUserinfo {
+                    provider: "p",
+                    reason: String::new(),
+                },
+                "invalid_userinfo",
+            ),
+            (
+                Error::TokenUpdateHook {
+                    provider: "p",
+                    message: String::new(),
+                    token: Box::new(
+                        serde_json::from_str(r#"{"access_token":"a","token_type":"Bearer"}"#)
+                            .unwrap(),
+                    ),
+                },
+                "token_update_hook",
+            ),
+        ];
+        let mut names = std::collections::BTreeSet::new();
+        for (error, name) in &cases {
+            assert_eq!(error.kind().as_str(), *name, "{error:?}");
+            assert_eq!(error.kind().to_string(), *name);
+            assert!(names.insert(*name), "`{name}` names two kinds");
+            let expected_provider = (!matches!(error, Error::Session(_))).then_some("p");
+            assert_eq!(error.provider(), expected_provider, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn predicates_answer_from_the_variant() {
+        let http = |kind| Error::Http {
+            provider: "github",
+            endpoint: Endpoint::Token,
+            kind,
+        };
+        let timeout = http(HttpErrorKind::Timeout(std::time::Duration::from_secs(30)));
+        assert!(timeout.is_timeout() && !timeout.is_connect() && !timeout.is_redirect());
+        assert_eq!(timeout.endpoint(), Some(Endpoint::Token));
+        assert_eq!(timeout.provider_status(), None);
+        let connect = http(HttpErrorKind::Connect("refused".into()));
+        assert!(connect.is_connect() && !connect.is_timeout());
+        let redirect = http(HttpErrorKind::Redirect { status: 302 });
+        assert!(redirect.is_redirect());
+        assert_eq!(redirect.provider_status(), Some(302));
+        assert_eq!(
+            http(HttpErrorKind::Status { status: 503 }).provider_status(),
+            Some(503)
+        );
+
+        let refused = |error: &str| Error::TokenEndpoint {
+            provider: "github",
+            error: error.into(),
+            description: None,
+            status: 400,
+        };
+        assert!(refused("invalid_grant").needs_login());
+        assert!(!refused("invalid_client").needs_login());
+        assert_eq!(refused("invalid_client").provider_status(), Some(400));
+        assert!(Error::TokenExpired { provider: "github" }.needs_login());
+        assert!(!timeout.needs_login());
+
+        assert!(Error::ReplayedState { provider: "github" }.is_callback());
+        let mix_up = |source_of| Error::IssuerMismatch {
+            provider: "github",
+            expected: "https://a.example".into(),
+            found: "https://b.example".into(),
+            source_of,
+        };
+        assert!(mix_up("callback").is_callback());
+        assert!(!mix_up("discovery document").is_callback());
+        assert!(!timeout.is_callback());
     }
 }

@@ -398,7 +398,7 @@ impl<P: Provider> Client<P> {
     /// another provider (a mix-up attack), so nothing in it is used.
     async fn check_callback_issuer(&self, callback: &Callback) -> Result<(), Error> {
         let provider = self.name();
-        let metadata = self.metadata().await?;
+        let metadata = self.cached_metadata().await?;
         let expected = self.expected_issuer();
         match (&callback.iss, expected) {
             (Some(found), Some(expected)) if found != expected => Err(Error::IssuerMismatch {

@@ -365,7 +365,7 @@ impl<P: Provider> Client<P> {
     async fn fetch_jwks(&self) -> Result<(KeySet, Duration), Error> {
         let provider = self.name();
         let url = self
-            .metadata()
+            .cached_metadata()
             .await?
             .jwks_uri
             .clone()

@@ -63,16 +63,17 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
-pub use config::{
-    AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, ProviderConfig, Secret, TokenPlacement,
+pub use config::{AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, Secret, TokenPlacement};
+pub use discovery::ProviderMetadata;
+pub use error::{
+    ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, Origin, Problem, SessionError,
 };
-pub use error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem, SessionError};
 pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use http::TlsRoots;
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
 pub use oauth_clients_spec::Key;
-pub use oidc::{IdTokenError, UserInfo};
-pub use refresh::TokenUpdate;
+pub use oidc::{IdTokenError, UserInfo, UserInfoResponse};
+pub use refresh::{HookError, TokenUpdate};
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
 };
@@ -117,11 +118,11 @@ pub use token::Token;
 /// |---|---|---|
 /// | `client_id` | `"literal"` or `env("VAR")` | `env("<NAME>_CLIENT_ID")` |
 /// | `client_secret` | `env("VAR")` only: never a literal in source | `env("<NAME>_CLIENT_SECRET")` |
-/// | `authorize_url`, `access_token_url`, `refresh_token_url` | URL | discovered |
+/// | `authorize_url`, `access_token_url`, `refresh_token_url` | URL or `env("VAR")` | discovered |
 /// | `authorize_params`, `access_token_params` | `{ name: "value", .. }` | none |
-/// | `api_base_url` | URL ending in `/` | none |
-/// | `server_metadata_url` | URL of the discovery document | none |
-/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL | discovered |
+/// | `api_base_url` | URL ending in `/`, or `env("VAR")` | none |
+/// | `server_metadata_url` | URL of the discovery document, or `env("VAR")` | none |
+/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL or `env("VAR")` | discovered |
 /// | `scope` | `"space separated tokens"` | none |
 /// | `code_challenge_method` | `S256` or `none` | `S256` |
 /// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
@@ -129,6 +130,22 @@ pub use token::Token;
 /// | `fetch_userinfo` | `auto`, `always` or `never` (OpenID Connect only) | `auto` |
 /// | `leeway`, `timeout` | seconds | 60, 30 |
 /// | `user_agent` | string | `oauth-clients/<version>` |
+///
+/// A URL known only at run time (one discovery URL per deployment) is written `env("VAR")`:
+/// the variable is read when the registry is built, unless runtime settings set the key, and
+/// checked by the same rules as a URL written out; an unset variable is reported by name,
+/// with every other problem. The checks across keys count such a key as declared. Only URLs
+/// and credentials take `env(..)`: the scope, for one, decides at compile time what kind of
+/// provider it is.
+///
+/// ```
+/// oauth_clients::oauth_clients! {
+///     corp_sso {
+///         server_metadata_url: env("CORP_DISCOVERY_URL"),
+///         scope: "openid email",
+///     },
+/// }
+/// ```
 ///
 /// URLs must be `https://` (`http://` only for loopback hosts). A provider needs
 /// `server_metadata_url`, or both `authorize_url` and `access_token_url`; with `openid` in its
@@ -154,6 +171,7 @@ macro_rules! oauth_clients {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::config::{ProviderConfig, Static};
+    pub use crate::registry::sealed::{DeclaredOpenId, DeclaredProvider, DeclaredSet};
     pub use crate::registry::{
         Client, GlobalCell, OpenIdProvider, Provider, ProviderSet, Registry, RegistryBuilder,
     };

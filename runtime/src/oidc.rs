@@ -12,12 +12,14 @@
 //! its key types are.
 //! Each failure is its own [`IdTokenError`].
 
-use crate::error::{Endpoint, Error};
+use crate::api::refresh_after_401;
+use crate::error::{Endpoint, Error, HttpErrorKind};
 use crate::jwks::{self, JwsRefusal, KeySet};
 use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::token::Token;
 use crate::{AuthMethod, FetchUserinfo};
 use base64::Engine;
+use http::StatusCode;
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -322,7 +324,7 @@ impl<P: Provider> Client<P> {
         let provider = self.name();
         let fail = |reason| Error::IdToken { provider, reason };
         let config = self.config()?;
-        let metadata = self.metadata().await?;
+        let metadata = self.cached_metadata().await?;
         if id_token.len() > MAX_ID_TOKEN {
             return Err(fail(IdTokenError::TooLarge));
         }
@@ -524,7 +526,7 @@ impl<P: Provider> Client<P> {
             FetchUserinfo::Always => true,
             FetchUserinfo::Never => false,
             FetchUserinfo::Auto => {
-                self.metadata().await?.userinfo_endpoint.is_some()
+                self.cached_metadata().await?.userinfo_endpoint.is_some()
                     && missing_scope_claims(&config.scope, &info)
             }
         };
@@ -589,15 +591,15 @@ impl<P: Provider> Client<P> {
     /// GETs the userinfo endpoint; its `sub` must be `expected_sub`.
     async fn fetch_userinfo(&self, token: &Token, expected_sub: &str) -> Result<UserInfo, Error> {
         let provider = self.name();
-        let url =
-            self.metadata()
-                .await?
-                .userinfo_endpoint
-                .clone()
-                .ok_or(Error::MissingEndpoint {
-                    provider,
-                    endpoint: Endpoint::Userinfo,
-                })?;
+        let url = self
+            .cached_metadata()
+            .await?
+            .userinfo_endpoint
+            .clone()
+            .ok_or(Error::MissingEndpoint {
+                provider,
+                endpoint: Endpoint::Userinfo,
+            })?;
         let response = self
             .fetch(Endpoint::Userinfo, url, Some(&token.access_token))
             .await?;
@@ -703,13 +705,37 @@ impl<P: Provider> Client<P> {
     /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
     /// token's subject, taken from `token.userinfo` or else its ID token.
     ///
+    /// The token is handled as API calls handle it (see [`get`](Self::get)): one that expires
+    /// within the provider's `leeway` is refreshed first, and one of unknown expiry that gets
+    /// a `401` is refreshed once and the request retried; one refresh per refresh token
+    /// however many callers, the token-update hooks awaited before the new token is used, and
+    /// the new token handed back in [`UserInfoResponse::new_token`].
+    ///
     /// Fails with [`Error::UserinfoSubjectMismatch`] when the answer is about another user,
     /// [`Error::IdToken`] when the token has no subject to compare with,
-    /// [`Error::MissingEndpoint`] when the provider has no userinfo endpoint, and
+    /// [`Error::MissingEndpoint`] when the provider has no userinfo endpoint,
     /// [`Error::InvalidUserinfo`] for an answer that is not a JSON object with `sub` (signed
-    /// `application/jwt` answers are not supported). Only OpenID Connect providers have this
-    /// method.
-    pub async fn userinfo(&self, token: &Token) -> Result<UserInfo, Error>
+    /// `application/jwt` answers are not supported), and as [`refresh`](Self::refresh) does
+    /// when a refresh fails. Only OpenID Connect providers have this method.
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo(token: oauth_clients::Token) -> Result<(), oauth_clients::Error> {
+    /// let mut answer = Providers::google().userinfo(&token).await?;
+    /// if let Some(new_token) = answer.take_new_token() {
+    ///     // Store it in place of `token`.
+    /// #   let _ = new_token;
+    /// }
+    /// println!("{:?}", answer.info().email());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn userinfo(&self, token: &Token) -> Result<UserInfoResponse, Error>
     where
         P: OpenIdProvider,
     {
@@ -729,7 +755,58 @@ impl<P: Provider> Client<P> {
                 provider: self.name(),
                 reason: IdTokenError::Missing,
             })?;
-        self.fetch_userinfo(token, &sub).await
+        let (mut token, mut refreshed) = self.usable_token(token).await?;
+        loop {
+            match self.fetch_userinfo(&token, &sub).await {
+                Err(Error::Http {
+                    endpoint: Endpoint::Userinfo,
+                    kind: HttpErrorKind::Status { status },
+                    ..
+                }) if StatusCode::from_u16(status)
+                    .is_ok_and(|status| refresh_after_401(&token, refreshed, status)) =>
+                {
+                    token = self.refresh(&token).await?;
+                    refreshed = true;
+                }
+                outcome => {
+                    return outcome.map(|info| UserInfoResponse {
+                        info,
+                        new_token: refreshed.then_some(token),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// The userinfo endpoint's answer, from [`Client::userinfo`], and the token refreshed on the
+/// way, if it was.
+#[derive(Clone, Debug)]
+pub struct UserInfoResponse {
+    info: UserInfo,
+    new_token: Option<Token>,
+}
+
+impl UserInfoResponse {
+    /// The user's claims.
+    pub fn info(&self) -> &UserInfo {
+        &self.info
+    }
+
+    /// The user's claims, by value.
+    pub fn into_info(self) -> UserInfo {
+        self.info
+    }
+
+    /// The refreshed token, when this call refreshed it: store it in place of the old one
+    /// (the token-update hooks have already seen it).
+    pub fn new_token(&self) -> Option<&Token> {
+        self.new_token.as_ref()
+    }
+
+    /// Takes the refreshed token out of the answer; see [`new_token`](Self::new_token).
+    pub fn take_new_token(&mut self) -> Option<Token> {
+        self.new_token.take()
     }
 }
 

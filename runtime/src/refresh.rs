@@ -42,7 +42,45 @@ impl fmt::Debug for TokenUpdate {
     }
 }
 
-pub(crate) type HookError = Box<dyn std::error::Error + Send + Sync>;
+/// Why a token-update hook failed: any error, boxed (like `anyhow::Error`).
+///
+/// A hook returns `Result<(), HookError>`, so `async { Ok(()) }` needs no type annotation,
+/// and `?` converts any error (`std::io::Error`, a database error, ...) into it; for a plain
+/// message, use [`HookError::msg`]. The call that refreshed then fails with
+/// [`Error::TokenUpdateHook`], whose message is this error's text.
+pub struct HookError(Box<dyn std::error::Error + Send + Sync>);
+
+impl HookError {
+    /// A hook error with `message` as its text.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        HookError(message.to_string().into())
+    }
+
+    /// The underlying error.
+    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
+        self.0
+    }
+}
+
+// Not `std::error::Error` itself, so that this blanket conversion (what `?` uses) can exist.
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for HookError {
+    fn from(error: E) -> Self {
+        HookError(Box::new(error))
+    }
+}
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 pub(crate) type HookFuture = Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>>;
 pub(crate) type Hook = Arc<dyn Fn(TokenUpdate) -> HookFuture + Send + Sync>;
 

@@ -348,7 +348,7 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
                     update.token.access_token.clone(),
                     update.refresh_token.clone(),
                 ));
-                Ok::<_, std::io::Error>(())
+                Ok(())
             }
         })
         .build()
@@ -426,7 +426,7 @@ async fn a_failing_hook_fails_the_call_but_keeps_the_new_token() {
         .settings(s.provider.settings_for("github"))
         .env_source(|_| None)
         .allow_unconfigured()
-        .on_token_update(|_| async { Err::<(), _>(std::io::Error::other("database is down")) })
+        .on_token_update(|_| async { Err(std::io::Error::other("database is down").into()) })
         .build()
         .unwrap();
     let github = registry.client::<Github>();
@@ -599,11 +599,11 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
         .allow_unconfigured()
         .on_token_update(move |_| {
             first.lock().unwrap().push("persist");
-            async { Ok::<_, std::io::Error>(()) }
+            async { Ok(()) }
         })
         .on_token_update(move |_| {
             second.lock().unwrap().push("notify");
-            async { Ok::<_, std::io::Error>(()) }
+            async { Ok(()) }
         })
         .build()
         .unwrap();

@@ -7,6 +7,8 @@ use oauth_clients::{
     MemorySession, Registry, Settings, Token,
 };
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 oauth_clients! {
     idp {
@@ -374,9 +376,186 @@ async fn stored_tokens_can_be_parsed_and_userinfo_fetched_on_demand() {
             ..
         })
     ));
-    let info = idp.userinfo(&stored).await.unwrap();
+    let answer = idp.userinfo(&stored).await.unwrap();
+    assert!(answer.new_token().is_none(), "a fresh token is used as is");
+    let info = answer.into_info();
     assert_eq!(info.email(), Some("alice@example.test"));
     assert_eq!(s.provider.count("userinfo"), 1);
+}
+
+#[tokio::test]
+async fn discovered_metadata_is_readable_with_declared_values_over_it() {
+    let s = setup().await;
+    let registry = Providers::builder()
+        .settings(settings(&s.provider).set(
+            "idp",
+            "userinfo_endpoint",
+            "https://profile.idp.example/me",
+        ))
+        .env_source(|_| None)
+        .build()
+        .unwrap();
+    let idp = registry.idp();
+    let metadata = idp.metadata().await.unwrap();
+    let url = |path: &str| Some(s.provider.url(path));
+    let shown = |u: Option<&url::Url>| u.map(|u| u.to_string());
+    assert_eq!(metadata.issuer(), Some(s.provider.issuer()));
+    assert_eq!(shown(metadata.authorization_endpoint()), url("authorize"));
+    assert_eq!(shown(metadata.token_endpoint()), url("token"));
+    assert_eq!(shown(metadata.jwks_uri()), url("jwks"));
+    assert_eq!(shown(metadata.end_session_endpoint()), url("logout"));
+    // Declared (here by settings) over discovered.
+    assert_eq!(
+        shown(metadata.userinfo_endpoint()).as_deref(),
+        Some("https://profile.idp.example/me")
+    );
+    assert_eq!(metadata.id_token_signing_alg_values_supported(), ["RS256"]);
+    assert_eq!(
+        metadata.scopes_supported(),
+        ["openid", "email", "profile", "offline_access"]
+    );
+    assert_eq!(metadata.code_challenge_methods_supported(), ["S256"]);
+    assert_eq!(
+        metadata.token_endpoint_auth_methods_supported(),
+        ["client_secret_basic", "client_secret_post", "none"]
+    );
+    assert!(metadata.claims_supported().is_empty());
+    assert!(metadata.authorization_response_iss_parameter_supported());
+    assert!(metadata.is_discovered());
+    // The cached document serves later reads, and logins.
+    assert_eq!(idp.metadata().await.unwrap(), metadata);
+    assert_eq!(s.provider.count("discovery"), 1);
+
+    // Without discovery: the declaration alone.
+    let explicit = registry.explicit().metadata().await.unwrap();
+    assert_eq!(explicit.issuer(), Some(s.provider.issuer()));
+    assert_eq!(shown(explicit.userinfo_endpoint()), url("userinfo"));
+    assert!(explicit.id_token_signing_alg_values_supported().is_empty());
+    assert!(explicit.scopes_supported().is_empty());
+    assert!(!explicit.is_discovered());
+    assert_eq!(s.provider.count("discovery"), 1);
+}
+
+#[tokio::test]
+async fn advertised_lists_keep_their_strings_and_never_fail_discovery() {
+    let s = setup().await;
+    s.provider.configure(|b| {
+        b.discovery_hook = Some(oauth_clients::testing::JsonHook::new(|document| {
+            document.insert(
+                "scopes_supported".into(),
+                json!(["openid", 7, null, "email"]),
+            );
+            document.insert("claims_supported".into(), json!("sub email"));
+        }))
+    });
+    let metadata = s.registry.idp().metadata().await.unwrap();
+    assert_eq!(metadata.scopes_supported(), ["openid", "email"]);
+    assert!(metadata.claims_supported().is_empty());
+}
+
+/// The local provider, and a registry for it whose token-update hook counts its calls.
+async fn setup_with_counting_hook() -> (Setup, Arc<AtomicUsize>) {
+    let Setup { provider, .. } = setup().await;
+    let updates = Arc::new(AtomicUsize::new(0));
+    let counter = updates.clone();
+    let registry = Providers::builder()
+        .settings(settings(&provider))
+        .env_source(|_| None)
+        .on_token_update(move |_| {
+            let counter = counter.clone();
+            async move {
+                // A slow store: callers must still wait for it.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .build()
+        .unwrap();
+    (Setup { provider, registry }, updates)
+}
+
+#[tokio::test]
+async fn userinfo_refreshes_an_expired_token_first_once_for_all_callers() {
+    let (s, updates) = setup_with_counting_hook().await;
+    let mut token = login(&s, "alice").await.unwrap();
+    // Expired, and no longer accepted: only a refresh before the request can succeed.
+    token.expires_at = Some(1);
+    token.access_token = "revoked".into();
+    let token = Arc::new(token);
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (idp, token) = (s.registry.idp(), token.clone());
+            tokio::spawn(async move { idp.userinfo(&token).await })
+        })
+        .collect();
+    let mut new_tokens = Vec::new();
+    for call in calls {
+        let answer = call.await.unwrap().unwrap();
+        assert_eq!(answer.info().sub(), "alice");
+        assert_eq!(answer.info().email(), Some("alice@example.test"));
+        new_tokens.push(answer.new_token().expect("refreshed").access_token.clone());
+    }
+    new_tokens.dedup();
+    assert_eq!(new_tokens.len(), 1, "every caller got the one new token");
+    assert_ne!(new_tokens[0], "revoked");
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+    assert_eq!(
+        updates.load(Ordering::SeqCst),
+        1,
+        "the hook ran once, awaited"
+    );
+    assert_eq!(
+        s.provider.count("userinfo"),
+        8,
+        "no request with the expired token"
+    );
+
+    // Without a refresh token, an expired token is a typed error, and nothing is sent.
+    let mut stale = (*token).clone();
+    stale.refresh_token = None;
+    let outcome = s.registry.idp().userinfo(&stale).await;
+    assert!(
+        matches!(outcome, Err(Error::TokenExpired { provider: "idp" })),
+        "{outcome:?}"
+    );
+    assert_eq!(s.provider.count("userinfo"), 8);
+}
+
+#[tokio::test]
+async fn userinfo_refreshes_once_on_401_when_the_expiry_is_unknown() {
+    let (s, updates) = setup_with_counting_hook().await;
+    s.provider.configure(|b| b.access_token_ttl = None);
+    let mut token = login(&s, "alice").await.unwrap();
+    assert_eq!(token.expires_at, None);
+    token.access_token = "revoked".into();
+    let mut answer = s.registry.idp().userinfo(&token).await.unwrap();
+    assert_eq!(answer.info().sub(), "alice");
+    let new = answer.take_new_token().expect("refreshed after the 401");
+    assert_eq!(s.provider.count("userinfo"), 2, "one 401, one retry");
+    assert_eq!(s.provider.count("token.refresh_token"), 1);
+    assert_eq!(updates.load(Ordering::SeqCst), 1);
+
+    // The new token is used as is.
+    assert!(s
+        .registry
+        .idp()
+        .userinfo(&new)
+        .await
+        .unwrap()
+        .new_token()
+        .is_none());
+    // A refresh that the provider refuses ends the call with its error: no loop.
+    let mut refused = new.clone();
+    refused.access_token = "revoked".into();
+    refused.refresh_token = Some("unknown".into());
+    let outcome = s.registry.idp().userinfo(&refused).await;
+    assert!(
+        matches!(outcome, Err(ref e) if e.needs_login()),
+        "{outcome:?}"
+    );
+    assert_eq!(s.provider.count("userinfo"), 4);
+    assert_eq!(s.provider.count("token.refresh_token"), 2);
 }
 
 #[tokio::test]

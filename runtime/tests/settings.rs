@@ -27,6 +27,20 @@ oauth_clients! {
     },
 }
 
+// A provider whose URLs are known only at run time, per deployment.
+oauth_clients! {
+    pub Deployed;
+
+    corp_sso {
+        server_metadata_url: env("CORP_DISCOVERY_URL"),
+        api_base_url: env("CORP_API_URL"),
+        end_session_endpoint: env("CORP_LOGOUT_URL"),
+        scope: "openid email",
+        client_id: "corp-app",
+        client_secret: env("CORP_SECRET"),
+    },
+}
+
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
     let map: HashMap<String, String> = pairs
         .iter()
@@ -129,6 +143,28 @@ fn settings_override_declared_values() {
     assert_eq!(
         config.client_secret().unwrap().expose(),
         "from-a-settings-file"
+    );
+}
+
+#[test]
+fn owned_registries_have_one_typed_accessor_per_provider() {
+    let tenant = |client_id: &str| {
+        Providers::builder()
+            .settings(Settings::new().set("github", "client_id", client_id))
+            .env_source(env(ALL_CREDENTIALS))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    // `ProvidersExt`, generated next to `Providers`, is in scope where the macro is invoked.
+    let github: oauth_clients::Client<Github> = a.github();
+    assert_eq!(github.config().unwrap().client_id, "tenant-a");
+    assert_eq!(b.github().config().unwrap().client_id, "tenant-b");
+    assert_eq!(a.google().config().unwrap().client_id, "g-id");
+    assert_eq!(a.cli().config().unwrap().client_id, "cli-app");
+    assert_eq!(
+        (a.github().name(), a.google().name(), a.cli().name()),
+        ("github", "google", "cli")
     );
 }
 
@@ -271,5 +307,148 @@ fn the_global_registry_is_installed_once() {
         .install()
         .unwrap_err();
     assert_eq!(again.problems[0].origin, Origin::Registry);
-    assert_eq!(<Github as Provider>::CONFIG.name, "github");
+    assert_eq!(<Github as Provider>::NAME, "github");
+}
+
+const CORP: &[(&str, &str)] = &[
+    (
+        "CORP_DISCOVERY_URL",
+        "https://sso.corp.example/realms/staff/.well-known/openid-configuration",
+    ),
+    ("CORP_API_URL", " https://api.corp.example/v2/ "),
+    ("CORP_LOGOUT_URL", "https://sso.corp.example/logout"),
+    ("CORP_SECRET", "corp-sentinel-secret"),
+];
+
+#[test]
+fn urls_declared_with_env_are_read_when_the_registry_is_built() {
+    let registry = Deployed::builder().env_source(env(CORP)).build().unwrap();
+    let corp = registry.corp_sso();
+    let config = corp.config().unwrap();
+    assert_eq!(
+        config.server_metadata_url.as_ref().unwrap().as_str(),
+        "https://sso.corp.example/realms/staff/.well-known/openid-configuration"
+    );
+    // Surrounding whitespace in the variable is ignored.
+    assert_eq!(
+        config.api_base_url.as_ref().unwrap().as_str(),
+        "https://api.corp.example/v2/"
+    );
+    assert_eq!(
+        config.end_session_endpoint.as_ref().unwrap().as_str(),
+        "https://sso.corp.example/logout"
+    );
+    assert_eq!(config.client_id, "corp-app");
+
+    // Settings override the declaration, `env(..)` included: the variable is then not needed.
+    let without_discovery: Vec<_> = CORP
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != "CORP_DISCOVERY_URL")
+        .collect();
+    let registry = Deployed::builder()
+        .settings(Settings::new().set(
+            "corp_sso",
+            "server_metadata_url",
+            "https://sso.staging.example/.well-known/openid-configuration",
+        ))
+        .env_source(env(&without_discovery))
+        .build()
+        .unwrap();
+    assert_eq!(
+        registry
+            .corp_sso()
+            .config()
+            .unwrap()
+            .server_metadata_url
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "https://sso.staging.example/.well-known/openid-configuration"
+    );
+}
+
+#[test]
+fn urls_from_env_are_checked_like_literals_and_every_problem_is_reported() {
+    let error = Deployed::builder()
+        .env_source(env(&[
+            // Not a well-known URL, and no `issuer` declared: the check across keys runs on
+            // the value read.
+            (
+                "CORP_DISCOVERY_URL",
+                "https://sso.corp.example/metadata.json",
+            ),
+            ("CORP_API_URL", "http://api.corp.example/v2"),
+            ("CORP_SECRET", "corp-sentinel-secret"),
+        ]))
+        .build()
+        .unwrap_err();
+    let shown: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "corp_sso.api_base_url (environment): `api_base_url` must use `https://`; `http://` is allowed only for loopback hosts (`localhost`, `127.0.0.1`, `[::1]`) (read from `CORP_API_URL`)",
+            "corp_sso.end_session_endpoint (environment): `end_session_endpoint` is not set: set the environment variable `CORP_LOGOUT_URL`",
+            "corp_sso.server_metadata_url (environment): the expected issuer cannot be told from this `server_metadata_url` (it is neither `.../.well-known/openid-configuration` nor `/.well-known/oauth-authorization-server/...`); declare `issuer`",
+        ]
+    );
+    let unset: Vec<bool> = error.problems.iter().map(|p| p.is_unset()).collect();
+    assert_eq!(unset, [false, true, false]);
+    assert!(error
+        .problems
+        .iter()
+        .all(|p| p.origin == Origin::Environment));
+    assert!(!error.to_string().contains("sentinel"), "{error}");
+}
+
+#[test]
+fn an_unset_env_url_makes_the_provider_unavailable_only_when_allowed() {
+    let only_secret = env(&[("CORP_SECRET", "s")]);
+    let error = Deployed::builder()
+        .env_source(only_secret)
+        .build()
+        .unwrap_err();
+    let vars: Vec<&str> = error
+        .problems
+        .iter()
+        .map(|p| p.message.rsplit('`').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        vars,
+        ["CORP_API_URL", "CORP_DISCOVERY_URL", "CORP_LOGOUT_URL"],
+        "{error}"
+    );
+    assert!(error
+        .problems
+        .iter()
+        .all(|p| p.is_unset() && !p.is_missing_credential()));
+
+    let registry = Deployed::builder()
+        .env_source(env(&[("CORP_SECRET", "s")]))
+        .allow_unconfigured()
+        .build()
+        .unwrap();
+    let listed = &registry.list()[0];
+    assert_eq!((listed.name, listed.available), ("corp_sso", false));
+    assert_eq!(listed.problems.len(), 3);
+    assert!(matches!(
+        registry.corp_sso().config(),
+        Err(Error::NotConfigured {
+            provider: "corp_sso",
+            ..
+        })
+    ));
+
+    // A value that is set but invalid is an error even then.
+    let mut invalid = CORP.to_vec();
+    invalid[2] = ("CORP_LOGOUT_URL", "https://sso.corp.example/logout#now");
+    let error = Deployed::builder()
+        .env_source(env(&invalid))
+        .allow_unconfigured()
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        error.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        ["corp_sso.end_session_endpoint (environment): `end_session_endpoint` must not have a `#` fragment (read from `CORP_LOGOUT_URL`)"]
+    );
 }

@@ -14,7 +14,8 @@ use std::fmt;
 /// What kind of value a key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// An absolute `https://` URL (`http://` only for loopback hosts).
+    /// An absolute `https://` URL (`http://` only for loopback hosts); in source also
+    /// `env("VAR")`, read and checked when the registry is built.
     Url,
     /// A short printable string.
     Text,
@@ -55,8 +56,9 @@ impl Kind {
 
 macro_rules! keys {
     ($($variant:ident $name:literal $kind:expr, $authlib:literal, $doc:literal;)*) => {
-        /// A declaration key.
+        /// A declaration key. Keys are added as the library grows.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
         pub enum Key {
             $(#[doc = $doc] $variant,)*
         }
@@ -286,6 +288,10 @@ pub enum Checked {
     Credential(Credential),
     /// The canonical spelling of the chosen name.
     Choice(&'static str),
+    /// A URL declared as `env("VAR")`: read from the variable when the registry is built
+    /// (unless runtime settings set the key), then checked by the same rules as a URL written
+    /// out. Checks across keys count the key as present.
+    Env(String),
     /// A number of seconds within the key's range.
     Seconds(u64),
 }
@@ -341,6 +347,19 @@ pub fn check_value(key: Key, value: &Value<'_>, origin: Origin) -> Result<Checke
         (Kind::Credential | Kind::Secret, Value::Env(var)) => check_env_name(var)
             .map(|()| Checked::Credential(Credential::Env(var.to_string())))
             .map_err(|e| vec![e]),
+        // A URL known only at run time (a per-deployment discovery URL): read when the
+        // registry is built. Settings hold values, not references, so only source has it.
+        (Kind::Url, Value::Env(var)) if origin == Origin::Source => check_env_name(var)
+            .map(|()| Checked::Env(var.to_string()))
+            .map_err(|e| vec![e]),
+        (Kind::Scope, Value::Env(_)) => Err(vec![
+            "`scope` cannot come from `env(..)`: whether it has `openid` decides at compile time what kind of provider this is; write the scopes out".into(),
+        ]),
+        (_, Value::Env(_)) if origin == Origin::Source => Err(vec![format!(
+            "`{}` cannot come from `env(..)`: only URLs and credentials can; write {} here, or set it in runtime `Settings`",
+            key.name(),
+            key.kind().expected()
+        )]),
         (Kind::Choice(values), Value::Str(word) | Value::Ident(word)) => {
             check_choice(key, values, word).map(Checked::Choice).map_err(|e| vec![e])
         }
@@ -570,8 +589,18 @@ pub fn duplicate_param(name: &str) -> String {
     format!("parameter `{name}` is given twice")
 }
 
-/// Method names of the generated registry type, which providers must not take.
-pub const RESERVED_PROVIDER_NAMES: &[&str] = &["builder", "global", "list", "install"];
+/// Method names that providers must not take: those of the generated registry type, and those
+/// of an owned `Registry` (its own methods would shadow the provider's accessor, or `clone`
+/// would be ambiguous with it).
+pub const RESERVED_PROVIDER_NAMES: &[&str] = &[
+    "builder", "global", "list", "install", "client", "now", "clone",
+];
+
+/// The name of the extension trait generated next to a registry type: `Providers` →
+/// `ProvidersExt`. It gives an owned registry one method per provider.
+pub fn ext_trait_name(registry: &str) -> String {
+    format!("{registry}Ext")
+}
 
 /// Checks a provider name: a snake_case identifier that the registry can use as a method.
 pub fn check_provider_name(name: &str) -> Result<(), String> {
@@ -898,6 +927,30 @@ mod tests {
             Checked::Credential(Credential::Literal("s3cret".into()))
         );
         assert!(!format!("{:?}", Credential::Literal("s3cret".into())).contains("s3cret"));
+    }
+
+    #[test]
+    fn urls_and_credentials_may_come_from_the_environment_in_source() {
+        assert_eq!(
+            check_value(
+                Key::ServerMetadataUrl,
+                &Value::Env("CORP_DISCOVERY_URL"),
+                Origin::Source
+            ),
+            Ok(Checked::Env("CORP_DISCOVERY_URL".into()))
+        );
+        assert!(
+            check_value(Key::Issuer, &Value::Env("BAD-NAME"), Origin::Source).unwrap_err()[0]
+                .contains("not a valid environment variable name")
+        );
+        assert_eq!(
+            check_value(Key::Scope, &Value::Env("SCOPE"), Origin::Source).unwrap_err(),
+            ["`scope` cannot come from `env(..)`: whether it has `openid` decides at compile time what kind of provider this is; write the scopes out"]
+        );
+        assert_eq!(
+            check_value(Key::Leeway, &Value::Env("LEEWAY"), Origin::Source).unwrap_err(),
+            ["`leeway` cannot come from `env(..)`: only URLs and credentials can; write a whole number of seconds from 0 to 300 here, or set it in runtime `Settings`"]
+        );
     }
 
     #[test]

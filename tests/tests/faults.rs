@@ -311,7 +311,7 @@ async fn a_thousand_concurrent_calls_with_one_expired_rotating_token_refresh_onc
         .on_token_update(move |update| {
             counter.fetch_add(1, Ordering::SeqCst);
             remember(Some(&update.token), None);
-            async { Ok::<_, std::io::Error>(()) }
+            async { Ok(()) }
         })
         .build()
         .unwrap();

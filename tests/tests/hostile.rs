@@ -1360,6 +1360,29 @@ fn build_with(settings: Settings) -> Result<Registry<Providers>, ConfigError> {
         .build()
 }
 
+/// A problem as its parts, to compare whole: `Problem` is non-exhaustive.
+type Described = (String, Option<String>, Origin, String, bool);
+
+fn problem(provider: String, key: Option<String>, origin: Origin, message: String) -> Described {
+    // None of these is a value left unset in the environment.
+    (provider, key, origin, message, false)
+}
+
+fn described(problems: &[Problem]) -> Vec<Described> {
+    problems
+        .iter()
+        .map(|p| {
+            (
+                p.provider.clone(),
+                p.key.clone(),
+                p.origin,
+                p.message.clone(),
+                p.is_unset(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn settings_turning_openid_off_are_refused_at_build() {
     // `idp` is declared OpenID Connect: without `openid` its ID tokens would go unchecked
@@ -1374,13 +1397,8 @@ fn settings_turning_openid_off_are_refused_at_build() {
             .set("idp", "scope", scope);
         let error = build_with(settings).unwrap_err();
         assert_eq!(
-            error.problems,
-            [Problem {
-                provider: "idp".into(),
-                key: Some("scope".into()),
-                origin: Origin::Settings,
-                message: "settings cannot change what kind of provider `idp` is: it is declared as an OpenID Connect provider, and a `scope` without `openid` would make it an OAuth 2.0 provider; keep `openid` in `scope`".into(),
-            }]
+            described(&error.problems),
+            [problem("idp".into(), Some("scope".into()), Origin::Settings, "settings cannot change what kind of provider `idp` is: it is declared as an OpenID Connect provider, and a `scope` without `openid` would make it an OAuth 2.0 provider; keep `openid` in `scope`".into())]
         );
     }
 }
@@ -1388,24 +1406,14 @@ fn settings_turning_openid_off_are_refused_at_build() {
 #[test]
 fn settings_turning_openid_on_are_refused_at_build() {
     let settings = Settings::new().set("github", "scope", "openid user:email");
-    let kind = Problem {
-        provider: "github".into(),
-        key: Some("scope".into()),
-        origin: Origin::Settings,
-        message: "settings cannot change what kind of provider `github` is: it is declared as an OAuth 2.0 provider, and `openid` in `scope` would make it an OpenID Connect provider; to make it one, add `openid` to its `scope` in `oauth_clients!`".into(),
-    };
+    let kind = problem("github".into(), Some("scope".into()), Origin::Settings, "settings cannot change what kind of provider `github` is: it is declared as an OAuth 2.0 provider, and `openid` in `scope` would make it an OpenID Connect provider; to make it one, add `openid` to its `scope` in `oauth_clients!`".into());
     assert_eq!(
-        build_with(settings.clone()).unwrap_err().problems,
+        described(&build_with(settings.clone()).unwrap_err().problems),
         [
             kind.clone(),
             // Reported with it, as every problem is: the provider has no keys to check ID
             // tokens with either.
-            Problem {
-                provider: "github".into(),
-                key: Some("scope".into()),
-                origin: Origin::Settings,
-                message: "`openid` in `scope` needs a way to verify ID tokens: declare `server_metadata_url`, or both `issuer` and `jwks_uri`".into(),
-            },
+            problem("github".into(), Some("scope".into()), Origin::Settings, "`openid` in `scope` needs a way to verify ID tokens: declare `server_metadata_url`, or both `issuer` and `jwks_uri`".into()),
         ]
     );
     // With every key an OpenID Connect provider needs, the kind is still the declaration's.
@@ -1415,18 +1423,20 @@ fn settings_turning_openid_on_are_refused_at_build() {
         "https://github.com/jwks",
     );
     assert_eq!(
-        build_with(complete.clone()).unwrap_err().problems,
+        described(&build_with(complete.clone()).unwrap_err().problems),
         std::slice::from_ref(&kind)
     );
     // `install` builds the same way, and fails before setting the global registry.
     assert_eq!(
-        Providers::builder()
-            .settings(complete)
-            .env_source(|_| None)
-            .allow_unconfigured()
-            .install()
-            .unwrap_err()
-            .problems,
+        described(
+            &Providers::builder()
+                .settings(complete)
+                .env_source(|_| None)
+                .allow_unconfigured()
+                .install()
+                .unwrap_err()
+                .problems
+        ),
         [kind]
     );
 }

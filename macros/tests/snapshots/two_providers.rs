@@ -1,6 +1,7 @@
 #[doc = "The providers declared with `oauth_clients!`: `github`, `google`."]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Providers;
+impl ::oauth_clients::__private::DeclaredSet for Providers {}
 impl ::oauth_clients::__private::ProviderSet for Providers {
     const CONFIGS: &'static [&'static ::oauth_clients::__private::ProviderConfig] = &[
         <Github as ::oauth_clients::__private::Provider>::CONFIG,
@@ -39,9 +40,28 @@ impl Providers {
         ::oauth_clients::__private::Registry::<Self>::global().list()
     }
 }
+#[doc = "Typed clients of an owned `Registry<Providers>` (from `Providers::builder().build()`), one method per provider: `registry.github()`. In scope where `oauth_clients!` is invoked; elsewhere, import it with the registry type (`use path::to::{Providers, ProvidersExt};`)."]
+#[allow(dead_code)]
+pub trait ProvidersExt {
+    #[doc = "A client for the `github` provider, from this registry."]
+    fn github(&self) -> ::oauth_clients::__private::Client<Github>;
+    #[doc = "A client for the `google` provider, from this registry."]
+    fn google(&self) -> ::oauth_clients::__private::Client<Google>;
+}
+impl ProvidersExt for ::oauth_clients::__private::Registry<Providers> {
+    #[inline]
+    fn github(&self) -> ::oauth_clients::__private::Client<Github> {
+        ::oauth_clients::__private::Registry::client::<Github>(self)
+    }
+    #[inline]
+    fn google(&self) -> ::oauth_clients::__private::Client<Google> {
+        ::oauth_clients::__private::Registry::client::<Google>(self)
+    }
+}
 #[doc = "The `github` provider, declared with `oauth_clients!`."]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Github;
+impl ::oauth_clients::__private::DeclaredProvider for Github {}
 impl ::oauth_clients::__private::Provider for Github {
     type Set = Providers;
     const INDEX: usize = 0usize;
@@ -76,6 +96,7 @@ impl ::oauth_clients::__private::Provider for Github {
 #[doc = "The `google` provider, declared with `oauth_clients!`."]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Google;
+impl ::oauth_clients::__private::DeclaredProvider for Google {}
 impl ::oauth_clients::__private::Provider for Google {
     type Set = Providers;
     const INDEX: usize = 1usize;
@@ -101,4 +122,5 @@ impl ::oauth_clients::__private::Provider for Google {
             ],
         };
 }
+impl ::oauth_clients::__private::DeclaredOpenId for Google {}
 impl ::oauth_clients::__private::OpenIdProvider for Google {}

@@ -48,12 +48,12 @@ oauth_clients! {
 }
 
 fn oidc<P: OpenIdProvider>() -> &'static str {
-    P::CONFIG.name
+    P::NAME
 }
 
 fn main() {
-    assert_eq!(Github::CONFIG.name, "github");
-    assert!(!Github::CONFIG.openid);
+    assert_eq!(Github::NAME, "github");
+    assert!(!Github::OPENID);
     assert_eq!(oidc::<CorpSso>(), "corp_sso");
     assert_eq!(oidc::<Local>(), "local");
     let names: Vec<_> = Providers::list().into_iter().map(|p| p.name).collect();
