@@ -7,9 +7,9 @@
 //! `token_placement: body`), never in the URL. When the call refreshed the token, the response
 //! carries the new one ([`ApiResponse::new_token`]) after the token-update hooks have run.
 
+use crate::context::Context;
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use crate::refresh::{run_hooks, TokenUpdate};
-use crate::registry::{Client, Provider};
 use crate::token::Token;
 use crate::TokenPlacement;
 use bytes::Bytes;
@@ -21,8 +21,8 @@ use url::Url;
 
 /// An API request being prepared; `.await` sends it.
 #[must_use = "an API request does nothing until awaited"]
-pub struct ApiRequest<'a, P: Provider> {
-    client: &'a Client<P>,
+pub struct ApiRequest<'a> {
+    context: &'a Context,
     method: Method,
     path: String,
     token: &'a Token,
@@ -96,10 +96,10 @@ impl ApiResponse {
     }
 }
 
-impl<'a, P: Provider> ApiRequest<'a, P> {
-    fn new(client: &'a Client<P>, method: Method, path: &str, token: &'a Token) -> Self {
+impl<'a> ApiRequest<'a> {
+    fn new(context: &'a Context, method: Method, path: &str, token: &'a Token) -> Self {
         ApiRequest {
-            client,
+            context,
             method,
             path: path.to_string(),
             token,
@@ -171,7 +171,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
 
     fn fail(&mut self, message: String) {
         self.error.get_or_insert(Error::InvalidRequest {
-            provider: self.client.name(),
+            provider: self.context.name(),
             message,
         });
     }
@@ -180,7 +180,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         if let Some(error) = self.error {
             return Err(error);
         }
-        let client = self.client;
+        let client = self.context;
         let provider = client.name();
         let config = client.config()?;
         let url = resolve(provider, config.api_base_url.as_ref(), &self.path)?;
@@ -211,8 +211,8 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         url: &Url,
         token: &Token,
     ) -> Result<ApiResponse, Error> {
-        let http = self.client.http(Endpoint::Api)?;
-        let mut request = self.client.with_user_agent(
+        let http = self.context.http(Endpoint::Api)?;
+        let mut request = self.context.with_user_agent(
             crate::http::Request::new(self.method.clone(), url.clone())
                 .headers(&self.headers)
                 .query(&self.query),
@@ -233,7 +233,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
         }
         let response = http
             .send(
-                self.client.name(),
+                self.context.name(),
                 Endpoint::Api,
                 request,
                 config.timeout,
@@ -249,7 +249,7 @@ impl<'a, P: Provider> ApiRequest<'a, P> {
     }
 }
 
-impl<'a, P: Provider> IntoFuture for ApiRequest<'a, P> {
+impl<'a> IntoFuture for ApiRequest<'a> {
     type Output = Result<ApiResponse, Error>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
@@ -289,72 +289,39 @@ fn resolve(provider: &'static str, base: Option<&Url>, path: &str) -> Result<Url
         .map_err(|e| invalid(format!("invalid API path `{path}`: {e}")))
 }
 
-impl<P: Provider> Client<P> {
-    /// A `GET` of `path` with `token` (Authlib's `oauth.github.get("user", token=...)`);
-    /// `.await` sends it.
-    ///
-    /// `path` is joined to `api_base_url` (a leading `/` changes nothing), or is an absolute
-    /// `https://` URL. The token goes in the `Authorization` header, or in a form body with
-    /// `token_placement: body`. A token that expires within the provider's `leeway` is
-    /// refreshed first, and so is a token of unknown expiry that gets a `401`; the response
-    /// then carries the new token in [`ApiResponse::new_token`]. Any other status, redirects
-    /// included (never followed), comes back as is: see [`ApiResponse::error_for_status`].
-    ///
-    /// ```no_run
-    /// # oauth_clients::oauth_clients! {
-    /// #     github {
-    /// #         authorize_url: "https://github.com/login/oauth/authorize",
-    /// #         access_token_url: "https://github.com/login/oauth/access_token",
-    /// #         api_base_url: "https://api.github.com/",
-    /// #     },
-    /// # }
-    /// # async fn demo(token: oauth_clients::Token) -> Result<(), Box<dyn std::error::Error>> {
-    /// let github = Providers::github();
-    /// let response = github
-    ///     .get("user/repos", &token)
-    ///     .query(&serde_json::json!({ "per_page": 10 }))
-    ///     .await?
-    ///     .error_for_status(github.name())?;
-    /// if let Some(new_token) = response.new_token() {
-    ///     // Store it in place of `token`.
-    /// #   let _ = new_token;
-    /// }
-    /// let repos: serde_json::Value = response.json()?;
-    /// # let _ = repos;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn get<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+impl Context {
+    /// The work of [`Client::get`](crate::Client::get).
+    pub(crate) fn get<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
         ApiRequest::new(self, Method::GET, path, token)
     }
 
-    /// A `POST` of `path` with `token`; see [`get`](Self::get).
-    pub fn post<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+    /// The work of [`Client::post`](crate::Client::post).
+    pub(crate) fn post<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
         ApiRequest::new(self, Method::POST, path, token)
     }
 
-    /// A `PUT` of `path` with `token`; see [`get`](Self::get).
-    pub fn put<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+    /// The work of [`Client::put`](crate::Client::put).
+    pub(crate) fn put<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
         ApiRequest::new(self, Method::PUT, path, token)
     }
 
-    /// A `PATCH` of `path` with `token`; see [`get`](Self::get).
-    pub fn patch<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+    /// The work of [`Client::patch`](crate::Client::patch).
+    pub(crate) fn patch<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
         ApiRequest::new(self, Method::PATCH, path, token)
     }
 
-    /// A `DELETE` of `path` with `token`; see [`get`](Self::get).
-    pub fn delete<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a, P> {
+    /// The work of [`Client::delete`](crate::Client::delete).
+    pub(crate) fn delete<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
         ApiRequest::new(self, Method::DELETE, path, token)
     }
 
-    /// A request with any method; see [`get`](Self::get).
-    pub fn request<'a>(
+    /// The work of [`Client::request`](crate::Client::request).
+    pub(crate) fn request<'a>(
         &'a self,
         method: Method,
         path: &str,
         token: &'a Token,
-    ) -> ApiRequest<'a, P> {
+    ) -> ApiRequest<'a> {
         ApiRequest::new(self, method, path, token)
     }
 
@@ -362,33 +329,24 @@ impl<P: Provider> Client<P> {
     /// the provider's leeway; whether it was.
     pub(crate) async fn usable_token(&self, token: &Token) -> Result<(Token, bool), Error> {
         let leeway = self.config()?.leeway.as_secs();
-        if token.needs_refresh(self.registry().now_secs(), leeway) {
+        if token.needs_refresh(self.now_secs(), leeway) {
             Ok((self.refresh(token).await?, true))
         } else {
             Ok((token.clone(), false))
         }
     }
 
-    /// Refreshes `token` now (normally API calls do it when needed), running the token-update
-    /// hooks. Concurrent refreshes of the same refresh token share one request, and a caller
-    /// that arrives shortly after with the spent refresh token gets the same new token.
-    ///
-    /// When the provider sends no new refresh token, the old one is kept. For an OpenID
-    /// Connect provider, a new ID token is validated and must name the same issuer, subject
-    /// and audience as the original. Fails with [`Error::TokenExpired`] when `token` has no
-    /// refresh token, [`Error::TokenEndpoint`] when the provider refuses it (e.g.
-    /// `invalid_grant`: the user must log in again), and [`Error::TokenUpdateHook`], which
-    /// carries the new token, when a hook fails.
-    pub async fn refresh(&self, token: &Token) -> Result<Token, Error> {
+    /// The work of [`Client::refresh`](crate::Client::refresh).
+    pub(crate) async fn refresh(&self, token: &Token) -> Result<Token, Error> {
         let provider = self.name();
         let refresh_token = token
             .refresh_token
             .as_deref()
             .ok_or(Error::TokenExpired { provider })?;
-        let registry = self.registry();
+        let registry = self;
         registry
             .flights()
-            .run(P::INDEX, refresh_token, async {
+            .run(self.index(), refresh_token, async {
                 let config = self.config()?;
                 let form = vec![
                     ("grant_type", "refresh_token".to_string()),

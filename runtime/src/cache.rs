@@ -7,8 +7,8 @@
 use crate::error::Error;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long a stale value is served without retrying after a refresh failed.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
@@ -125,5 +125,28 @@ impl<T: Send + Sync + 'static> Cached<T> {
         let value = Arc::new(value);
         self.state.store(value.clone(), now, ttl);
         Ok(value)
+    }
+}
+
+/// The least time between two refetches caused by unknown keys.
+pub(crate) const UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(60);
+
+/// When the last refetch for an unknown key happened, per provider.
+#[derive(Default)]
+pub(crate) struct RefetchGate {
+    last: Mutex<Option<Instant>>,
+}
+
+impl RefetchGate {
+    /// Whether a refetch may happen now; if so, it is recorded as happening.
+    pub fn try_pass(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match *last {
+            Some(at) if at.elapsed() < UNKNOWN_KID_COOLDOWN => false,
+            _ => {
+                *last = Some(Instant::now());
+                true
+            }
+        }
     }
 }

@@ -332,3 +332,10 @@ mod tests {
         );
     }
 }
+
+/// How pending logins are kept in the session: how long, and how many per provider.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StatePolicy {
+    pub ttl: std::time::Duration,
+    pub max_pending: usize,
+}

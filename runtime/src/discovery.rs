@@ -1,215 +1,41 @@
-//! Provider metadata: discovered (OpenID Connect Discovery, RFC 8414) or declared.
-//!
-//! The document is fetched on first use, one request however many callers wait for it, and
-//! cached for its `Cache-Control: max-age` (else 24 hours). A stale document keeps being served
-//! while a background refresh runs, and stays in service if that refresh fails
-//! (stale-if-error): a provider's brief outage must not break logins that could still work.
-//! Its `issuer` must be exactly the expected one (Discovery §4.3), and every endpoint in it must
-//! pass the same URL rules as declared ones. Declared keys override discovered values.
+//! Provider metadata, discovered (OpenID Connect Discovery, RFC 8414) or declared: the fetch,
+//! its cache, and the checks on what was fetched (the types are in `metadata`).
 
+use crate::context::Context;
 use crate::error::{Endpoint, Error, HttpErrorKind};
-use crate::registry::{Client, Provider};
+use crate::metadata::{ttl, Document, Metadata, ProviderMetadata};
 use oauth_clients_spec::{self as spec, Key};
-use reqwest::header::HeaderMap;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-/// How long a document without `Cache-Control: max-age` is fresh.
-const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
-/// Bounds on `max-age`: a provider must not make us fetch on every login, nor keep a
-/// document (or keys) for weeks.
-const MIN_TTL: Duration = Duration::from_secs(60);
-const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// What the flows use from a provider's metadata, and what [`ProviderMetadata`] shows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Metadata {
-    pub issuer: Option<String>,
-    pub authorization_endpoint: Option<Url>,
-    pub token_endpoint: Option<Url>,
-    pub userinfo_endpoint: Option<Url>,
-    pub jwks_uri: Option<Url>,
-    pub end_session_endpoint: Option<Url>,
-    /// `id_token_signing_alg_values_supported`.
-    pub id_token_signing_algs: Vec<String>,
-    /// RFC 9207: the provider sends `iss` in authorization responses.
-    pub authorization_response_iss_parameter_supported: bool,
-    /// Advertised only, for the application to read; the flows do not depend on them.
-    pub scopes_supported: Vec<String>,
-    pub claims_supported: Vec<String>,
-    pub code_challenge_methods_supported: Vec<String>,
-    pub token_endpoint_auth_methods_supported: Vec<String>,
-    /// Whether a discovery document was fetched (else the declaration is all there is).
-    pub discovered: bool,
-}
-
-#[derive(Deserialize)]
-struct Document {
-    issuer: Option<String>,
-    authorization_endpoint: Option<String>,
-    token_endpoint: Option<String>,
-    userinfo_endpoint: Option<String>,
-    jwks_uri: Option<String>,
-    end_session_endpoint: Option<String>,
-    #[serde(default)]
-    id_token_signing_alg_values_supported: Vec<String>,
-    #[serde(default)]
-    authorization_response_iss_parameter_supported: bool,
-    #[serde(default, deserialize_with = "advertised")]
-    scopes_supported: Vec<String>,
-    #[serde(default, deserialize_with = "advertised")]
-    claims_supported: Vec<String>,
-    #[serde(default, deserialize_with = "advertised")]
-    code_challenge_methods_supported: Vec<String>,
-    #[serde(default, deserialize_with = "advertised")]
-    token_endpoint_auth_methods_supported: Vec<String>,
-}
-
-/// A list the provider advertises for information only: its strings, whatever else it holds.
-/// A provider's odd entry there must not make the whole document, and every login, fail.
-fn advertised<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .filter_map(|item| match item {
-                serde_json::Value::String(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    })
-}
-
-/// A provider's metadata, read-only: the declared values over the discovery document's, as
-/// every flow sees them. From [`Client::metadata`].
-///
-/// Without `server_metadata_url`, this is the declaration alone: its endpoints and issuer,
-/// and empty "supported" lists.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProviderMetadata(Arc<Metadata>);
-
-impl ProviderMetadata {
-    /// The issuer (`issuer`): declared, or the discovery document's, which was checked to be
-    /// the expected one.
-    pub fn issuer(&self) -> Option<&str> {
-        self.0.issuer.as_deref()
+impl Context {
+    /// The URL of one of the provider's endpoints: declared, or else discovered.
+    pub(crate) async fn endpoint(&self, endpoint: Endpoint) -> Result<url::Url, Error> {
+        let config = self.config()?;
+        let found = match endpoint {
+            Endpoint::Discovery => config.server_metadata_url.clone(),
+            Endpoint::Api => config.api_base_url.clone(),
+            _ => {
+                let metadata = self.cached_metadata().await?;
+                match endpoint {
+                    Endpoint::Authorization => metadata.authorization_endpoint.clone(),
+                    Endpoint::Token => metadata.token_endpoint.clone(),
+                    Endpoint::Userinfo => metadata.userinfo_endpoint.clone(),
+                    Endpoint::Jwks => metadata.jwks_uri.clone(),
+                    _ => metadata.end_session_endpoint.clone(),
+                }
+            }
+        };
+        found.ok_or(Error::MissingEndpoint {
+            provider: self.name(),
+            endpoint,
+        })
     }
 
-    /// The authorization endpoint (`authorization_endpoint`, or the declared `authorize_url`).
-    pub fn authorization_endpoint(&self) -> Option<&Url> {
-        self.0.authorization_endpoint.as_ref()
-    }
-
-    /// The token endpoint (`token_endpoint`, or the declared `access_token_url`).
-    pub fn token_endpoint(&self) -> Option<&Url> {
-        self.0.token_endpoint.as_ref()
-    }
-
-    /// The userinfo endpoint (`userinfo_endpoint`).
-    pub fn userinfo_endpoint(&self) -> Option<&Url> {
-        self.0.userinfo_endpoint.as_ref()
-    }
-
-    /// Where the ID-token signing keys are published (`jwks_uri`).
-    pub fn jwks_uri(&self) -> Option<&Url> {
-        self.0.jwks_uri.as_ref()
-    }
-
-    /// The RP-initiated logout endpoint (`end_session_endpoint`).
-    pub fn end_session_endpoint(&self) -> Option<&Url> {
-        self.0.end_session_endpoint.as_ref()
-    }
-
-    /// The algorithms the provider signs ID tokens with
-    /// (`id_token_signing_alg_values_supported`); ID tokens signed otherwise are refused.
-    /// Empty when it does not say, and then only `RS256` is accepted.
-    pub fn id_token_signing_alg_values_supported(&self) -> &[String] {
-        &self.0.id_token_signing_algs
-    }
-
-    /// Whether the provider sends `iss` in authorization responses (RFC 9207); callbacks
-    /// without it are then refused.
-    pub fn authorization_response_iss_parameter_supported(&self) -> bool {
-        self.0.authorization_response_iss_parameter_supported
-    }
-
-    /// The scopes the provider advertises (`scopes_supported`); empty when it does not say.
-    pub fn scopes_supported(&self) -> &[String] {
-        &self.0.scopes_supported
-    }
-
-    /// The claims the provider advertises (`claims_supported`); empty when it does not say.
-    pub fn claims_supported(&self) -> &[String] {
-        &self.0.claims_supported
-    }
-
-    /// The PKCE methods the provider advertises (`code_challenge_methods_supported`); empty
-    /// when it does not say.
-    pub fn code_challenge_methods_supported(&self) -> &[String] {
-        &self.0.code_challenge_methods_supported
-    }
-
-    /// The client authentication methods the provider advertises at its token endpoint
-    /// (`token_endpoint_auth_methods_supported`); empty when it does not say.
-    pub fn token_endpoint_auth_methods_supported(&self) -> &[String] {
-        &self.0.token_endpoint_auth_methods_supported
-    }
-
-    /// Whether these values come (in part) from a discovery document, rather than from the
-    /// declaration alone.
-    pub fn is_discovered(&self) -> bool {
-        self.0.discovered
-    }
-}
-
-/// The freshness lifetime that `Cache-Control` gives, bounded.
-pub(crate) fn ttl(headers: &HeaderMap) -> Duration {
-    let max_age = headers
-        .get_all(reqwest::header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|directive| {
-            let (name, value) = directive.trim().split_once('=')?;
-            name.eq_ignore_ascii_case("max-age")
-                .then(|| value.trim().trim_matches('"').parse::<u64>().ok())
-                .flatten()
-        });
-    max_age.map_or(DEFAULT_TTL, |s| {
-        Duration::from_secs(s).clamp(MIN_TTL, MAX_TTL)
-    })
-}
-
-impl<P: Provider> Client<P> {
-    /// The provider's metadata, read-only: its endpoints, issuer and supported algorithms,
-    /// as the flows use them (declared values over the discovery document's).
-    ///
-    /// With `server_metadata_url`, the discovery document is fetched on first use, checked
-    /// (its `issuer`, every endpoint's URL) and cached, as for a login: this call costs a
-    /// request only when nothing is cached yet. Fails as discovery does, e.g. with
-    /// [`Error::IssuerMismatch`] or [`Error::Http`], and with [`Error::NotConfigured`] for a
-    /// provider that cannot be used.
-    ///
-    /// ```no_run
-    /// # oauth_clients::oauth_clients! {
-    /// #     google {
-    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
-    /// #         scope: "openid email",
-    /// #     },
-    /// # }
-    /// # async fn demo() -> Result<(), oauth_clients::Error> {
-    /// let metadata = Providers::google().metadata().await?;
-    /// println!("issuer: {:?}", metadata.issuer());
-    /// if !metadata.scopes_supported().iter().any(|s| s == "email") {
-    ///     println!("this provider may not share email addresses");
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn metadata(&self) -> Result<ProviderMetadata, Error> {
-        self.cached_metadata().await.map(ProviderMetadata)
+    /// The work of [`Client::metadata`](crate::Client::metadata).
+    pub(crate) async fn metadata(&self) -> Result<ProviderMetadata, Error> {
+        self.cached_metadata().await.map(ProviderMetadata::new)
     }
 
     /// The provider's metadata: the declaration, over the discovery document when there is one.
@@ -222,9 +48,7 @@ impl<P: Provider> Client<P> {
         let discovered = self
             .runtime()
             .discovery
-            .get(self.registry().now(), move || async move {
-                client.discover().await
-            })
+            .get(self.now(), move || async move { client.discover().await })
             .await?;
         Ok(discovered)
     }
@@ -389,38 +213,5 @@ impl<P: Provider> Client<P> {
             Some(agent) => request.header_text(http::header::USER_AGENT, agent, false),
             None => request,
         }
-    }
-}
-
-/// The metadata a declaration gives by itself.
-pub(crate) fn declared(config: &crate::ClientConfig) -> Metadata {
-    Metadata {
-        issuer: config.issuer.clone(),
-        authorization_endpoint: config.authorize_url.clone(),
-        token_endpoint: config.access_token_url.clone(),
-        userinfo_endpoint: config.userinfo_endpoint.clone(),
-        jwks_uri: config.jwks_uri.clone(),
-        end_session_endpoint: config.end_session_endpoint.clone(),
-        ..Metadata::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::{HeaderValue, CACHE_CONTROL};
-
-    #[test]
-    fn cache_lifetime_comes_from_max_age_within_bounds() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_str(value).unwrap());
-            ttl(&headers)
-        };
-        assert_eq!(ttl(&HeaderMap::new()), DEFAULT_TTL);
-        assert_eq!(with("public, max-age=3600"), Duration::from_secs(3600));
-        assert_eq!(with("max-age=0"), MIN_TTL);
-        assert_eq!(with("max-age=99999999"), MAX_TTL);
-        assert_eq!(with("no-cache"), DEFAULT_TTL);
     }
 }

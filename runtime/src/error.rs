@@ -276,7 +276,7 @@ pub enum Error {
         /// The provider's name.
         provider: &'static str,
         /// Why the ID token was refused.
-        reason: crate::oidc::IdTokenError,
+        reason: IdTokenError,
     },
     /// The userinfo endpoint answered for another user than the ID token's.
     #[error("the userinfo of provider `{provider}` is for another subject than the ID token")]
@@ -677,6 +677,88 @@ impl SessionError {
             message: message.to_string(),
         }
     }
+}
+
+/// The largest ID token accepted, in bytes: real ones are a few KiB (CVE-2025-61920 was a
+/// denial of service through oversized JOSE segments).
+pub(crate) const MAX_ID_TOKEN: usize = 64 * 1024;
+
+/// Why an ID token was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// Larger than 64 KiB.
+    #[error("the ID token is larger than {} bytes", MAX_ID_TOKEN)]
+    TooLarge,
+    /// Not a compact JWS of JSON objects, or a claim has the wrong type; the text says what.
+    #[error("the ID token is malformed: {0}")]
+    Malformed(String),
+    /// `alg` is `none` or missing, or the signature is empty; the `alg` found.
+    #[error("the ID token is not signed (`alg: {0}`)")]
+    Unsigned(String),
+    /// Signed with an algorithm the provider's metadata does not allow (RS256 when it says
+    /// nothing; HMAC only for a confidential client); the algorithm found.
+    #[error("the ID token's algorithm `{0}` is not allowed")]
+    DisallowedAlg(String),
+    /// The header's `typ` is neither `JWT` nor `JOSE` (e.g. `at+jwt`, an access token), or it
+    /// has `cty` (a nested token); the header parameter and its value.
+    #[error("the ID token is not a plain JWT (`{0}`)")]
+    UnexpectedType(String),
+    /// The header has `crit`: extensions this library does not understand; its value.
+    #[error("the ID token has critical header parameters that are not understood: {0}")]
+    UnsupportedCritical(String),
+    /// Signed with a key the provider does not publish (an unknown key triggers one refetch
+    /// of its keys, at most once a minute); the key id (`kid`), or `(none)`.
+    #[error("the ID token's signing key `{0}` is not among the provider's keys")]
+    UnknownKey(String),
+    /// The signature does not verify.
+    #[error("the ID token's signature is invalid")]
+    BadSignature,
+    /// A required claim (`iss`, `sub`, `aud`, `exp` or `iat`) is missing; its name.
+    #[error("the ID token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    /// `iss` is not the expected issuer.
+    #[error("the ID token's issuer `{found}` is not `{expected}`")]
+    WrongIssuer {
+        /// The issuer declared, or derived from `server_metadata_url`.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// `aud` does not include this client's id.
+    #[error("the ID token's audience does not include this client")]
+    WrongAudience,
+    /// Several audiences, and no `azp` claim to say which one the token is for.
+    #[error("the ID token has several audiences but no `azp` claim")]
+    MissingAuthorizedParty,
+    /// `azp` is not this client's id.
+    #[error("the ID token's `azp` is not this client")]
+    WrongAuthorizedParty,
+    /// `exp` is past by more than the provider's `leeway`.
+    #[error("the ID token expired")]
+    Expired,
+    /// `iat` is ahead of now by more than the provider's `leeway`.
+    #[error("the ID token was issued in the future (`iat` beyond the leeway)")]
+    IssuedInFuture,
+    /// `nbf` (RFC 7519 §4.1.5) is ahead of now by more than the provider's `leeway`: the
+    /// token must not be accepted yet.
+    #[error("the ID token is not valid yet (`nbf` beyond the leeway)")]
+    NotYetValid,
+    /// The token has no `nonce`, but the login sent one.
+    #[error("the ID token has no `nonce`, but one was sent")]
+    MissingNonce,
+    /// The `nonce` is not the one of this login (after a refresh: not the original one).
+    #[error("the ID token's `nonce` is not the one sent for this login")]
+    WrongNonce,
+    /// `at_hash` does not match the access token issued with the ID token.
+    #[error("the ID token's `at_hash` does not match the access token")]
+    AtHashMismatch,
+    /// There is no ID token: the token response had none, or the stored token lacks it.
+    #[error("the token response has no `id_token`")]
+    Missing,
+    /// A refreshed ID token's `iss`, `sub` or `aud` differs from the original's; the claim.
+    #[error("the refreshed ID token's `{0}` differs from the original's")]
+    RefreshChanged(&'static str),
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@
 //! before the code is redeemed, so a replayed callback never reaches the provider; a callback
 //! with a repeated parameter is refused before either (see [`crate::params`]).
 
+use crate::context::Context;
 use crate::error::{Endpoint, Error};
 use crate::params::Reader;
-use crate::registry::{Client, Provider};
 use crate::session::Session;
 use crate::state::{self, PendingLogin};
 use crate::token::Token;
@@ -147,13 +147,13 @@ impl Redirect {
 /// [`redirect`](Self::redirect) (stores the pending login in the session) or
 /// [`url`](Self::url) (hands it to you).
 #[must_use = "an authorization request does nothing until `redirect` or `url` is awaited"]
-pub struct AuthorizeRequest<'a, P: Provider> {
-    client: &'a Client<P>,
+pub struct AuthorizeRequest<'a> {
+    context: &'a Context,
     redirect_uri: String,
     params: Vec<(String, String)>,
 }
 
-impl<P: Provider> AuthorizeRequest<'_, P> {
+impl AuthorizeRequest<'_> {
     /// Adds a parameter to this request only, e.g. `prompt`, `login_hint`, `ui_locales`.
     /// Parameters the flow sets itself (`state`, `redirect_uri`, `code_challenge`, ...) are
     /// refused when the request is made.
@@ -165,8 +165,8 @@ impl<P: Provider> AuthorizeRequest<'_, P> {
     /// The authorization URL and what the callback will need. For applications that keep the
     /// pending login themselves; finish with [`Client::exchange_code`].
     pub async fn url(self) -> Result<(Url, PendingLogin), Error> {
-        let provider = self.client.name();
-        let config = self.client.config()?;
+        let provider = self.context.name();
+        let config = self.context.config()?;
         for (name, _) in &self.params {
             spec::check_param(Key::AuthorizeParams, name).map_err(|message| {
                 Error::InvalidRequest {
@@ -179,7 +179,7 @@ impl<P: Provider> AuthorizeRequest<'_, P> {
             provider,
             message: format!("the redirect URI is not an absolute URL: {e}"),
         })?;
-        let mut url = self.client.endpoint(Endpoint::Authorization).await?;
+        let mut url = self.context.endpoint(Endpoint::Authorization).await?;
         let pending = PendingLogin {
             state: oauth2::CsrfToken::new_random().secret().clone(),
             redirect_uri: redirect.to_string(),
@@ -187,7 +187,7 @@ impl<P: Provider> AuthorizeRequest<'_, P> {
             nonce: config
                 .is_openid()
                 .then(|| oauth2::CsrfToken::new_random().secret().clone()),
-            created_ms: self.client.registry().now_ms(),
+            created_ms: self.context.now_ms(),
         };
         let mut pending = pending;
         {
@@ -219,65 +219,26 @@ impl<P: Provider> AuthorizeRequest<'_, P> {
 
     /// Stores the pending login in the session and returns the redirect to the provider.
     pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
-        let client = self.client;
+        let client = self.context;
         let (url, pending) = self.url().await?;
-        let registry = client.registry();
+        let registry = client;
         state::store(session, client.name(), &pending, registry.state_policy()).await?;
         Ok(Redirect::new(url))
     }
 }
 
-impl<P: Provider> Client<P> {
-    /// Starts an authorization request with per-call parameters:
-    /// `client.authorize(uri).param("prompt", "consent").redirect(&session).await`.
-    pub fn authorize(&self, redirect_uri: impl Into<String>) -> AuthorizeRequest<'_, P> {
+impl Context {
+    /// The work of [`Client::authorize`](crate::Client::authorize).
+    pub(crate) fn authorize(&self, redirect_uri: impl Into<String>) -> AuthorizeRequest<'_> {
         AuthorizeRequest {
-            client: self,
+            context: self,
             redirect_uri: redirect_uri.into(),
             params: Vec::new(),
         }
     }
 
-    /// Redirects the user to the provider to log in (Authlib's `authorize_redirect`). State,
-    /// PKCE and (for OpenID Connect) nonce are generated and kept in the session.
-    ///
-    /// `redirect_uri` is where the provider sends the user back: an absolute URL, registered
-    /// with the provider. Fails if the provider is not configured, `redirect_uri` is not an
-    /// absolute URL, the authorization endpoint cannot be discovered, or the session fails.
-    /// Use [`authorize`](Self::authorize) to add parameters such as `prompt`.
-    ///
-    /// ```no_run
-    /// use oauth_clients::{oauth_clients, Callback, MemorySession};
-    ///
-    /// oauth_clients! {
-    ///     github {
-    ///         authorize_url: "https://github.com/login/oauth/authorize",
-    ///         access_token_url: "https://github.com/login/oauth/access_token",
-    ///         api_base_url: "https://api.github.com/",
-    ///         scope: "user:email",
-    ///     },
-    /// }
-    ///
-    /// # async fn demo() -> Result<(), oauth_clients::Error> {
-    /// // In a web app, the framework's session (see `oauth_clients::integrations`).
-    /// let session = MemorySession::new();
-    ///
-    /// // GET /login
-    /// let redirect = Providers::github()
-    ///     .authorize_redirect(&session, "https://app.example/auth")
-    ///     .await?;
-    /// println!("send the browser to {}", redirect.location());
-    ///
-    /// // GET /auth?code=...&state=..., the provider's redirect back
-    /// let callback = Callback::from_query("code=...&state=...");
-    /// let token = Providers::github()
-    ///     .authorize_access_token(&session, &callback)
-    ///     .await?;
-    /// # let _ = token;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn authorize_redirect<S: Session>(
+    /// The work of [`Client::authorize_redirect`](crate::Client::authorize_redirect).
+    pub(crate) async fn authorize_redirect<S: Session>(
         &self,
         session: &S,
         redirect_uri: &str,
@@ -285,30 +246,16 @@ impl<P: Provider> Client<P> {
         self.authorize(redirect_uri).redirect(session).await
     }
 
-    /// The authorization URL and the pending login, for applications without a session.
-    pub async fn authorize_url(&self, redirect_uri: &str) -> Result<(Url, PendingLogin), Error> {
+    /// The work of [`Client::authorize_url`](crate::Client::authorize_url).
+    pub(crate) async fn authorize_url(
+        &self,
+        redirect_uri: &str,
+    ) -> Result<(Url, PendingLogin), Error> {
         self.authorize(redirect_uri).url().await
     }
 
-    /// Handles the provider's redirect back (Authlib's `authorize_access_token`): checks the
-    /// callback and the session's pending login, then exchanges the code for a token.
-    ///
-    /// The pending login is consumed first, even when the callback carries an error: a
-    /// callback is accepted once. For an OpenID Connect provider the ID token is validated,
-    /// the user's claims are in [`Token::userinfo`], and the ID token is kept in the session
-    /// for [`logout_redirect`](Self::logout_redirect). See
-    /// [`authorize_redirect`](Self::authorize_redirect) for an example.
-    ///
-    /// Fails with [`Error::RepeatedParameter`] when a parameter of the callback came more than
-    /// once (the state is then not consumed), [`Error::Authorization`] when the user or
-    /// provider refused, [`Error::MissingState`], [`Error::UnknownState`],
-    /// [`Error::ExpiredState`] or [`Error::ReplayedState`] for a callback this session cannot
-    /// accept,
-    /// [`Error::IssuerMismatch`] or [`Error::MissingIssuer`] when the callback's `iss`
-    /// (RFC 9207) is wrong or missing, [`Error::TokenEndpoint`] when the provider refused the
-    /// code, and [`Error::IdToken`] when the ID token is invalid. [`Error::status`] gives the
-    /// HTTP status for an error page.
-    pub async fn authorize_access_token<S: Session>(
+    /// The work of [`Client::authorize_access_token`](crate::Client::authorize_access_token).
+    pub(crate) async fn authorize_access_token<S: Session>(
         &self,
         session: &S,
         callback: &Callback,
@@ -331,7 +278,7 @@ impl<P: Provider> Client<P> {
         // Which of two values is meant cannot be told: nothing in the callback is used, the
         // state included (it stays pending).
         callback.check_repeats(provider)?;
-        let registry = self.registry();
+        let registry = self;
         let outcome = match &callback.state {
             None => Err(Error::MissingState { provider }),
             Some(state) => {
@@ -357,18 +304,14 @@ impl<P: Provider> Client<P> {
         if let Some(id_token) = &token.id_token {
             // Kept for RP-initiated logout's `id_token_hint` (Authlib leaves this to the app).
             session
-                .insert(
-                    &crate::logout::id_token_key(provider),
-                    id_token.clone().into(),
-                )
+                .insert(&state::id_token_key(provider), id_token.clone().into())
                 .await?;
         }
         Ok(token)
     }
 
-    /// Finishes a login started with [`authorize_url`](Self::authorize_url): checks the
-    /// callback against `pending`, which the application kept, and exchanges the code.
-    pub async fn exchange_code(
+    /// The work of [`Client::exchange_code`](crate::Client::exchange_code).
+    pub(crate) async fn exchange_code(
         &self,
         pending: &PendingLogin,
         callback: &Callback,
@@ -386,8 +329,8 @@ impl<P: Provider> Client<P> {
             }
             Some(_) => {}
         }
-        let age = self.registry().now_ms().saturating_sub(pending.created_ms);
-        if age > self.registry().state_policy().ttl.as_millis() as u64 {
+        let age = self.now_ms().saturating_sub(pending.created_ms);
+        if age > self.state_policy().ttl.as_millis() as u64 {
             return Err(Error::ExpiredState { provider });
         }
         self.redeem(pending, callback).await
@@ -444,7 +387,7 @@ impl<P: Provider> Client<P> {
             // older declaration, or tampered) must not skip the check: "missing" is not "skip".
             let nonce = pending.nonce.as_deref().ok_or(Error::IdToken {
                 provider,
-                reason: crate::oidc::IdTokenError::MissingNonce,
+                reason: crate::error::IdTokenError::MissingNonce,
             })?;
             self.complete_oidc_login(&mut token, nonce).await?;
         }
@@ -464,7 +407,7 @@ impl<P: Provider> Client<P> {
             (Some(url), true) => url.clone(),
             _ => self.endpoint(Endpoint::Token).await?,
         };
-        let registry = self.registry();
+        let registry = self;
         let http = self.http(Endpoint::Token)?;
         let mut request = self.with_user_agent(crate::http::Request::post(url).header(
             http::header::ACCEPT,
@@ -492,7 +435,7 @@ impl<P: Provider> Client<P> {
                 crate::http::PROTOCOL_BODY_LIMIT,
             )
             .await?;
-        crate::token::parse_token_response(provider, &response, registry.now_secs())
+        crate::token_response::parse_token_response(provider, &response, registry.now_secs())
     }
 }
 

@@ -29,23 +29,40 @@
 
 #![warn(missing_docs)]
 
-mod api;
-mod cache;
-mod config;
-mod discovery;
+// Bottom-up; a module only uses those of its own layer or below (`.ci/module-cycles.py`
+// keeps the graph free of cycles):
+// 1. errors and plain data
 mod error;
-mod flow;
-mod http;
-mod jwks;
-mod logout;
-mod oidc;
 mod params;
-mod refresh;
-mod registry;
-mod session;
-mod settings;
-mod state;
 mod token;
+mod userinfo;
+// 2. configuration
+mod config;
+mod settings;
+// 3. protocol code without I/O
+mod id_token;
+mod jose;
+mod metadata;
+mod token_response;
+// 4. transport and caches
+mod cache;
+mod http;
+// 5. provider services, over one provider's context
+mod context;
+mod discovery;
+mod jwks;
+mod oidc;
+mod refresh;
+// 6. session state
+mod session;
+mod state;
+// 7. flows
+mod api;
+mod flow;
+mod logout;
+// 8. the typed facade
+mod client;
+mod registry;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -64,15 +81,15 @@ pub mod integrations {
 
 pub use api::{ApiRequest, ApiResponse};
 pub use config::{AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, Secret, TokenPlacement};
-pub use discovery::ProviderMetadata;
 pub use error::{
-    ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, Origin, Problem, SessionError,
+    ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, IdTokenError, Origin, Problem,
+    SessionError,
 };
 pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use http::TlsRoots;
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
+pub use metadata::ProviderMetadata;
 pub use oauth_clients_spec::Key;
-pub use oidc::{IdTokenError, UserInfo, UserInfoResponse};
 pub use refresh::{HookError, TokenUpdate};
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
@@ -80,7 +97,8 @@ pub use registry::{
 pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
 pub use state::PendingLogin;
-pub use token::Token;
+pub use token::{Token, UserInfoResponse};
+pub use userinfo::UserInfo;
 
 /// Declares the OAuth 2.0 / OpenID Connect providers of an application.
 ///

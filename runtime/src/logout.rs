@@ -7,19 +7,14 @@
 //! that is missing, unknown or used is refused, so a forged "logged out" redirect cannot be
 //! used to act on attacker-chosen data (conformance tests `rp-init-logout-other-state`, `-no-state`).
 
+use crate::context::Context;
 use crate::error::{Endpoint, Error, SessionError};
 use crate::flow::Redirect;
 use crate::params::Reader;
-use crate::registry::{Client, OpenIdProvider, Provider};
 use crate::session::Session;
 use crate::state::{self, Purpose};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Where the ID token of the session's login is kept, for `id_token_hint`.
-pub(crate) fn id_token_key(provider: &str) -> String {
-    format!("oauth_clients.{provider}.id_token")
-}
 
 /// What was stored with a logout's state, returned by `validate_logout_response`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,8 +69,8 @@ impl LogoutCallback {
 
 /// A logout request being prepared; [`redirect`](Self::redirect) makes it.
 #[must_use = "a logout request does nothing until `redirect` is awaited"]
-pub struct LogoutRequest<'a, P: OpenIdProvider> {
-    client: &'a Client<P>,
+pub struct LogoutRequest<'a> {
+    context: &'a Context,
     post_logout_redirect_uri: Option<String>,
     id_token_hint: Option<String>,
     logout_hint: Option<String>,
@@ -83,7 +78,7 @@ pub struct LogoutRequest<'a, P: OpenIdProvider> {
     state: Option<String>,
 }
 
-impl<P: OpenIdProvider> LogoutRequest<'_, P> {
+impl LogoutRequest<'_> {
     /// Where the provider sends the user afterwards; it must be registered with the provider.
     pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.post_logout_redirect_uri = Some(uri.into());
@@ -117,11 +112,11 @@ impl<P: OpenIdProvider> LogoutRequest<'_, P> {
 
     /// Forgets the session's ID token, stores the state, and returns the redirect.
     pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
-        let client = self.client;
+        let client = self.context;
         let provider = client.name();
         let config = client.config()?;
         let mut url = client.endpoint(Endpoint::EndSession).await?;
-        let key = id_token_key(provider);
+        let key = state::id_token_key(provider);
         let remembered = match session.get(&key).await? {
             Some(Value::String(id_token)) => Some(id_token),
             _ => None,
@@ -134,7 +129,7 @@ impl<P: OpenIdProvider> LogoutRequest<'_, P> {
             (None, None) => None,
         };
         if let Some(state) = &state {
-            let registry = client.registry();
+            let registry = client;
             let data = serde_json::to_value(LogoutState {
                 post_logout_redirect_uri: self.post_logout_redirect_uri.clone(),
             })
@@ -175,15 +170,11 @@ impl<P: OpenIdProvider> LogoutRequest<'_, P> {
     }
 }
 
-// Bounded per method, not per impl: see the note in `oidc.rs`.
-impl<P: Provider> Client<P> {
-    /// Prepares an RP-initiated logout with optional parameters.
-    pub fn logout(&self) -> LogoutRequest<'_, P>
-    where
-        P: OpenIdProvider,
-    {
+impl Context {
+    /// The work of [`Client::logout`](crate::Client::logout).
+    pub(crate) fn logout(&self) -> LogoutRequest<'_> {
         LogoutRequest {
-            client: self,
+            context: self,
             post_logout_redirect_uri: None,
             id_token_hint: None,
             logout_hint: None,
@@ -192,52 +183,12 @@ impl<P: Provider> Client<P> {
         }
     }
 
-    /// Redirects the user to the provider to log out (Authlib's `logout_redirect`), with the
-    /// ID token of their login as `id_token_hint`. Clear your own session too.
-    ///
-    /// With a `post_logout_redirect_uri` (registered with the provider), a one-time `state` is
-    /// kept in the session for [`validate_logout_response`](Self::validate_logout_response).
-    /// Fails with [`Error::MissingEndpoint`] when the provider has no end-session endpoint.
-    /// Only OpenID Connect providers have this method; [`logout`](Self::logout) takes more
-    /// parameters.
-    ///
-    /// ```no_run
-    /// use oauth_clients::{oauth_clients, LogoutCallback, MemorySession};
-    ///
-    /// oauth_clients! {
-    ///     corp_sso {
-    ///         server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
-    ///         scope: "openid email",
-    ///     },
-    /// }
-    ///
-    /// # async fn demo(session: MemorySession) -> Result<(), oauth_clients::Error> {
-    /// // GET /logout
-    /// let redirect = Providers::corp_sso()
-    ///     .logout_redirect(&session, Some("https://app.example/logged-out"))
-    ///     .await?;
-    /// println!("send the browser to {}", redirect.location());
-    ///
-    /// // GET /logged-out?state=..., the provider's redirect back
-    /// let callback = LogoutCallback::from_query("state=...");
-    /// let logout = Providers::corp_sso()
-    ///     .validate_logout_response(&session, &callback)
-    ///     .await?;
-    /// assert_eq!(
-    ///     logout.post_logout_redirect_uri.as_deref(),
-    ///     Some("https://app.example/logged-out")
-    /// );
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn logout_redirect<S: Session>(
+    /// The work of [`Client::logout_redirect`](crate::Client::logout_redirect).
+    pub(crate) async fn logout_redirect<S: Session>(
         &self,
         session: &S,
         post_logout_redirect_uri: Option<&str>,
-    ) -> Result<Redirect, Error>
-    where
-        P: OpenIdProvider,
-    {
+    ) -> Result<Redirect, Error> {
         let request = self.logout();
         let request = match post_logout_redirect_uri {
             Some(uri) => request.post_logout_redirect_uri(uri),
@@ -246,21 +197,12 @@ impl<P: Provider> Client<P> {
         request.redirect(session).await
     }
 
-    /// Checks the provider's redirect back after logout (Authlib's `validate_logout_response`)
-    /// and returns what was stored with its state. The state is single-use.
-    ///
-    /// Fails with [`Error::MissingState`], [`Error::UnknownState`], [`Error::ExpiredState`] or
-    /// [`Error::ReplayedState`] when the callback's `state` is not one this session is
-    /// waiting for, and with [`Error::RepeatedParameter`] when it has more than one `state`
-    /// (the logout's state then stays pending). See [`logout_redirect`](Self::logout_redirect) for an example.
-    pub async fn validate_logout_response<S: Session>(
+    /// The work of [`Client::validate_logout_response`](crate::Client::validate_logout_response).
+    pub(crate) async fn validate_logout_response<S: Session>(
         &self,
         session: &S,
         callback: &LogoutCallback,
-    ) -> Result<LogoutState, Error>
-    where
-        P: OpenIdProvider,
-    {
+    ) -> Result<LogoutState, Error> {
         let provider = self.name();
         if let Some(parameter) = callback.repeated {
             return Err(Error::RepeatedParameter {
@@ -272,7 +214,7 @@ impl<P: Provider> Client<P> {
             .state
             .as_deref()
             .ok_or(Error::MissingState { provider })?;
-        let registry = self.registry();
+        let registry = self;
         let (data, _) = state::consume_value(
             session,
             provider,

@@ -7,22 +7,19 @@
 //! environment on first use unless the application installed one with settings at start-up;
 //! owned registries (`Providers::builder().build()`) serve tests and multi-tenant apps.
 
-use crate::cache::Cached;
-use crate::config::{ClientConfig, ProviderConfig, Secret};
-use crate::discovery::Metadata;
-use crate::error::{ConfigError, Endpoint, Error, HttpErrorKind, Origin, Problem};
-use crate::http::{ClientIdentity, Http, HttpSettings, TlsRoots};
-use crate::jwks::RefetchGate;
+use crate::config::{ClientConfig, ProviderConfig, Secret, StatePolicy};
+use crate::context::{Clock, Context, ProviderRuntime, Shared, Slot};
+use crate::error::{ConfigError, Error, Origin, Problem};
+use crate::http::{ClientIdentity, HttpSettings, TlsRoots};
 use crate::refresh::{Flights, Hook, HookError, HookFuture, TokenUpdate};
 use crate::settings::Settings;
-use crate::state::StatePolicy;
 use oauth_clients_spec::{self as spec, Checked, Credential, Key, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The seals of [`Provider`], [`ProviderSet`] and [`OpenIdProvider`]: only `oauth_clients!`
 /// implements them (through `__private`, which is not public API), so no hand-written impl
@@ -104,38 +101,8 @@ impl<S> GlobalCell<S> {
 
 /// The declared providers, resolved. Cheap to clone; clones share everything.
 pub struct Registry<S> {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     _set: PhantomData<fn() -> S>,
-}
-
-struct Inner {
-    providers: Vec<Slot>,
-    /// The HTTP client of every provider without a client certificate of its own, or why it
-    /// could not be built.
-    http: Result<Http, String>,
-    hooks: Vec<Hook>,
-    flights: Flights,
-    clock: Clock,
-    state_policy: StatePolicy,
-}
-
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-struct Slot {
-    config: &'static ProviderConfig,
-    resolved: Result<Arc<ClientConfig>, Vec<Problem>>,
-    runtime: ProviderRuntime,
-    /// The provider's own HTTP client, when it presents a client certificate (mTLS).
-    http: Option<Result<Http, String>>,
-}
-
-/// What a provider's clients share at run time: caches of its metadata and keys.
-#[derive(Default)]
-pub(crate) struct ProviderRuntime {
-    pub declared_metadata: Arc<Metadata>,
-    pub discovery: Cached<Metadata>,
-    pub jwks: Cached<crate::jwks::KeySet>,
-    pub jwks_gate: RefetchGate,
 }
 
 impl<S> Clone for Registry<S> {
@@ -182,6 +149,7 @@ impl<S: ProviderSet> Registry<S> {
     pub fn client<P: Provider<Set = S>>(&self) -> Client<P> {
         Client {
             registry: self.clone(),
+            context: Context::new(self.inner.clone(), P::INDEX),
             _provider: PhantomData,
         }
     }
@@ -199,10 +167,6 @@ impl<S: ProviderSet> Registry<S> {
             })
             .collect()
     }
-
-    fn slot(&self, index: usize) -> &Slot {
-        &self.inner.providers[index]
-    }
 }
 
 impl<S> Registry<S> {
@@ -210,33 +174,13 @@ impl<S> Registry<S> {
     pub fn now(&self) -> SystemTime {
         (self.inner.clock)()
     }
-
-    pub(crate) fn now_ms(&self) -> u64 {
-        self.now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    }
-
-    pub(crate) fn now_secs(&self) -> u64 {
-        self.now_ms() / 1000
-    }
-
-    pub(crate) fn state_policy(&self) -> StatePolicy {
-        self.inner.state_policy
-    }
-
-    pub(crate) fn hooks(&self) -> &[Hook] {
-        &self.inner.hooks
-    }
-
-    pub(crate) fn flights(&self) -> &Flights {
-        &self.inner.flights
-    }
 }
 
 /// A client for one provider: the handle every flow is called on. Cheap to clone.
 pub struct Client<P: Provider> {
     registry: Registry<P::Set>,
+    /// The provider's context, where every flow is implemented (see `client.rs`).
+    pub(crate) context: Context,
     _provider: PhantomData<fn() -> P>,
 }
 
@@ -244,6 +188,7 @@ impl<P: Provider> Clone for Client<P> {
     fn clone(&self) -> Self {
         Client {
             registry: self.registry.clone(),
+            context: self.context.clone(),
             _provider: PhantomData,
         }
     }
@@ -270,61 +215,12 @@ impl<P: Provider> Client<P> {
 
     /// The resolved configuration, or why the provider cannot be used.
     pub fn config(&self) -> Result<&ClientConfig, Error> {
-        match &self.registry.slot(P::INDEX).resolved {
-            Ok(config) => Ok(config),
-            Err(problems) => Err(Error::NotConfigured {
-                provider: P::NAME,
-                problems: problems.clone(),
-            }),
-        }
+        self.context.config()
     }
 
     /// The registry this client belongs to.
     pub fn registry(&self) -> &Registry<P::Set> {
         &self.registry
-    }
-
-    pub(crate) fn runtime(&self) -> &ProviderRuntime {
-        &self.registry.slot(P::INDEX).runtime
-    }
-
-    /// The HTTP client for a request to `endpoint`: the provider's own when it presents a
-    /// client certificate, else the registry's.
-    pub(crate) fn http(&self, endpoint: Endpoint) -> Result<&Http, Error> {
-        let slot = self.registry.slot(P::INDEX);
-        match slot.http.as_ref().unwrap_or(&self.registry.inner.http) {
-            Ok(http) => Ok(http),
-            Err(message) => Err(Error::Http {
-                provider: self.name(),
-                endpoint,
-                kind: HttpErrorKind::Other(format!(
-                    "the HTTP client could not be built: {message}"
-                )),
-            }),
-        }
-    }
-
-    /// The URL of one of the provider's endpoints: declared, or else discovered.
-    pub(crate) async fn endpoint(&self, endpoint: Endpoint) -> Result<url::Url, Error> {
-        let config = self.config()?;
-        let found = match endpoint {
-            Endpoint::Discovery => config.server_metadata_url.clone(),
-            Endpoint::Api => config.api_base_url.clone(),
-            _ => {
-                let metadata = self.cached_metadata().await?;
-                match endpoint {
-                    Endpoint::Authorization => metadata.authorization_endpoint.clone(),
-                    Endpoint::Token => metadata.token_endpoint.clone(),
-                    Endpoint::Userinfo => metadata.userinfo_endpoint.clone(),
-                    Endpoint::Jwks => metadata.jwks_uri.clone(),
-                    _ => metadata.end_session_endpoint.clone(),
-                }
-            }
-        };
-        found.ok_or(Error::MissingEndpoint {
-            provider: self.name(),
-            endpoint,
-        })
     }
 }
 
@@ -703,7 +599,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                     declared_metadata: Arc::new(
                         resolved
                             .as_ref()
-                            .map(crate::discovery::declared)
+                            .map(crate::metadata::declared)
                             .unwrap_or_default(),
                     ),
                     ..ProviderRuntime::default()
@@ -731,7 +627,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
             })
             .collect();
         let registry = Registry {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Shared {
                 providers,
                 http,
                 hooks: self.hooks,

@@ -7,12 +7,12 @@
 //! used entry stays behind as a tombstone until it expires, so a replayed callback is told
 //! apart from a forged one.
 
+use crate::config::StatePolicy;
 use crate::error::{Error, SessionError};
 use crate::session::Session;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// What the callback needs from the authorization request that started the login.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -65,13 +65,6 @@ struct LoginData {
     code_verifier: Option<String>,
     #[serde(default, rename = "n", skip_serializing_if = "Option::is_none")]
     nonce: Option<String>,
-}
-
-/// How pending logins are kept.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct StatePolicy {
-    pub ttl: Duration,
-    pub max_pending: usize,
 }
 
 /// What a one-time state guards: a login, or an RP-initiated logout.
@@ -238,13 +231,18 @@ pub(crate) async fn consume<S: Session>(
     })
 }
 
+/// Where the ID token of the session's login is kept, for `id_token_hint`.
+pub(crate) fn id_token_key(provider: &str) -> String {
+    format!("oauth_clients.{provider}.id_token")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::MemorySession;
 
     const POLICY: StatePolicy = StatePolicy {
-        ttl: Duration::from_secs(600),
+        ttl: std::time::Duration::from_secs(600),
         max_pending: 3,
     };
 

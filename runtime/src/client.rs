@@ -1,0 +1,407 @@
+//! The typed facade: every flow of [`Client<P>`], as the application calls it.
+//!
+//! Each method only hands over to the provider's [`Context`], where the flow is implemented
+//! once for every provider: the type `P` decides which methods exist (the OpenID Connect ones
+//! only for `P: OpenIdProvider`) and costs nothing more. The methods return the flow's future
+//! directly instead of wrapping it in one of their own, so no code is compiled per provider.
+
+use crate::api::ApiRequest;
+use crate::context::Context;
+use crate::error::Error;
+use crate::flow::{AuthorizeRequest, Callback, Redirect};
+use crate::logout::{LogoutCallback, LogoutRequest, LogoutState};
+use crate::metadata::ProviderMetadata;
+use crate::registry::{Client, OpenIdProvider, Provider};
+use crate::session::Session;
+use crate::state::PendingLogin;
+use crate::token::{Token, UserInfoResponse};
+use crate::userinfo::UserInfo;
+use http::Method;
+use std::future::Future;
+use url::Url;
+
+impl<P: Provider> Client<P> {
+    #[inline]
+    fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// Starts an authorization request with per-call parameters:
+    /// `client.authorize(uri).param("prompt", "consent").redirect(&session).await`.
+    #[inline]
+    pub fn authorize(&self, redirect_uri: impl Into<String>) -> AuthorizeRequest<'_> {
+        self.context().authorize(redirect_uri)
+    }
+    /// Redirects the user to the provider to log in (Authlib's `authorize_redirect`). State,
+    /// PKCE and (for OpenID Connect) nonce are generated and kept in the session.
+    ///
+    /// `redirect_uri` is where the provider sends the user back: an absolute URL, registered
+    /// with the provider. Fails if the provider is not configured, `redirect_uri` is not an
+    /// absolute URL, the authorization endpoint cannot be discovered, or the session fails.
+    /// Use [`authorize`](Self::authorize) to add parameters such as `prompt`.
+    ///
+    /// ```no_run
+    /// use oauth_clients::{oauth_clients, Callback, MemorySession};
+    ///
+    /// oauth_clients! {
+    ///     github {
+    ///         authorize_url: "https://github.com/login/oauth/authorize",
+    ///         access_token_url: "https://github.com/login/oauth/access_token",
+    ///         api_base_url: "https://api.github.com/",
+    ///         scope: "user:email",
+    ///     },
+    /// }
+    ///
+    /// # async fn demo() -> Result<(), oauth_clients::Error> {
+    /// // In a web app, the framework's session (see `oauth_clients::integrations`).
+    /// let session = MemorySession::new();
+    ///
+    /// // GET /login
+    /// let redirect = Providers::github()
+    ///     .authorize_redirect(&session, "https://app.example/auth")
+    ///     .await?;
+    /// println!("send the browser to {}", redirect.location());
+    ///
+    /// // GET /auth?code=...&state=..., the provider's redirect back
+    /// let callback = Callback::from_query("code=...&state=...");
+    /// let token = Providers::github()
+    ///     .authorize_access_token(&session, &callback)
+    ///     .await?;
+    /// # let _ = token;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn authorize_redirect<'a, S: Session>(
+        &'a self,
+        session: &'a S,
+        redirect_uri: &'a str,
+    ) -> impl Future<Output = Result<Redirect, Error>> + 'a {
+        self.context().authorize_redirect(session, redirect_uri)
+    }
+    /// The authorization URL and the pending login, for applications without a session.
+    #[inline]
+    pub fn authorize_url<'a>(
+        &'a self,
+        redirect_uri: &'a str,
+    ) -> impl Future<Output = Result<(Url, PendingLogin), Error>> + 'a {
+        self.context().authorize_url(redirect_uri)
+    }
+    /// Handles the provider's redirect back (Authlib's `authorize_access_token`): checks the
+    /// callback and the session's pending login, then exchanges the code for a token.
+    ///
+    /// The pending login is consumed first, even when the callback carries an error: a
+    /// callback is accepted once. For an OpenID Connect provider the ID token is validated,
+    /// the user's claims are in [`Token::userinfo`], and the ID token is kept in the session
+    /// for [`logout_redirect`](Self::logout_redirect). See
+    /// [`authorize_redirect`](Self::authorize_redirect) for an example.
+    ///
+    /// Fails with [`Error::RepeatedParameter`] when a parameter of the callback came more than
+    /// once (the state is then not consumed), [`Error::Authorization`] when the user or
+    /// provider refused, [`Error::MissingState`], [`Error::UnknownState`],
+    /// [`Error::ExpiredState`] or [`Error::ReplayedState`] for a callback this session cannot
+    /// accept,
+    /// [`Error::IssuerMismatch`] or [`Error::MissingIssuer`] when the callback's `iss`
+    /// (RFC 9207) is wrong or missing, [`Error::TokenEndpoint`] when the provider refused the
+    /// code, and [`Error::IdToken`] when the ID token is invalid. [`Error::status`] gives the
+    /// HTTP status for an error page.
+    #[inline]
+    pub fn authorize_access_token<'a, S: Session>(
+        &'a self,
+        session: &'a S,
+        callback: &'a Callback,
+    ) -> impl Future<Output = Result<Token, Error>> + 'a {
+        self.context().authorize_access_token(session, callback)
+    }
+    /// Finishes a login started with [`authorize_url`](Self::authorize_url): checks the
+    /// callback against `pending`, which the application kept, and exchanges the code.
+    #[inline]
+    pub fn exchange_code<'a>(
+        &'a self,
+        pending: &'a PendingLogin,
+        callback: &'a Callback,
+    ) -> impl Future<Output = Result<Token, Error>> + 'a {
+        self.context().exchange_code(pending, callback)
+    }
+    /// A `GET` of `path` with `token` (Authlib's `oauth.github.get("user", token=...)`);
+    /// `.await` sends it.
+    ///
+    /// `path` is joined to `api_base_url` (a leading `/` changes nothing), or is an absolute
+    /// `https://` URL. The token goes in the `Authorization` header, or in a form body with
+    /// `token_placement: body`. A token that expires within the provider's `leeway` is
+    /// refreshed first, and so is a token of unknown expiry that gets a `401`; the response
+    /// then carries the new token in [`ApiResponse::new_token`]. Any other status, redirects
+    /// included (never followed), comes back as is: see [`ApiResponse::error_for_status`].
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     github {
+    /// #         authorize_url: "https://github.com/login/oauth/authorize",
+    /// #         access_token_url: "https://github.com/login/oauth/access_token",
+    /// #         api_base_url: "https://api.github.com/",
+    /// #     },
+    /// # }
+    /// # async fn demo(token: oauth_clients::Token) -> Result<(), Box<dyn std::error::Error>> {
+    /// let github = Providers::github();
+    /// let response = github
+    ///     .get("user/repos", &token)
+    ///     .query(&serde_json::json!({ "per_page": 10 }))
+    ///     .await?
+    ///     .error_for_status(github.name())?;
+    /// if let Some(new_token) = response.new_token() {
+    ///     // Store it in place of `token`.
+    /// #   let _ = new_token;
+    /// }
+    /// let repos: serde_json::Value = response.json()?;
+    /// # let _ = repos;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn get<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
+        self.context().get(path, token)
+    }
+    /// A `POST` of `path` with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn post<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
+        self.context().post(path, token)
+    }
+    /// A `PUT` of `path` with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn put<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
+        self.context().put(path, token)
+    }
+    /// A `PATCH` of `path` with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn patch<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
+        self.context().patch(path, token)
+    }
+    /// A `DELETE` of `path` with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn delete<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
+        self.context().delete(path, token)
+    }
+    /// A request with any method; see [`get`](Self::get).
+    #[inline]
+    pub fn request<'a>(&'a self, method: Method, path: &str, token: &'a Token) -> ApiRequest<'a> {
+        self.context().request(method, path, token)
+    }
+    /// Refreshes `token` now (normally API calls do it when needed), running the token-update
+    /// hooks. Concurrent refreshes of the same refresh token share one request, and a caller
+    /// that arrives shortly after with the spent refresh token gets the same new token.
+    ///
+    /// When the provider sends no new refresh token, the old one is kept. For an OpenID
+    /// Connect provider, a new ID token is validated and must name the same issuer, subject
+    /// and audience as the original. Fails with [`Error::TokenExpired`] when `token` has no
+    /// refresh token, [`Error::TokenEndpoint`] when the provider refuses it (e.g.
+    /// `invalid_grant`: the user must log in again), and [`Error::TokenUpdateHook`], which
+    /// carries the new token, when a hook fails.
+    #[inline]
+    pub fn refresh<'a>(
+        &'a self,
+        token: &'a Token,
+    ) -> impl Future<Output = Result<Token, Error>> + 'a {
+        self.context().refresh(token)
+    }
+    /// The provider's metadata, read-only: its endpoints, issuer and supported algorithms,
+    /// as the flows use them (declared values over the discovery document's).
+    ///
+    /// With `server_metadata_url`, the discovery document is fetched on first use, checked
+    /// (its `issuer`, every endpoint's URL) and cached, as for a login: this call costs a
+    /// request only when nothing is cached yet. Fails as discovery does, e.g. with
+    /// [`Error::IssuerMismatch`] or [`Error::Http`], and with [`Error::NotConfigured`] for a
+    /// provider that cannot be used.
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo() -> Result<(), oauth_clients::Error> {
+    /// let metadata = Providers::google().metadata().await?;
+    /// println!("issuer: {:?}", metadata.issuer());
+    /// if !metadata.scopes_supported().iter().any(|s| s == "email") {
+    ///     println!("this provider may not share email addresses");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn metadata(&self) -> impl Future<Output = Result<ProviderMetadata, Error>> + '_ {
+        self.context().metadata()
+    }
+
+    // The OpenID Connect flows. Bounded per method rather than per impl block, so that
+    // calling one on an OAuth 2.0 provider reports `OpenIdProvider`'s own message (what to
+    // add to the declaration) instead of a bare "method not found".
+
+    /// Prepares an RP-initiated logout with optional parameters.
+    #[inline]
+    pub fn logout(&self) -> LogoutRequest<'_>
+    where
+        P: OpenIdProvider,
+    {
+        self.context().logout()
+    }
+    /// Redirects the user to the provider to log out (Authlib's `logout_redirect`), with the
+    /// ID token of their login as `id_token_hint`. Clear your own session too.
+    ///
+    /// With a `post_logout_redirect_uri` (registered with the provider), a one-time `state` is
+    /// kept in the session for [`validate_logout_response`](Self::validate_logout_response).
+    /// Fails with [`Error::MissingEndpoint`] when the provider has no end-session endpoint.
+    /// Only OpenID Connect providers have this method; [`logout`](Self::logout) takes more
+    /// parameters.
+    ///
+    /// ```no_run
+    /// use oauth_clients::{oauth_clients, LogoutCallback, MemorySession};
+    ///
+    /// oauth_clients! {
+    ///     corp_sso {
+    ///         server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
+    ///         scope: "openid email",
+    ///     },
+    /// }
+    ///
+    /// # async fn demo(session: MemorySession) -> Result<(), oauth_clients::Error> {
+    /// // GET /logout
+    /// let redirect = Providers::corp_sso()
+    ///     .logout_redirect(&session, Some("https://app.example/logged-out"))
+    ///     .await?;
+    /// println!("send the browser to {}", redirect.location());
+    ///
+    /// // GET /logged-out?state=..., the provider's redirect back
+    /// let callback = LogoutCallback::from_query("state=...");
+    /// let logout = Providers::corp_sso()
+    ///     .validate_logout_response(&session, &callback)
+    ///     .await?;
+    /// assert_eq!(
+    ///     logout.post_logout_redirect_uri.as_deref(),
+    ///     Some("https://app.example/logged-out")
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn logout_redirect<'a, S: Session>(
+        &'a self,
+        session: &'a S,
+        post_logout_redirect_uri: Option<&'a str>,
+    ) -> impl Future<Output = Result<Redirect, Error>> + 'a
+    where
+        P: OpenIdProvider,
+    {
+        self.context()
+            .logout_redirect(session, post_logout_redirect_uri)
+    }
+    /// Checks the provider's redirect back after logout (Authlib's `validate_logout_response`)
+    /// and returns what was stored with its state. The state is single-use.
+    ///
+    /// Fails with [`Error::MissingState`], [`Error::UnknownState`], [`Error::ExpiredState`] or
+    /// [`Error::ReplayedState`] when the callback's `state` is not one this session is
+    /// waiting for, and with [`Error::RepeatedParameter`] when it has more than one `state`
+    /// (the logout's state then stays pending). See [`logout_redirect`](Self::logout_redirect) for an example.
+    #[inline]
+    pub fn validate_logout_response<'a, S: Session>(
+        &'a self,
+        session: &'a S,
+        callback: &'a LogoutCallback,
+    ) -> impl Future<Output = Result<LogoutState, Error>> + 'a
+    where
+        P: OpenIdProvider,
+    {
+        self.context().validate_logout_response(session, callback)
+    }
+    /// Validates the ID token of a stored token again (Authlib's `parse_id_token`) and returns
+    /// its claims. Pass the login's nonce when you kept it; with `None`, any nonce is
+    /// accepted. An expired ID token is refused.
+    ///
+    /// Fails with [`Error::IdToken`]; its reason is [`IdTokenError::Missing`] when the token
+    /// has no ID token. Only OpenID Connect providers have this method.
+    #[inline]
+    pub fn parse_id_token<'a>(
+        &'a self,
+        token: &'a Token,
+        nonce: Option<&'a str>,
+    ) -> impl Future<Output = Result<UserInfo, Error>> + 'a
+    where
+        P: OpenIdProvider,
+    {
+        self.context().parse_id_token(token, nonce)
+    }
+    /// Who signed in: the user's claims in a token from a login (or refresh) with this
+    /// provider, [`Token::userinfo`]. They come from the ID token validated then, merged with
+    /// the userinfo endpoint's answer when it was called; their [`sub`](UserInfo::sub) is
+    /// the user's identity at this provider. Nothing is fetched or checked again (see
+    /// [`parse_id_token`](Self::parse_id_token) and [`userinfo`](Self::userinfo) for that).
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo(session: oauth_clients::MemorySession, callback: oauth_clients::Callback) -> Result<(), oauth_clients::Error> {
+    /// let token = Providers::google().authorize_access_token(&session, &callback).await?;
+    /// let user = Providers::google().user(&token)?;
+    /// println!("signed in: {} ({:?})", user.sub(), user.email());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Every login with an OpenID Connect provider has them; this fails with
+    /// [`Error::IdToken`] ([`IdTokenError::Missing`]) only for a token that did not come from
+    /// one. Only OpenID Connect providers have this method.
+    #[inline]
+    pub fn user<'t>(&self, token: &'t Token) -> Result<&'t UserInfo, Error>
+    where
+        P: OpenIdProvider,
+    {
+        self.context().user(token)
+    }
+    /// Fetches the userinfo endpoint now (Authlib's `userinfo`). Its `sub` must match the
+    /// token's subject, taken from `token.userinfo` or else its ID token.
+    ///
+    /// The token is handled as API calls handle it (see [`get`](Self::get)): one that expires
+    /// within the provider's `leeway` is refreshed first, and one of unknown expiry that gets
+    /// a `401` is refreshed once and the request retried; one refresh per refresh token
+    /// however many callers, the token-update hooks awaited before the new token is used, and
+    /// the new token handed back in [`UserInfoResponse::new_token`].
+    ///
+    /// Fails with [`Error::UserinfoSubjectMismatch`] when the answer is about another user,
+    /// [`Error::IdToken`] when the token has no subject to compare with,
+    /// [`Error::MissingEndpoint`] when the provider has no userinfo endpoint,
+    /// [`Error::InvalidUserinfo`] for an answer that is not a JSON object with `sub` (signed
+    /// `application/jwt` answers are not supported), and as [`refresh`](Self::refresh) does
+    /// when a refresh fails. Only OpenID Connect providers have this method.
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo(token: oauth_clients::Token) -> Result<(), oauth_clients::Error> {
+    /// let mut answer = Providers::google().userinfo(&token).await?;
+    /// if let Some(new_token) = answer.take_new_token() {
+    ///     // Store it in place of `token`.
+    /// #   let _ = new_token;
+    /// }
+    /// println!("{:?}", answer.info().email());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn userinfo<'a>(
+        &'a self,
+        token: &'a Token,
+    ) -> impl Future<Output = Result<UserInfoResponse, Error>> + 'a
+    where
+        P: OpenIdProvider,
+    {
+        self.context().userinfo(token)
+    }
+}
