@@ -9,7 +9,7 @@
 
 use crate::context::Context;
 use crate::error::{Endpoint, Error, HttpErrorKind};
-use crate::refresh::{run_hooks, TokenUpdate};
+use crate::grant::refresh_after_401;
 use crate::token::Token;
 use crate::TokenPlacement;
 use bytes::Bytes;
@@ -258,17 +258,6 @@ impl<'a> IntoFuture for ApiRequest<'a> {
     }
 }
 
-/// Whether an answer with status `status` to a request made with `token` calls for one
-/// refresh and a retry: the token's expiry is unknown, so a 401 is the only sign that it
-/// expired; and it was not refreshed already, so a token the provider refuses anyway does not
-/// loop.
-pub(crate) fn refresh_after_401(token: &Token, refreshed: bool, status: StatusCode) -> bool {
-    status == StatusCode::UNAUTHORIZED
-        && !refreshed
-        && token.expires_at.is_none()
-        && token.refresh_token.is_some()
-}
-
 /// `path` against the API base: relative paths join it (a leading `/` is relative too, so
 /// `"/user"` and `"user"` mean the same); absolute URLs must be https (or loopback http).
 fn resolve(provider: &'static str, base: Option<&Url>, path: &str) -> Result<Url, Error> {
@@ -323,55 +312,5 @@ impl Context {
         token: &'a Token,
     ) -> ApiRequest<'a> {
         ApiRequest::new(self, method, path, token)
-    }
-
-    /// `token` ready for use: refreshed first (single-flight, hooks run) when it expires within
-    /// the provider's leeway; whether it was.
-    pub(crate) async fn usable_token(&self, token: &Token) -> Result<(Token, bool), Error> {
-        let leeway = self.config()?.leeway.as_secs();
-        if token.needs_refresh(self.now_secs(), leeway) {
-            Ok((self.refresh(token).await?, true))
-        } else {
-            Ok((token.clone(), false))
-        }
-    }
-
-    /// The work of [`Client::refresh`](crate::Client::refresh).
-    pub(crate) async fn refresh(&self, token: &Token) -> Result<Token, Error> {
-        let provider = self.name();
-        let refresh_token = token
-            .refresh_token
-            .as_deref()
-            .ok_or(Error::TokenExpired { provider })?;
-        let registry = self;
-        registry
-            .flights()
-            .run(self.index(), refresh_token, async {
-                let config = self.config()?;
-                let form = vec![
-                    ("grant_type", "refresh_token".to_string()),
-                    ("refresh_token", refresh_token.to_string()),
-                ];
-                let mut new = self.token_request(config, true, form).await?;
-                // RFC 6749 §6: the provider may keep the refresh token; then it stays valid.
-                if new.refresh_token.is_none() {
-                    new.refresh_token = Some(refresh_token.to_string());
-                }
-                if config.is_openid() {
-                    self.check_refreshed_id_token(token, &mut new).await?;
-                }
-                tracing::info!(provider, "token refreshed");
-                run_hooks(
-                    registry.hooks(),
-                    TokenUpdate {
-                        provider,
-                        token: new,
-                        refresh_token: Some(refresh_token.to_string()),
-                        access_token: Some(token.access_token.clone()),
-                    },
-                )
-                .await
-            })
-            .await
     }
 }

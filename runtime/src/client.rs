@@ -130,8 +130,8 @@ impl<P: Provider> Client<P> {
     /// `https://` URL. The token goes in the `Authorization` header, or in a form body with
     /// `token_placement: body`. A token that expires within the provider's `leeway` is
     /// refreshed first, and so is a token of unknown expiry that gets a `401`; the response
-    /// then carries the new token in [`ApiResponse::new_token`]. Any other status, redirects
-    /// included (never followed), comes back as is: see [`ApiResponse::error_for_status`].
+    /// then carries the new token in [`ApiResponse::new_token`](crate::ApiResponse::new_token). Any other status, redirects
+    /// included (never followed), comes back as is: see [`ApiResponse::error_for_status`](crate::ApiResponse::error_for_status).
     ///
     /// ```no_run
     /// # oauth_clients::oauth_clients! {
@@ -317,7 +317,7 @@ impl<P: Provider> Client<P> {
     /// its claims. Pass the login's nonce when you kept it; with `None`, any nonce is
     /// accepted. An expired ID token is refused.
     ///
-    /// Fails with [`Error::IdToken`]; its reason is [`IdTokenError::Missing`] when the token
+    /// Fails with [`Error::IdToken`]; its reason is [`IdTokenError::Missing`](crate::IdTokenError::Missing) when the token
     /// has no ID token. Only OpenID Connect providers have this method.
     #[inline]
     pub fn parse_id_token<'a>(
@@ -352,7 +352,7 @@ impl<P: Provider> Client<P> {
     /// ```
     ///
     /// Every login with an OpenID Connect provider has them; this fails with
-    /// [`Error::IdToken`] ([`IdTokenError::Missing`]) only for a token that did not come from
+    /// [`Error::IdToken`] ([`IdTokenError::Missing`](crate::IdTokenError::Missing)) only for a token that did not come from
     /// one. Only OpenID Connect providers have this method.
     #[inline]
     pub fn user<'t>(&self, token: &'t Token) -> Result<&'t UserInfo, Error>

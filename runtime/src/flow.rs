@@ -6,13 +6,13 @@
 //! before the code is redeemed, so a replayed callback never reaches the provider; a callback
 //! with a repeated parameter is refused before either (see [`crate::params`]).
 
+use crate::config::PkceMethod;
 use crate::context::Context;
 use crate::error::{Endpoint, Error};
 use crate::params::Reader;
 use crate::session::Session;
 use crate::state::{self, PendingLogin};
 use crate::token::Token;
-use crate::{config::PkceMethod, ClientConfig};
 use oauth_clients_spec::{self as spec, Key};
 use serde::Deserialize;
 use std::fmt;
@@ -25,7 +25,7 @@ use url::Url;
 /// way reads by the same rule: a known parameter that comes more than once (RFC 6749 §3.1
 /// forbids it) is not an error when reading, but is recorded
 /// ([`repeated_parameter`](Self::repeated_parameter)), and
-/// [`Client::authorize_access_token`] refuses the callback with
+/// [`Client::authorize_access_token`](crate::Client::authorize_access_token) refuses the callback with
 /// [`Error::RepeatedParameter`] before using anything in it.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Callback {
@@ -163,7 +163,7 @@ impl AuthorizeRequest<'_> {
     }
 
     /// The authorization URL and what the callback will need. For applications that keep the
-    /// pending login themselves; finish with [`Client::exchange_code`].
+    /// pending login themselves; finish with [`Client::exchange_code`](crate::Client::exchange_code).
     pub async fn url(self) -> Result<(Url, PendingLogin), Error> {
         let provider = self.context.name();
         let config = self.context.config()?;
@@ -254,7 +254,7 @@ impl Context {
         self.authorize(redirect_uri).url().await
     }
 
-    /// The work of [`Client::authorize_access_token`](crate::Client::authorize_access_token).
+    /// The work of [`Client::authorize_access_token`](crate::Client::authorize_access_token)(crate::Client::authorize_access_token).
     pub(crate) async fn authorize_access_token<S: Session>(
         &self,
         session: &S,
@@ -310,7 +310,7 @@ impl Context {
         Ok(token)
     }
 
-    /// The work of [`Client::exchange_code`](crate::Client::exchange_code).
+    /// The work of [`Client::exchange_code`](crate::Client::exchange_code)(crate::Client::exchange_code).
     pub(crate) async fn exchange_code(
         &self,
         pending: &PendingLogin,
@@ -392,50 +392,6 @@ impl Context {
             self.complete_oidc_login(&mut token, nonce).await?;
         }
         Ok(token)
-    }
-
-    /// POSTs a grant to the token endpoint (or, for a refresh, `refresh_token_url` when
-    /// declared) with client authentication, and reads the token.
-    pub(crate) async fn token_request(
-        &self,
-        config: &ClientConfig,
-        refresh: bool,
-        mut form: Vec<(&str, String)>,
-    ) -> Result<Token, Error> {
-        let provider = self.name();
-        let url = match (&config.refresh_token_url, refresh) {
-            (Some(url), true) => url.clone(),
-            _ => self.endpoint(Endpoint::Token).await?,
-        };
-        let registry = self;
-        let http = self.http(Endpoint::Token)?;
-        let mut request = self.with_user_agent(crate::http::Request::post(url).header(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        ));
-        match config.token_endpoint_auth_method {
-            crate::AuthMethod::ClientSecretBasic => {
-                if let Some(credentials) = &config.basic_credentials {
-                    request = request.header(http::header::AUTHORIZATION, credentials.clone());
-                }
-            }
-            crate::AuthMethod::ClientSecretPost => {
-                form.push(("client_id", config.client_id.clone()));
-                let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
-                form.push(("client_secret", secret.to_string()));
-            }
-            crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),
-        }
-        let response = http
-            .send(
-                provider,
-                Endpoint::Token,
-                request.form(&form),
-                config.timeout,
-                crate::http::PROTOCOL_BODY_LIMIT,
-            )
-            .await?;
-        crate::token_response::parse_token_response(provider, &response, registry.now_secs())
     }
 }
 

@@ -50,6 +50,7 @@ mod http;
 // 5. provider services, over one provider's context
 mod context;
 mod discovery;
+mod grant;
 mod jwks;
 mod oidc;
 mod refresh;
@@ -59,6 +60,7 @@ mod state;
 // 7. flows
 mod api;
 mod flow;
+mod identity;
 mod logout;
 // 8. the typed facade
 mod client;

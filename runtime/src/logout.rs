@@ -26,7 +26,7 @@ pub struct LogoutState {
 /// The query of the provider's redirect back after logout.
 ///
 /// Read by the same rule as [`Callback`](crate::Callback): a `state` that comes more than once
-/// is recorded, and [`Client::validate_logout_response`] refuses it with
+/// is recorded, and [`Client::validate_logout_response`](crate::Client::validate_logout_response) refuses it with
 /// [`Error::RepeatedParameter`] without consuming the logout's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogoutCallback {
@@ -197,7 +197,7 @@ impl Context {
         request.redirect(session).await
     }
 
-    /// The work of [`Client::validate_logout_response`](crate::Client::validate_logout_response).
+    /// The work of [`Client::validate_logout_response`](crate::Client::validate_logout_response)(crate::Client::validate_logout_response).
     pub(crate) async fn validate_logout_response<S: Session>(
         &self,
         session: &S,

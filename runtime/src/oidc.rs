@@ -4,15 +4,13 @@
 //! A token is checked in the order `id_token` gives: header, then signature, then claims;
 //! only the keys come from here. Each failure is its own [`IdTokenError`].
 
-use crate::api::refresh_after_401;
 use crate::config::{AuthMethod, FetchUserinfo};
 use crate::context::Context;
-use crate::error::{Endpoint, Error, HttpErrorKind, IdTokenError};
+use crate::error::{Endpoint, Error, IdTokenError};
 use crate::id_token::{self, unverified_claims, Expectations, NonceRule};
 use crate::jose::JwsRefusal;
-use crate::token::{Token, UserInfoResponse};
+use crate::token::Token;
 use crate::userinfo::UserInfo;
-use http::StatusCode;
 use serde_json::{Map, Value};
 
 impl Context {
@@ -150,7 +148,11 @@ impl Context {
     }
 
     /// GETs the userinfo endpoint; its `sub` must be `expected_sub`.
-    async fn fetch_userinfo(&self, token: &Token, expected_sub: &str) -> Result<UserInfo, Error> {
+    pub(crate) async fn fetch_userinfo(
+        &self,
+        token: &Token,
+        expected_sub: &str,
+    ) -> Result<UserInfo, Error> {
         let provider = self.name();
         let url = self
             .cached_metadata()
@@ -202,71 +204,3 @@ fn missing_scope_claims(scope: &[String], info: &UserInfo) -> bool {
 // The OpenID Connect methods are on every client, bounded per method: calling one on an OAuth
 // 2.0 provider then fails with `OpenIdProvider`'s own message (an impl-level bound would give
 // rustc's generic "method exists but its trait bounds were not satisfied").
-impl Context {
-    /// The work of [`Client::parse_id_token`](crate::Client::parse_id_token).
-    pub(crate) async fn parse_id_token(
-        &self,
-        token: &Token,
-        nonce: Option<&str>,
-    ) -> Result<UserInfo, Error> {
-        let id_token = token.id_token.as_deref().ok_or(Error::IdToken {
-            provider: self.name(),
-            reason: IdTokenError::Missing,
-        })?;
-        let rule = match nonce {
-            Some(nonce) => NonceRule::Equals(nonce),
-            None => NonceRule::Any,
-        };
-        self.verify_id_token(id_token, rule, Some(&token.access_token))
-            .await
-    }
-
-    /// The work of [`Client::user`](crate::Client::user).
-    pub(crate) fn user<'t>(&self, token: &'t Token) -> Result<&'t UserInfo, Error> {
-        token.userinfo.as_ref().ok_or(Error::IdToken {
-            provider: self.name(),
-            reason: IdTokenError::Missing,
-        })
-    }
-
-    /// The work of [`Client::userinfo`](crate::Client::userinfo).
-    pub(crate) async fn userinfo(&self, token: &Token) -> Result<UserInfoResponse, Error> {
-        let sub = token
-            .userinfo
-            .as_ref()
-            .map(|u| u.sub().to_string())
-            .or_else(|| {
-                token
-                    .id_token
-                    .as_deref()
-                    .and_then(unverified_claims)
-                    .and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string))
-                    .filter(|sub| !sub.is_empty())
-            })
-            .ok_or(Error::IdToken {
-                provider: self.name(),
-                reason: IdTokenError::Missing,
-            })?;
-        let (mut token, mut refreshed) = self.usable_token(token).await?;
-        loop {
-            match self.fetch_userinfo(&token, &sub).await {
-                Err(Error::Http {
-                    endpoint: Endpoint::Userinfo,
-                    kind: HttpErrorKind::Status { status },
-                    ..
-                }) if StatusCode::from_u16(status)
-                    .is_ok_and(|status| refresh_after_401(&token, refreshed, status)) =>
-                {
-                    token = self.refresh(&token).await?;
-                    refreshed = true;
-                }
-                outcome => {
-                    return outcome.map(|info| UserInfoResponse {
-                        info,
-                        new_token: refreshed.then_some(token),
-                    })
-                }
-            }
-        }
-    }
-}

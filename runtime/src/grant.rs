@@ -1,0 +1,117 @@
+//! Grants at the token endpoint, as a provider service: the request with client
+//! authentication, and the refresh (single-flight per refresh token, the refreshed ID token
+//! checked, the token-update hooks awaited before the new token is used).
+
+use crate::config::ClientConfig;
+use crate::context::Context;
+use crate::error::{Endpoint, Error};
+use crate::refresh::{run_hooks, TokenUpdate};
+use crate::token::Token;
+use http::StatusCode;
+
+/// Whether an answer with status `status` to a request made with `token` calls for one
+/// refresh and a retry: the token's expiry is unknown, so a 401 is the only sign that it
+/// expired; and it was not refreshed already, so a token the provider refuses anyway does not
+/// loop.
+pub(crate) fn refresh_after_401(token: &Token, refreshed: bool, status: StatusCode) -> bool {
+    status == StatusCode::UNAUTHORIZED
+        && !refreshed
+        && token.expires_at.is_none()
+        && token.refresh_token.is_some()
+}
+
+impl Context {
+    /// POSTs a grant to the token endpoint (or, for a refresh, `refresh_token_url` when
+    /// declared) with client authentication, and reads the token.
+    pub(crate) async fn token_request(
+        &self,
+        config: &ClientConfig,
+        refresh: bool,
+        mut form: Vec<(&str, String)>,
+    ) -> Result<Token, Error> {
+        let provider = self.name();
+        let url = match (&config.refresh_token_url, refresh) {
+            (Some(url), true) => url.clone(),
+            _ => self.endpoint(Endpoint::Token).await?,
+        };
+        let registry = self;
+        let http = self.http(Endpoint::Token)?;
+        let mut request = self.with_user_agent(crate::http::Request::post(url).header(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        ));
+        match config.token_endpoint_auth_method {
+            crate::AuthMethod::ClientSecretBasic => {
+                if let Some(credentials) = &config.basic_credentials {
+                    request = request.header(http::header::AUTHORIZATION, credentials.clone());
+                }
+            }
+            crate::AuthMethod::ClientSecretPost => {
+                form.push(("client_id", config.client_id.clone()));
+                let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
+                form.push(("client_secret", secret.to_string()));
+            }
+            crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),
+        }
+        let response = http
+            .send(
+                provider,
+                Endpoint::Token,
+                request.form(&form),
+                config.timeout,
+                crate::http::PROTOCOL_BODY_LIMIT,
+            )
+            .await?;
+        crate::token_response::parse_token_response(provider, &response, registry.now_secs())
+    }
+
+    /// `token` ready for use: refreshed first (single-flight, hooks run) when it expires within
+    /// the provider's leeway; whether it was.
+    pub(crate) async fn usable_token(&self, token: &Token) -> Result<(Token, bool), Error> {
+        let leeway = self.config()?.leeway.as_secs();
+        if token.needs_refresh(self.now_secs(), leeway) {
+            Ok((self.refresh(token).await?, true))
+        } else {
+            Ok((token.clone(), false))
+        }
+    }
+
+    /// The work of [`Client::refresh`](crate::Client::refresh).
+    pub(crate) async fn refresh(&self, token: &Token) -> Result<Token, Error> {
+        let provider = self.name();
+        let refresh_token = token
+            .refresh_token
+            .as_deref()
+            .ok_or(Error::TokenExpired { provider })?;
+        let registry = self;
+        registry
+            .flights()
+            .run(self.index(), refresh_token, async {
+                let config = self.config()?;
+                let form = vec![
+                    ("grant_type", "refresh_token".to_string()),
+                    ("refresh_token", refresh_token.to_string()),
+                ];
+                let mut new = self.token_request(config, true, form).await?;
+                // RFC 6749 §6: the provider may keep the refresh token; then it stays valid.
+                if new.refresh_token.is_none() {
+                    new.refresh_token = Some(refresh_token.to_string());
+                }
+                if config.is_openid() {
+                    self.check_refreshed_id_token(token, &mut new).await?;
+                }
+                tracing::info!(provider, "token refreshed");
+                run_hooks(
+                    registry.hooks(),
+                    TokenUpdate {
+                        provider,
+                        token: new,
+                        refresh_token: Some(refresh_token.to_string()),
+                        access_token: Some(token.access_token.clone()),
+                    },
+                )
+                .await
+            })
+            .await
+    }
+}
