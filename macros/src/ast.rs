@@ -24,7 +24,11 @@ pub struct Provider {
     pub docs: Vec<syn::Attribute>,
     /// Checked values by key, with the span of the key that set each.
     pub values: BTreeMap<Key, (Checked, Span)>,
-    /// Every known key given, including those whose value failed its check.
+    /// Every known key given, including those whose value failed its check, and the key that
+    /// an unknown key is a near miss of (`authorise_url` → `authorize_url`) when that key is
+    /// not given itself: the checks across keys count it as present, so one typo is one error
+    /// and not also "`access_token_url` needs `authorize_url`". The span is the key's as
+    /// written.
     pub declared: BTreeMap<Key, Span>,
 }
 
@@ -86,6 +90,7 @@ impl Provider {
         }
         let mut values = BTreeMap::new();
         let mut seen: BTreeMap<Key, Span> = BTreeMap::new();
+        let mut near_misses: BTreeMap<Key, Span> = BTreeMap::new();
         for RawEntry {
             key: key_ident,
             value,
@@ -94,6 +99,9 @@ impl Provider {
             let name = key_ident.to_string();
             let Some(key) = Key::from_name(&name) else {
                 cx.error_spanned_by(&key_ident, spec::unknown_key(&name));
+                if let Some(meant) = spec::near_miss(&name) {
+                    near_misses.entry(meant).or_insert(key_ident.span());
+                }
                 continue;
             };
             if seen.contains_key(&key) {
@@ -107,6 +115,11 @@ impl Provider {
             if let Some(checked) = check(cx, key, &value) {
                 values.insert(key, (checked, key_ident.span()));
             }
+        }
+        // Only for keys not given themselves: a typo next to the key spelled right is just an
+        // unknown key, and must not make the real one a duplicate.
+        for (key, span) in near_misses {
+            seen.entry(key).or_insert(span);
         }
         Provider {
             name: raw.name,

@@ -151,7 +151,8 @@ pub fn expand(decl: &Declaration) -> TokenStream {
 }
 
 fn entry(p: &TokenStream, key: Key, value: &Checked) -> TokenStream {
-    let key = Ident::new(&format!("{key:?}"), Span::call_site());
+    // The variant's name from the key table, not the `Debug` output, which may change.
+    let key = Ident::new(key.variant(), Span::call_site());
     let value = match value {
         Checked::Url(s) | Checked::Text(s) | Checked::Credential(Credential::Literal(s)) => {
             quote!(#p::Static::Str(#s))

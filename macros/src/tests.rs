@@ -69,3 +69,39 @@ fn errors_produce_compile_errors_and_the_types() {
     );
     assert!(expanded.contains("struct Github"), "{expanded}");
 }
+
+#[test]
+fn a_near_miss_key_counts_for_the_checks_across_keys() {
+    // `authorise_url` is a typo of `authorize_url`: one error, not also "`access_token_url`
+    // needs `authorize_url`".
+    let input = quote! {
+        ::oauth_clients;
+        github {
+            authorise_url: "https://github.com/login/oauth/authorize",
+            access_token_url: "https://github.com/login/oauth/access_token",
+        },
+    };
+    let expanded = crate::expand_tokens(input).to_string();
+    assert_eq!(expanded.matches("compile_error").count(), 1, "{expanded}");
+    assert!(
+        expanded.contains("unknown key `authorise_url`; did you mean `authorize_url`?"),
+        "{expanded}"
+    );
+    // The typo has no value: nothing is generated for the key it is a near miss of.
+    assert!(!expanded.contains("AuthorizeUrl"), "{expanded}");
+}
+
+#[test]
+fn a_near_miss_next_to_the_key_spelled_right_is_only_unknown() {
+    let input = quote! {
+        ::oauth_clients;
+        github {
+            authorise_url: "https://github.com/login/oauth/authorize",
+            authorize_url: "https://github.com/login/oauth/authorize",
+            access_token_url: "https://github.com/login/oauth/access_token",
+        },
+    };
+    let expanded = crate::expand_tokens(input).to_string();
+    assert_eq!(expanded.matches("compile_error").count(), 1, "{expanded}");
+    assert!(!expanded.contains("duplicate key"), "{expanded}");
+}
