@@ -47,9 +47,6 @@ mod settings;
 mod state;
 mod token;
 
-#[cfg(feature = "testing")]
-pub mod testing;
-
 /// The HTTP client the library sends every request with, for
 /// [`RegistryBuilder::http_client`].
 pub use reqwest;
