@@ -8,7 +8,7 @@ use url::{Position, Url};
 /// Why a login run by [`TestProvider::log_in`] or [`TestProvider::approved_callback`] did not
 /// end with what it asked for.
 ///
-/// Neither variant carries a code, a state or a token: the URL the provider redirected to is
+/// No variant carries a code, a state or a token: the URL the provider redirected to is
 /// shown without its query.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -28,7 +28,7 @@ pub enum LoginError {
     },
     /// `authorize_access_token` refused the callback or failed to redeem it: what tests of
     /// the library's checks usually expect.
-    #[error("the callback was refused: {0}")]
+    #[error("the callback was not redeemed: {0}")]
     AuthorizeAccessToken(#[source] oauth_clients::Error),
 }
 
