@@ -13,8 +13,8 @@
 //! - `bench others OUT`: the single operations, the concurrent refresh and the round trips,
 //!   against providers in this process.
 
-use oauth_clients::testing::{TestProvider, CLIENT_ID, CLIENT_SECRET};
 use oauth_clients::{oauth_clients, Callback, MemorySession, Registry, Token};
+use oauth_clients_testing::{TestProvider, CLIENT_ID, CLIENT_SECRET};
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,

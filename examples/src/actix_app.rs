@@ -21,10 +21,10 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::ServerHandle;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, App, Either, HttpResponse, HttpServer, ResponseError};
-use oauth_clients::testing::TestProvider;
 use oauth_clients::{
     Callback, Error, LogoutCallback, OpenIdProvider, Provider, Redirect, Registry, SessionError,
 };
+use oauth_clients_testing::TestProvider;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;

@@ -6,10 +6,10 @@
 //! `GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET`); without them they are listed as unavailable.
 
 use crate::store::TokenStore;
-use oauth_clients::testing::TestProvider;
 use oauth_clients::{
     oauth_clients, Client, Error, Provider, Registry, RegistryBuilder, Settings, Token,
 };
+use oauth_clients_testing::TestProvider;
 use serde_json::{Map, Value};
 use std::time::Duration;
 

@@ -11,10 +11,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect as AxumRedirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use oauth_clients::testing::TestProvider;
 use oauth_clients::{
     Callback, Client, Error, LogoutCallback, OpenIdProvider, Provider, Registry, Token,
 };
+use oauth_clients_testing::TestProvider;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::Arc;

@@ -66,9 +66,6 @@ mod logout;
 mod client;
 mod registry;
 
-#[cfg(feature = "testing")]
-pub mod testing;
-
 /// The HTTP client the library sends every request with, for
 /// [`RegistryBuilder::http_client`].
 pub use reqwest;

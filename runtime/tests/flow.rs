@@ -1,7 +1,7 @@
 //! The authorization-code flow, API calls and refresh, end to end against the local provider.
 
-use oauth_clients::testing::{TestClient, TestProvider, TokenFormat};
 use oauth_clients::{oauth_clients, Callback, Error, MemorySession, Registry, Settings, Token};
+use oauth_clients_testing::{TestClient, TestProvider, TokenFormat};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -56,46 +56,6 @@ async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
         .build()
         .unwrap();
     Setup { provider, registry }
-}
-
-/// Starts a login, lets `user` approve it, and returns the callback the browser would bring.
-async fn approved_callback<P: oauth_clients::Provider<Set = Providers>>(
-    s: &Setup,
-    session: &MemorySession,
-    user: &str,
-) -> Callback {
-    let redirect = s
-        .registry
-        .client::<P>()
-        .authorize_redirect(session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = s.provider.approve(redirect.location(), user).await.unwrap();
-    assert!(back.as_str().starts_with(REDIRECT_URI), "{back}");
-    Callback::from_url(&back)
-}
-
-async fn login<P: oauth_clients::Provider<Set = Providers>>(s: &Setup, user: &str) -> Token {
-    login_at::<P>(&s.registry, &s.provider, user).await
-}
-
-/// A whole login through `registry` (one built with hooks or other options).
-async fn login_at<P: oauth_clients::Provider<Set = Providers>>(
-    registry: &Registry<Providers>,
-    provider: &TestProvider,
-    user: &str,
-) -> Token {
-    let session = MemorySession::new();
-    let client = registry.client::<P>();
-    let redirect = client
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = provider.approve(redirect.location(), user).await.unwrap();
-    client
-        .authorize_access_token(&session, &Callback::from_url(&back))
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -162,15 +122,23 @@ async fn several_tabs_can_log_in_at_once() {
     let s = setup(|s| s).await;
     let github = s.registry.client::<Github>();
     let session = MemorySession::new();
-    let first = approved_callback::<Github>(&s, &session, "alice").await;
-    let second = approved_callback::<Github>(&s, &session, "alice").await;
+    let first = s
+        .provider
+        .approved_callback(&github, &session, REDIRECT_URI, "alice")
+        .await
+        .unwrap();
+    let second = s
+        .provider
+        .approved_callback(&github, &session, REDIRECT_URI, "alice")
+        .await
+        .unwrap();
     // Finished in the other order: each state still finds its own verifier.
     github
-        .authorize_access_token(&session, &second)
+        .authorize_access_token(&session, &Callback::from_url(&second))
         .await
         .unwrap();
     github
-        .authorize_access_token(&session, &first)
+        .authorize_access_token(&session, &Callback::from_url(&first))
         .await
         .unwrap();
 }
@@ -214,7 +182,17 @@ async fn an_error_callback_is_a_typed_error() {
 async fn the_provider_checks_the_pkce_verifier() {
     let s = setup(|s| s).await;
     let session = MemorySession::new();
-    let callback = approved_callback::<Github>(&s, &session, "alice").await;
+    let callback = Callback::from_url(
+        &s.provider
+            .approved_callback(
+                &s.registry.client::<Github>(),
+                &session,
+                REDIRECT_URI,
+                "alice",
+            )
+            .await
+            .unwrap(),
+    );
     // Swap the stored verifier for another: the provider must refuse the code.
     let key = "oauth_clients.github.logins";
     let mut stored = session.value(key).unwrap();
@@ -245,7 +223,16 @@ async fn the_provider_checks_the_pkce_verifier() {
 #[tokio::test]
 async fn client_secret_post_and_public_clients_authenticate_as_declared() {
     let s = setup(|s| s).await;
-    let token = login::<Posting>(&s, "bob").await;
+    let token = s
+        .provider
+        .log_in(
+            &s.registry.client::<Posting>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "bob",
+        )
+        .await
+        .unwrap();
     assert_eq!(s.provider.count("token.auth.client_secret_post"), 1);
     assert_eq!(s.provider.count("token.auth.client_secret_basic"), 0);
     // token_placement: body sends the token as a form field.
@@ -257,7 +244,15 @@ async fn client_secret_post_and_public_clients_authenticate_as_declared() {
         .unwrap();
     assert_eq!(user.json::<serde_json::Value>().unwrap()["login"], "bob");
 
-    login::<PublicApp>(&s, "carol").await;
+    s.provider
+        .log_in(
+            &s.registry.client::<PublicApp>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "carol",
+        )
+        .await
+        .unwrap();
     assert_eq!(s.provider.count("token.auth.none"), 1);
 }
 
@@ -268,7 +263,16 @@ async fn form_encoded_and_json_token_responses_both_work() {
         b.token_format = TokenFormat::Form;
         b.token_type = "bearer".into();
     });
-    let form = login::<Github>(&s, "alice").await;
+    let form = s
+        .provider
+        .log_in(
+            &s.registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     assert_eq!(form.token_type, "Bearer");
     assert_eq!(form.scope.as_deref(), Some("user:email"));
     assert!(form.expires_at.is_some());
@@ -277,7 +281,16 @@ async fn form_encoded_and_json_token_responses_both_work() {
         b.token_type = "bEARER".into();
         b.access_token_ttl = None;
     });
-    let json = login::<Github>(&s, "alice").await;
+    let json = s
+        .provider
+        .log_in(
+            &s.registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     assert_eq!(json.expires_at, None);
     assert_eq!(json.token_type, "Bearer");
 }
@@ -354,7 +367,16 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let mut token = login_at::<Github>(&registry, &s.provider, "alice").await;
+    let mut token = s
+        .provider
+        .log_in(
+            &registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     // Expiring within the leeway (60 s): refreshed first.
     token.expires_at = Some(token.expires_at.unwrap() - 3590);
     let old_refresh = token.refresh_token.clone();
@@ -381,7 +403,16 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
 async fn a_token_without_expiry_is_refreshed_once_on_401() {
     let s = setup(|s| s).await;
     s.provider.configure(|b| b.access_token_ttl = None);
-    let mut token = login::<Github>(&s, "alice").await;
+    let mut token = s
+        .provider
+        .log_in(
+            &s.registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     token.access_token = "revoked".into();
     let response = s
         .registry
@@ -408,7 +439,16 @@ async fn a_token_without_expiry_is_refreshed_once_on_401() {
 #[tokio::test]
 async fn an_expired_token_without_refresh_token_is_a_typed_error() {
     let s = setup(|s| s).await;
-    let mut token = login::<Github>(&s, "alice").await;
+    let mut token = s
+        .provider
+        .log_in(
+            &s.registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     token.refresh_token = None;
     token.expires_at = Some(1);
     let outcome = s.registry.client::<Github>().get("user", &token).await;
@@ -430,7 +470,16 @@ async fn a_failing_hook_fails_the_call_but_keeps_the_new_token() {
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let mut token = login_at::<Github>(&registry, &s.provider, "alice").await;
+    let mut token = s
+        .provider
+        .log_in(
+            &registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     token.expires_at = Some(1);
     match github.get("user", &token).await {
         Err(Error::TokenUpdateHook {
@@ -608,7 +657,16 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let token = login_at::<Github>(&registry, &s.provider, "alice").await;
+    let token = s
+        .provider
+        .log_in(
+            &registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     let refreshed = github.refresh(&token).await.unwrap();
     assert_eq!(s.provider.count("refresh_url"), 1);
     assert_eq!(s.provider.count("token.refresh_token"), 1);
@@ -623,7 +681,16 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
 #[tokio::test]
 async fn api_paths_resolve_against_the_base_and_absolute_urls_are_checked() {
     let s = setup(|s| s).await;
-    let token = login::<Github>(&s, "alice").await;
+    let token = s
+        .provider
+        .log_in(
+            &s.registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     let github = s.registry.client::<Github>();
     // A leading slash is relative to the base too.
     assert_eq!(github.get("/user", &token).await.unwrap().status(), 200);

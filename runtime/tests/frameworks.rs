@@ -1,8 +1,8 @@
 //! Logins through the framework integrations: axum + tower-sessions, actix-web + actix-session,
 //! with the callback read from the query and from a `form_post` body.
 
-use oauth_clients::testing::TestProvider;
 use oauth_clients::{oauth_clients, Callback, Registry};
+use oauth_clients_testing::TestProvider;
 
 oauth_clients! {
     github {

@@ -5,10 +5,10 @@
 #[path = "support/tls.rs"]
 mod support;
 
-use oauth_clients::testing::TestProvider;
 use oauth_clients::{
-    oauth_clients, Callback, Endpoint, Error, HttpErrorKind, MemorySession, Settings, TlsRoots,
+    oauth_clients, Endpoint, Error, HttpErrorKind, MemorySession, Settings, TlsRoots,
 };
+use oauth_clients_testing::{LoginError, TestProvider};
 use support::{ClientAuth, Pki, TlsFront};
 
 oauth_clients! {
@@ -52,28 +52,24 @@ async fn native_roots_follow_ssl_cert_file() {
                 .tls_roots(roots)
                 .build()
                 .unwrap();
-            let corp = registry.client::<Corp>();
-            let session = MemorySession::new();
-            let redirect = corp
-                .authorize_redirect(&session, "http://127.0.0.1:8080/callback")
-                .await
-                .unwrap();
-            let back = provider
-                .approve(redirect.location(), "alice")
-                .await
-                .unwrap();
-            corp.authorize_access_token(&session, &Callback::from_url(&back))
+            provider
+                .log_in(
+                    &registry.client::<Corp>(),
+                    &MemorySession::new(),
+                    "http://127.0.0.1:8080/callback",
+                    "alice",
+                )
                 .await
         }
     };
 
     // The compiled-in roots do not know the CA in the file.
     match login(TlsRoots::WebPki).await {
-        Err(Error::Http {
+        Err(LoginError::AuthorizeAccessToken(Error::Http {
             endpoint: Endpoint::Token,
             kind: HttpErrorKind::Connect(message),
             ..
-        }) => assert!(message.contains("UnknownIssuer"), "{message}"),
+        })) => assert!(message.contains("UnknownIssuer"), "{message}"),
         other => panic!("{other:?}"),
     }
     // The operating system's roots, as `SSL_CERT_FILE` names them, do.

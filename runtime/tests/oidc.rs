@@ -1,11 +1,11 @@
 //! OpenID Connect against the local provider: discovery, keys, ID-token checks, userinfo,
 //! RFC 9207 and RP-initiated logout.
 
-use oauth_clients::testing::{IdTokenHook, TestClient, TestProvider};
 use oauth_clients::{
     oauth_clients, Callback, Endpoint, Error, IdTokenError, LogoutCallback, LogoutState,
     MemorySession, Registry, Settings, Token,
 };
+use oauth_clients_testing::{IdTokenHook, LoginError, TestClient, TestProvider};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -48,11 +48,11 @@ fn settings(provider: &TestProvider) -> Settings {
             provider.discovery_url(),
         )
         .set("explicit", "issuer", provider.issuer())
-        .set("explicit", "client_id", oauth_clients::testing::CLIENT_ID)
+        .set("explicit", "client_id", oauth_clients_testing::CLIENT_ID)
         .set(
             "explicit",
             "client_secret",
-            oauth_clients::testing::CLIENT_SECRET,
+            oauth_clients_testing::CLIENT_SECRET,
         );
     ["authorize", "token", "jwks", "userinfo"]
         .iter()
@@ -85,28 +85,23 @@ async fn setup() -> Setup {
     Setup { provider, registry }
 }
 
-async fn try_login<P: oauth_clients::Provider<Set = Providers>>(
-    s: &Setup,
-    session: &MemorySession,
-    user: &str,
-) -> Result<Token, Error> {
-    let client = s.registry.client::<P>();
-    let redirect = client.authorize_redirect(session, REDIRECT_URI).await?;
-    let back = s.provider.approve(redirect.location(), user).await.unwrap();
-    client
-        .authorize_access_token(session, &Callback::from_url(&back))
+/// A whole login of `user` at `idp`, in a fresh session.
+async fn login(s: &Setup, user: &str) -> Result<Token, LoginError> {
+    let idp = s.registry.client::<Idp>();
+    s.provider
+        .log_in(&idp, &MemorySession::new(), REDIRECT_URI, user)
         .await
-}
-
-async fn login(s: &Setup, user: &str) -> Result<Token, Error> {
-    try_login::<Idp>(s, &MemorySession::new(), user).await
 }
 
 #[tokio::test]
 async fn an_oidc_login_validates_the_id_token_and_costs_one_round_trip() {
     let s = setup().await;
     let session = MemorySession::new();
-    let token = try_login::<Idp>(&s, &session, "alice").await.unwrap();
+    let token = s
+        .provider
+        .log_in(&s.registry.client::<Idp>(), &session, REDIRECT_URI, "alice")
+        .await
+        .unwrap();
     let info = token.userinfo.as_ref().unwrap();
     assert_eq!(info.sub(), "alice");
     assert_eq!(info.iss(), Some(s.provider.issuer()));
@@ -191,10 +186,10 @@ async fn a_flood_of_unknown_kids_refetches_the_keys_at_most_once() {
     });
     for _ in 0..20 {
         match login(&s, "alice").await {
-            Err(Error::IdToken {
+            Err(LoginError::AuthorizeAccessToken(Error::IdToken {
                 reason: IdTokenError::UnknownKey(kid),
                 ..
-            }) => {
+            })) => {
                 assert!(kid.starts_with("random-"))
             }
             other => panic!("{other:?}"),
@@ -216,7 +211,14 @@ fn claim(name: &'static str, value: serde_json::Value) -> IdTokenHook {
 #[tokio::test]
 async fn a_provider_declared_without_discovery_works() {
     let s = setup().await;
-    let token = try_login::<Explicit>(&s, &MemorySession::new(), "dave")
+    let token = s
+        .provider
+        .log_in(
+            &s.registry.client::<Explicit>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "dave",
+        )
         .await
         .unwrap();
     assert_eq!(token.userinfo.unwrap().email(), Some("dave@example.test"));
@@ -227,7 +229,14 @@ async fn a_provider_declared_without_discovery_works() {
 #[tokio::test]
 async fn a_public_client_logs_in_with_pkce_only() {
     let s = setup().await;
-    let token = try_login::<PublicIdp>(&s, &MemorySession::new(), "erin")
+    let token = s
+        .provider
+        .log_in(
+            &s.registry.client::<PublicIdp>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "erin",
+        )
         .await
         .unwrap();
     assert_eq!(token.userinfo.unwrap().sub(), "erin");
@@ -238,7 +247,11 @@ async fn a_public_client_logs_in_with_pkce_only() {
 async fn rp_initiated_logout_round_trip() {
     let s = setup().await;
     let session = MemorySession::new();
-    let token = try_login::<Idp>(&s, &session, "alice").await.unwrap();
+    let token = s
+        .provider
+        .log_in(&s.registry.client::<Idp>(), &session, REDIRECT_URI, "alice")
+        .await
+        .unwrap();
     let idp = s.registry.client::<Idp>();
     let redirect = idp
         .logout_redirect(&session, Some(AFTER_LOGOUT))
@@ -440,7 +453,7 @@ async fn discovered_metadata_is_readable_with_declared_values_over_it() {
 async fn advertised_lists_keep_their_strings_and_never_fail_discovery() {
     let s = setup().await;
     s.provider.configure(|b| {
-        b.discovery_hook = Some(oauth_clients::testing::JsonHook::new(|document| {
+        b.discovery_hook = Some(oauth_clients_testing::JsonHook::new(|document| {
             document.insert(
                 "scopes_supported".into(),
                 json!(["openid", 7, null, "email"]),

@@ -3,8 +3,8 @@
 //!
 //! A test binary of its own, with one test, because it sets the process's environment.
 
-use oauth_clients::testing::TestProvider;
-use oauth_clients::{oauth_clients, Callback, MemorySession};
+use oauth_clients::{oauth_clients, MemorySession};
+use oauth_clients_testing::TestProvider;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -90,17 +90,8 @@ async fn provider_requests_go_through_the_environments_proxy() {
         .build()
         .unwrap();
     let local = registry.client::<Local>();
-    let session = MemorySession::new();
-    let redirect = local
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = provider
-        .approve(redirect.location(), "alice")
-        .await
-        .unwrap();
-    let token = local
-        .authorize_access_token(&session, &Callback::from_url(&back))
+    let token = provider
+        .log_in(&local, &MemorySession::new(), REDIRECT_URI, "alice")
         .await
         .unwrap();
     assert_eq!(token.userinfo.unwrap().sub(), "alice");

@@ -5,11 +5,11 @@
 #[path = "support/tls.rs"]
 mod support;
 
-use oauth_clients::testing::TestProvider;
 use oauth_clients::{
-    oauth_clients, Callback, ConfigError, Endpoint, Error, HttpErrorKind, MemorySession, Origin,
-    Registry, RegistryBuilder, Settings, TlsRoots, Token,
+    oauth_clients, ConfigError, Endpoint, Error, HttpErrorKind, MemorySession, Origin,
+    RegistryBuilder, Settings, TlsRoots, Token,
 };
+use oauth_clients_testing::{LoginError, TestProvider};
 use support::{ClientAuth, Pki, TlsFront};
 
 oauth_clients! {
@@ -55,33 +55,14 @@ fn builder(provider: &TestProvider, front: &TlsFront) -> RegistryBuilder<Provide
         .no_proxy()
 }
 
-async fn login<P: oauth_clients::Provider<Set = Providers>>(
-    registry: &Registry<Providers>,
-    provider: &TestProvider,
-) -> Result<Token, Error> {
-    let client = registry.client::<P>();
-    let session = MemorySession::new();
-    let redirect = client
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = provider
-        .approve(redirect.location(), "alice")
-        .await
-        .unwrap();
-    client
-        .authorize_access_token(&session, &Callback::from_url(&back))
-        .await
-}
-
 /// The message of a failed token request, which must be a TLS failure.
-fn token_tls_failure(outcome: Result<Token, Error>) -> String {
+fn token_tls_failure(outcome: Result<Token, LoginError>) -> String {
     match outcome {
-        Err(Error::Http {
+        Err(LoginError::AuthorizeAccessToken(Error::Http {
             provider: "corp",
             endpoint: Endpoint::Token,
             kind: HttpErrorKind::Connect(message) | HttpErrorKind::Other(message),
-        }) => message,
+        })) => message,
         other => panic!("expected a TLS failure of the token request: {other:?}"),
     }
 }
@@ -93,7 +74,16 @@ async fn a_private_ca_is_refused_by_default_and_trusted_once_added() {
     // The webpki roots do not know the company's CA: the handshake fails, and the code never
     // reaches the provider.
     let default = builder(&provider, &front).build().unwrap();
-    let message = token_tls_failure(login::<Corp>(&default, &provider).await);
+    let message = token_tls_failure(
+        provider
+            .log_in(
+                &default.client::<Corp>(),
+                &MemorySession::new(),
+                REDIRECT_URI,
+                "alice",
+            )
+            .await,
+    );
     assert!(message.contains("UnknownIssuer"), "{message}");
     assert_eq!(provider.count("token.authorization_code"), 0);
 
@@ -105,7 +95,15 @@ async fn a_private_ca_is_refused_by_default_and_trusted_once_added() {
             .add_root_certificates_pem(&pki.ca_pem)
             .build()
             .unwrap();
-        let token = login::<Corp>(&registry, &provider).await.unwrap();
+        let token = provider
+            .log_in(
+                &registry.client::<Corp>(),
+                &MemorySession::new(),
+                REDIRECT_URI,
+                "alice",
+            )
+            .await
+            .unwrap();
         let user = registry.client::<Corp>().get("user", &token).await.unwrap();
         assert_eq!(user.status(), 200);
         assert_eq!(user.json::<serde_json::Value>().unwrap()["login"], "alice");
@@ -121,7 +119,16 @@ async fn a_provider_requiring_a_client_certificate_gets_the_configured_one() {
 
     // Without a certificate the provider ends the handshake.
     let without = trusting().build().unwrap();
-    let message = token_tls_failure(login::<Corp>(&without, &provider).await);
+    let message = token_tls_failure(
+        provider
+            .log_in(
+                &without.client::<Corp>(),
+                &MemorySession::new(),
+                REDIRECT_URI,
+                "alice",
+            )
+            .await,
+    );
     assert!(message.to_lowercase().contains("certificate"), "{message}");
     assert_eq!(provider.count("token.authorization_code"), 0);
 
@@ -130,7 +137,15 @@ async fn a_provider_requiring_a_client_certificate_gets_the_configured_one() {
         .client_certificate_pem("corp", &pki.client_pem, &pki.client_key_pem)
         .build()
         .unwrap();
-    let token = login::<Corp>(&with, &provider).await.unwrap();
+    let token = provider
+        .log_in(
+            &with.client::<Corp>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     let user = with.client::<Corp>().get("user", &token).await.unwrap();
     assert_eq!(user.status(), 200);
     assert_eq!(provider.count("token.authorization_code"), 1);
@@ -146,9 +161,25 @@ async fn a_client_certificate_is_presented_to_its_provider_only() {
         .client_certificate_pem("corp", &pki.client_pem, &pki.client_key_pem)
         .build()
         .unwrap();
-    login::<Partner>(&registry, &provider).await.unwrap();
+    provider
+        .log_in(
+            &registry.client::<Partner>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     assert_eq!(front.presented(), vec![false]);
-    login::<Corp>(&registry, &provider).await.unwrap();
+    provider
+        .log_in(
+            &registry.client::<Corp>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await
+        .unwrap();
     assert_eq!(front.presented(), vec![false, true]);
 }
 

@@ -2,11 +2,11 @@
 //! Every test runs with a capturing log subscriber; the last checks that nothing logged during
 //! the run carries a secret, a code or a token.
 
-use oauth_clients::testing::{TestProvider, CLIENT_SECRET};
 use oauth_clients::{
     oauth_clients, Callback, Endpoint, Error, HttpErrorKind, MemorySession, Registry, Settings,
     Token,
 };
+use oauth_clients_testing::{TestProvider, CLIENT_SECRET};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -93,23 +93,27 @@ async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
     Setup { provider, registry }
 }
 
+/// Starts a login at `P` through `registry` and lets `user` approve it (the shared fixture):
+/// the callback, whose code and state are remembered.
 async fn callback<P: oauth_clients::Provider<Set = Providers>>(
     s: &Setup,
     registry: &Registry<Providers>,
     session: &MemorySession,
     user: &str,
 ) -> Callback {
-    let redirect = registry
-        .client::<P>()
-        .authorize_redirect(session, REDIRECT_URI)
+    let client = registry.client::<P>();
+    let back = s
+        .provider
+        .approved_callback(&client, session, REDIRECT_URI, user)
         .await
         .unwrap();
-    let back = s.provider.approve(redirect.location(), user).await.unwrap();
     let callback = Callback::from_url(&back);
     remember(None, Some(&callback));
     callback
 }
 
+/// A whole login, remembering its code, state and tokens: [`callback`], then the library
+/// redeems it.
 async fn login<P: oauth_clients::Provider<Set = Providers>>(
     s: &Setup,
     registry: &Registry<Providers>,

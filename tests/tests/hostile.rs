@@ -2,12 +2,12 @@
 //! typed error, no token handed to the application, and (where it matters) the code never
 //! redeemed. `TESTING.md` maps each test to the checklist row it covers.
 
-use oauth_clients::testing::{
-    IdTokenHook, IdTokenParts, JsonHook, ResponseIss, Signing, TestClient, TestProvider,
-};
 use oauth_clients::{
     oauth_clients, Callback, ConfigError, Endpoint, Error, HttpErrorKind, IdTokenError,
     LogoutCallback, MemorySession, Origin, Problem, Registry, Settings, Token,
+};
+use oauth_clients_testing::{
+    IdTokenHook, IdTokenParts, JsonHook, LoginError, ResponseIss, Signing, TestClient, TestProvider,
 };
 use serde_json::json;
 use std::time::{Duration, SystemTime};
@@ -66,11 +66,11 @@ impl Setup {
         let settings = provider.add_settings(settings, "github");
         let settings = settings
             .set("other_idp", "server_metadata_url", provider.discovery_url())
-            .set("other_idp", "client_id", oauth_clients::testing::CLIENT_ID)
+            .set("other_idp", "client_id", oauth_clients_testing::CLIENT_ID)
             .set(
                 "other_idp",
                 "client_secret",
-                oauth_clients::testing::CLIENT_SECRET,
+                oauth_clients_testing::CLIENT_SECRET,
             );
         let registry = Providers::builder()
             .settings(change(settings))
@@ -109,35 +109,32 @@ impl Setup {
         &self,
     ) -> (MemorySession, Url) {
         let session = MemorySession::new();
-        let redirect = self
-            .registry
-            .client::<P>()
-            .authorize_redirect(&session, REDIRECT_URI)
-            .await
-            .unwrap();
+        let client = self.registry.client::<P>();
         let back = self
             .provider
-            .approve(redirect.location(), "alice")
+            .approved_callback(&client, &session, REDIRECT_URI, "alice")
             .await
             .unwrap();
         (session, back)
     }
 
-    async fn login<P: oauth_clients::Provider<Set = Providers>>(&self) -> Result<Token, Error> {
-        let (session, callback) = self.approved::<P>().await;
-        self.registry
-            .client::<P>()
-            .authorize_access_token(&session, &callback)
+    /// A whole login of `alice` at `P`.
+    async fn login<P: oauth_clients::Provider<Set = Providers>>(
+        &self,
+    ) -> Result<Token, LoginError> {
+        let client = self.registry.client::<P>();
+        self.provider
+            .log_in(&client, &MemorySession::new(), REDIRECT_URI, "alice")
             .await
     }
 
     /// A login at `idp` that must fail with this ID-token error, after redeeming the code.
     async fn id_token_refused(&self, expected: IdTokenError) {
         match self.login::<Idp>().await {
-            Err(Error::IdToken {
+            Err(LoginError::AuthorizeAccessToken(Error::IdToken {
                 provider: "idp",
                 reason,
-            }) => assert_eq!(reason, expected),
+            })) => assert_eq!(reason, expected),
             other => panic!("expected {expected:?}, got {other:?}"),
         }
         assert_eq!(self.provider.count("token"), 1);
@@ -253,7 +250,7 @@ async fn id_token_hs256_for_a_public_client() {
         t.signing = Signing::Hmac(Vec::new());
     });
     match s.login::<PublicIdp>().await {
-        Err(Error::IdToken { reason, .. }) => {
+        Err(LoginError::AuthorizeAccessToken(Error::IdToken { reason, .. })) => {
             assert_eq!(reason, IdTokenError::DisallowedAlg("HS256".into()))
         }
         other => panic!("{other:?}"),
@@ -464,7 +461,9 @@ async fn id_token_with_an_empty_sub() {
     // Refused, and the message says what is wrong: the claim is a string, an empty one.
     let s = Setup::new().await;
     s.id_token(set("sub", json!("")));
-    let error = s.login::<Idp>().await.unwrap_err();
+    let Err(LoginError::AuthorizeAccessToken(error)) = s.login::<Idp>().await else {
+        panic!("the callback was not refused");
+    };
     assert_eq!(
         error.to_string(),
         "provider `idp`: the ID token is malformed: `sub` is empty"
@@ -590,7 +589,7 @@ async fn token_response_without_an_id_token_for_openid() {
     s.id_token(|t| t.signing = Signing::Raw(String::new()));
     // An empty id_token is no ID token at all.
     match s.login::<Idp>().await {
-        Err(Error::IdToken { reason, .. }) => assert!(
+        Err(LoginError::AuthorizeAccessToken(Error::IdToken { reason, .. })) => assert!(
             matches!(reason, IdTokenError::Malformed(_) | IdTokenError::Missing),
             "{reason:?}"
         ),
@@ -662,13 +661,9 @@ async fn callback_after_the_login_expired() {
         .unwrap();
     let idp = registry.client::<Idp>();
     let session = MemorySession::new();
-    let redirect = idp
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
     let back = s
         .provider
-        .approve(redirect.location(), "alice")
+        .approved_callback(&idp, &session, REDIRECT_URI, "alice")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -946,10 +941,10 @@ async fn callback_with_the_wrong_iss() {
     assert!(
         matches!(
             outcome,
-            Err(Error::IssuerMismatch {
+            Err(LoginError::AuthorizeAccessToken(Error::IssuerMismatch {
                 source_of: "callback",
                 ..
-            })
+            }))
         ),
         "{outcome:?}"
     );
@@ -962,7 +957,12 @@ async fn callback_without_iss_when_the_provider_always_sends_it() {
     s.provider.configure(|b| b.response_iss = ResponseIss::Omit);
     let outcome = s.login::<Idp>().await;
     assert!(
-        matches!(outcome, Err(Error::MissingIssuer { provider: "idp" })),
+        matches!(
+            outcome,
+            Err(LoginError::AuthorizeAccessToken(Error::MissingIssuer {
+                provider: "idp"
+            }))
+        ),
         "{outcome:?}"
     );
     assert_eq!(s.redeemed(), 0);
@@ -1060,7 +1060,11 @@ async fn redirect_not_followed(endpoint: &'static str, expected: Endpoint) {
             b.claims_in_id_token = false;
             b.redirecting = vec![endpoint];
         });
-        s.login::<Idp>().await.map(drop)
+        match s.login::<Idp>().await {
+            Ok(_) => Ok(()),
+            Err(LoginError::AuthorizeAccessToken(error)) => Err(error),
+            Err(other) => panic!("{endpoint}: the login did not reach the callback: {other:?}"),
+        }
     };
     assert!(
         matches!(outcome, Err(Error::Http { endpoint: e, kind: HttpErrorKind::Redirect { status: 302 }, .. }) if e == expected),
@@ -1126,7 +1130,9 @@ async fn userinfo_for_another_subject() {
     assert!(
         matches!(
             outcome,
-            Err(Error::UserinfoSubjectMismatch { provider: "idp" })
+            Err(LoginError::AuthorizeAccessToken(
+                Error::UserinfoSubjectMismatch { provider: "idp" }
+            ))
         ),
         "{outcome:?}"
     );
@@ -1135,7 +1141,7 @@ async fn userinfo_for_another_subject() {
 // ---- Token response ----
 
 async fn token_response_refused(
-    change: impl FnOnce(&mut oauth_clients::testing::Behaviour),
+    change: impl FnOnce(&mut oauth_clients_testing::Behaviour),
 ) -> Error {
     let s = Setup::new().await;
     let (session, callback) = s.approved::<Github>().await;
@@ -1530,7 +1536,7 @@ async fn logout_response_with_a_repeated_state() {
 
 // ---- What must pass ----
 
-async fn accepted(change: impl FnOnce(&mut oauth_clients::testing::Behaviour)) -> Token {
+async fn accepted(change: impl FnOnce(&mut oauth_clients_testing::Behaviour)) -> Token {
     let s = Setup::new().await;
     s.provider.configure(change);
     s.login::<Idp>()
@@ -1683,7 +1689,7 @@ async fn accepts_hs256_signed_with_the_client_secret_of_a_confidential_client() 
     s.id_token(|t| {
         t.header.insert("alg".into(), json!("HS256"));
         t.header.remove("kid");
-        t.signing = Signing::Hmac(oauth_clients::testing::CLIENT_SECRET.as_bytes().to_vec());
+        t.signing = Signing::Hmac(oauth_clients_testing::CLIENT_SECRET.as_bytes().to_vec());
     });
     s.login::<Idp>().await.unwrap();
 }

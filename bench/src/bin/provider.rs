@@ -2,7 +2,7 @@
 //! benchmark): auto-approves every login as `alice`. Prints its discovery URL on the first line
 //! of stdout; each line `counts` on stdin answers with the requests per endpoint as JSON.
 
-use oauth_clients::testing::TestProvider;
+use oauth_clients_testing::TestProvider;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]

@@ -1,24 +1,31 @@
-//! A local OAuth 2.0 provider on a loopback port (feature `testing`), for tests, examples and
-//! development: the embedded default, as SQLite is for a database app.
+//! A local OAuth 2.0 / OpenID Connect provider on a loopback port, for tests, examples and
+//! development with [`oauth_clients`]: the embedded default, as SQLite is for a database app.
+//! Add it as a dev-dependency (`oauth-clients-testing`) to test your own login code.
 //!
-//! It implements the authorization-code grant with PKCE, refresh with rotation, a small
-//! protected API and a login page, and counts the requests each endpoint receives. Its
-//! behaviour can be switched at run time ([`Behaviour`]) to act like real providers' quirks or
-//! like a broken or hostile one.
+//! It implements the authorization-code grant with PKCE, refresh with rotation, discovery, ID
+//! tokens, userinfo, RP-initiated logout, a small protected API and a login page, and counts
+//! the requests each endpoint receives. Its behaviour can be switched at run time
+//! ([`Behaviour`]) to act like real providers' quirks or like a broken or hostile one.
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use oauth_clients::testing::TestProvider;
+//! use oauth_clients_testing::TestProvider;
 //! let provider = TestProvider::builder().auto_approve("alice").start().await.unwrap();
 //! // Point a declared provider at it:
 //! let settings = provider.settings_for("github");
 //! # let _ = settings;
 //! # }
 //! ```
+//!
+//! [`TestProvider::log_in`] runs a whole login against it (see there for a complete test).
 
+#![warn(missing_docs)]
+
+mod login;
 mod server;
 
-use crate::settings::Settings;
+pub use login::LoginError;
+use oauth_clients::Settings;
 use openidconnect::core::CoreRsaPrivateSigningKey;
 use openidconnect::JsonWebKeyId;
 use serde_json::{Map, Value};

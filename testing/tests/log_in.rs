@@ -1,0 +1,186 @@
+//! The login fixture: what it returns, and how it reports a login that went wrong.
+
+use oauth_clients::{oauth_clients, Callback, Error, MemorySession, Registry};
+use oauth_clients_testing::{LoginError, TestClient, TestProvider};
+
+oauth_clients! {
+    github {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        access_token_url: "https://github.com/login/oauth/access_token",
+        api_base_url: "https://api.github.com/",
+        scope: "user:email",
+    },
+    strict {
+        authorize_url: "https://idp.example/authorize",
+        access_token_url: "https://idp.example/token",
+        client_id: "strict-app",
+        token_endpoint_auth_method: none,
+    },
+}
+
+const REDIRECT_URI: &str = "http://127.0.0.1:8080/auth/callback";
+
+async fn setup() -> (TestProvider, Registry<Providers>) {
+    let provider = TestProvider::builder()
+        .client(TestClient {
+            client_id: "strict-app".into(),
+            client_secret: None,
+            redirect_uris: vec![REDIRECT_URI.into()],
+        })
+        .start()
+        .await
+        .unwrap();
+    let settings = provider.settings_for("github");
+    let settings = provider.add_endpoints(settings, "strict");
+    let registry = Providers::builder()
+        .settings(settings)
+        .env_source(|_| None)
+        .build()
+        .unwrap();
+    (provider, registry)
+}
+
+#[tokio::test]
+async fn log_in_returns_the_token_of_the_approving_user() {
+    let (provider, registry) = setup().await;
+    let github = registry.client::<Github>();
+    let token = provider
+        .log_in(&github, &MemorySession::new(), REDIRECT_URI, "alice")
+        .await
+        .unwrap();
+    let user: serde_json::Value = github.get("user", &token).await.unwrap().json().unwrap();
+    assert_eq!(user["login"], "alice");
+    assert_eq!(provider.count("authorize"), 1);
+    assert_eq!(provider.count("token.authorization_code"), 1);
+}
+
+#[tokio::test]
+async fn approved_callback_returns_the_callback_without_redeeming_it() {
+    let (provider, registry) = setup().await;
+    let github = registry.client::<Github>();
+    let session = MemorySession::new();
+    let back = provider
+        .approved_callback(&github, &session, REDIRECT_URI, "bob")
+        .await
+        .unwrap();
+    assert!(back.as_str().starts_with(REDIRECT_URI), "{back}");
+    let callback = Callback::from_url(&back);
+    assert!(
+        callback.code.is_some() && callback.state.is_some(),
+        "{back}"
+    );
+    assert_eq!(provider.count("token"), 0);
+
+    // The session holds the pending login: the callback redeems once.
+    let token = github
+        .authorize_access_token(&session, &callback)
+        .await
+        .unwrap();
+    assert!(!token.access_token.is_empty());
+    assert_eq!(provider.count("token.authorization_code"), 1);
+}
+
+#[tokio::test]
+async fn a_login_the_provider_does_not_send_back_is_not_sent_back() {
+    let (provider, registry) = setup().await;
+    // `strict-app` allows only REDIRECT_URI: the provider shows an error page, no redirect.
+    let other = "http://127.0.0.1:8080/elsewhere";
+    let outcome = provider
+        .log_in(
+            &registry.client::<Strict>(),
+            &MemorySession::new(),
+            other,
+            "alice",
+        )
+        .await;
+    match outcome {
+        Err(LoginError::NotSentBack { provider, reason }) => {
+            assert_eq!(provider, "strict");
+            assert!(reason.contains("without a redirect"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(provider.count("token"), 0);
+}
+
+#[tokio::test]
+async fn a_callback_to_another_uri_is_not_sent_back_and_its_code_not_shown() {
+    let (provider, registry) = setup().await;
+    let github = registry.client::<Github>();
+    // The library sends the redirect URI normalised (without `a/..`): the provider redirects
+    // to a URL that does not start with the one the fixture was given.
+    let outcome = provider
+        .approved_callback(
+            &github,
+            &MemorySession::new(),
+            "http://127.0.0.1:8080/a/../auth/callback",
+            "alice",
+        )
+        .await;
+    match outcome {
+        Err(
+            error @ LoginError::NotSentBack {
+                provider: "github", ..
+            },
+        ) => {
+            let message = error.to_string();
+            assert_eq!(
+                message,
+                "the test provider did not send the login at provider `github` back to the \
+                 redirect URI: it redirected to http://127.0.0.1:8080/auth/callback"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The provider did redirect, with a code: the message above has no query.
+    assert_eq!(provider.count("authorize"), 1);
+}
+
+#[tokio::test]
+async fn the_librarys_error_is_returned_as_it_is() {
+    let (provider, registry) = setup().await;
+    provider.configure(|b| {
+        b.token_override = Some((
+            400,
+            "application/json".into(),
+            r#"{"error":"invalid_grant"}"#.into(),
+        ))
+    });
+    let outcome = provider
+        .log_in(
+            &registry.client::<Github>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            "alice",
+        )
+        .await;
+    match outcome {
+        Err(LoginError::AuthorizeAccessToken(Error::TokenEndpoint {
+            provider: "github",
+            ref error,
+            status: 400,
+            ..
+        })) => assert_eq!(error, "invalid_grant"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_login_that_cannot_start_never_reaches_the_provider() {
+    let (provider, registry) = setup().await;
+    let outcome = provider
+        .log_in(
+            &registry.client::<Github>(),
+            &MemorySession::new(),
+            "not a URL",
+            "alice",
+        )
+        .await;
+    match outcome {
+        Err(LoginError::AuthorizeRedirect(Error::InvalidRequest {
+            provider: "github", ..
+        })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(provider.count("authorize"), 0);
+}
