@@ -308,8 +308,7 @@ mod tests {
     #[test]
     fn rsa_signatures_are_checked_with_ring() {
         let signer =
-            CoreRsaPrivateSigningKey::from_pem(include_str!("testdata/rsa1.pem"), None)
-                .unwrap();
+            CoreRsaPrivateSigningKey::from_pem(include_str!("testdata/rsa1.pem"), None).unwrap();
         let jwk = serde_json::to_value(signer.as_verification_key()).unwrap();
         let key: RingKey = serde_json::from_value(jwk).unwrap();
         assert!(matches!(key.public, Some(Public::Rsa { .. })));
@@ -357,8 +356,7 @@ mod tests {
     #[test]
     fn only_keys_that_fit_are_tried() {
         let signer =
-            CoreRsaPrivateSigningKey::from_pem(include_str!("testdata/rsa1.pem"), None)
-                .unwrap();
+            CoreRsaPrivateSigningKey::from_pem(include_str!("testdata/rsa1.pem"), None).unwrap();
         let rs256 = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
         let signature = signer.sign(&rs256, b"header.payload").unwrap();
         let set = |changes: serde_json::Value| -> KeySet {
