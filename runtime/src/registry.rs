@@ -528,10 +528,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
         let declared: Vec<&str> = S::CONFIGS.iter().map(|c| c.name).collect();
         for name in self.settings.providers().keys() {
             if !declared.contains(&name.as_str()) {
-                let hint = match spec::suggest(name, declared.iter().copied()) {
-                    Some(close) => format!("; did you mean `{close}`?"),
-                    None => format!("; declared: {}", declared.join(", ")),
-                };
+                let hint = undeclared_hint(name, &declared);
                 problems.push(Problem::new(
                     name.clone(),
                     None,
@@ -546,10 +543,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
         problems.extend(self.http_problems.iter().cloned().map(registry_problem));
         for (name, _) in &self.identities {
             if !declared.contains(&name.as_str()) {
-                let hint = match spec::suggest(name, declared.iter().copied()) {
-                    Some(close) => format!("; did you mean `{close}`?"),
-                    None => format!("; declared: {}", declared.join(", ")),
-                };
+                let hint = undeclared_hint(name, &declared);
                 problems.push(Problem::new(
                     name.clone(),
                     None,
@@ -638,6 +632,15 @@ impl<S: ProviderSet> RegistryBuilder<S> {
             _set: PhantomData,
         };
         (registry, problems)
+    }
+}
+
+/// What to add after "`name` is not declared": the declared name it is a typo of, or else
+/// every declared name.
+fn undeclared_hint(name: &str, declared: &[&str]) -> String {
+    match spec::suggest(name, declared.iter().copied()) {
+        Some(close) => format!("; did you mean `{close}`?"),
+        None => format!("; declared: {}", declared.join(", ")),
     }
 }
 

@@ -6,7 +6,7 @@
 mod support;
 
 use oauth_clients::{
-    oauth_clients, ConfigError, Endpoint, Error, HttpErrorKind, MemorySession, Origin,
+    oauth_clients, ConfigError, Endpoint, Error, HttpErrorKind, MemorySession, Origin, Registry,
     RegistryBuilder, Settings, TlsRoots, Token,
 };
 use oauth_clients_testing::{LoginError, TestProvider};
@@ -67,6 +67,18 @@ fn token_tls_failure(outcome: Result<Token, LoginError>) -> String {
     }
 }
 
+/// Logs alice in with `corp` and calls its API, over the front's TLS: both must succeed.
+async fn log_in_and_call_the_api(registry: &Registry<Providers>, provider: &TestProvider) {
+    let corp = registry.client::<Corp>();
+    let token = provider
+        .log_in(&corp, &MemorySession::new(), REDIRECT_URI, "alice")
+        .await
+        .unwrap();
+    let user = corp.get("user", &token).await.unwrap();
+    assert_eq!(user.status(), 200);
+    assert_eq!(user.json::<serde_json::Value>().unwrap()["login"], "alice");
+}
+
 #[tokio::test]
 async fn a_private_ca_is_refused_by_default_and_trusted_once_added() {
     let (pki, provider, front) = start(ClientAuth::Off).await;
@@ -95,18 +107,7 @@ async fn a_private_ca_is_refused_by_default_and_trusted_once_added() {
             .add_root_certificates_pem(&pki.ca_pem)
             .build()
             .unwrap();
-        let token = provider
-            .log_in(
-                &registry.client::<Corp>(),
-                &MemorySession::new(),
-                REDIRECT_URI,
-                "alice",
-            )
-            .await
-            .unwrap();
-        let user = registry.client::<Corp>().get("user", &token).await.unwrap();
-        assert_eq!(user.status(), 200);
-        assert_eq!(user.json::<serde_json::Value>().unwrap()["login"], "alice");
+        log_in_and_call_the_api(&registry, &provider).await;
     }
     assert_eq!(provider.count("token.authorization_code"), 2);
     assert_eq!(front.presented(), vec![false, false]);
@@ -137,17 +138,7 @@ async fn a_provider_requiring_a_client_certificate_gets_the_configured_one() {
         .client_certificate_pem("corp", &pki.client_pem, &pki.client_key_pem)
         .build()
         .unwrap();
-    let token = provider
-        .log_in(
-            &with.client::<Corp>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
-    let user = with.client::<Corp>().get("user", &token).await.unwrap();
-    assert_eq!(user.status(), 200);
+    log_in_and_call_the_api(&with, &provider).await;
     assert_eq!(provider.count("token.authorization_code"), 1);
 }
 
