@@ -180,9 +180,9 @@ impl<'a> ApiRequest<'a> {
         if let Some(error) = self.error {
             return Err(error);
         }
-        let client = self.context;
-        let provider = client.name();
-        let config = client.config()?;
+        let context = self.context;
+        let provider = context.name();
+        let config = context.config()?;
         let url = resolve(provider, config.api_base_url.as_ref(), &self.path)?;
         if config.token_placement == TokenPlacement::Body && self.body.is_some() {
             return Err(Error::InvalidRequest {
@@ -190,11 +190,11 @@ impl<'a> ApiRequest<'a> {
                 message: "`token_placement: body` puts the token in a form body, so the request cannot have another body".into(),
             });
         }
-        let (mut token, mut refreshed) = client.usable_token(self.token).await?;
+        let (mut token, mut refreshed) = context.usable_token(self.token).await?;
         loop {
             let response = self.attempt(config, &url, &token).await?;
             if refresh_after_401(&token, refreshed, response.status) {
-                token = client.refresh(&token).await?;
+                token = context.refresh(&token).await?;
                 refreshed = true;
                 continue;
             }

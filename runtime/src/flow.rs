@@ -219,10 +219,9 @@ impl AuthorizeRequest<'_> {
 
     /// Stores the pending login in the session and returns the redirect to the provider.
     pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
-        let client = self.context;
+        let context = self.context;
         let (url, pending) = self.url().await?;
-        let registry = client;
-        state::store(session, client.name(), &pending, registry.state_policy()).await?;
+        state::store(session, context.name(), &pending, context.state_policy()).await?;
         Ok(Redirect::new(url))
     }
 }
@@ -278,18 +277,10 @@ impl Context {
         // Which of two values is meant cannot be told: nothing in the callback is used, the
         // state included (it stays pending).
         callback.check_repeats(provider)?;
-        let registry = self;
         let outcome = match &callback.state {
             None => Err(Error::MissingState { provider }),
             Some(state) => {
-                state::consume(
-                    session,
-                    provider,
-                    state,
-                    registry.now_ms(),
-                    registry.state_policy(),
-                )
-                .await
+                state::consume(session, provider, state, self.now_ms(), self.state_policy()).await
             }
         };
         // RFC 9207 before anything else in the callback is believed, the error included.

@@ -34,7 +34,6 @@ impl Context {
             (Some(url), true) => url.clone(),
             _ => self.endpoint(Endpoint::Token).await?,
         };
-        let registry = self;
         let http = self.http(Endpoint::Token)?;
         let mut request = self.with_user_agent(crate::http::Request::post(url).header(
             http::header::ACCEPT,
@@ -62,7 +61,7 @@ impl Context {
                 crate::http::PROTOCOL_BODY_LIMIT,
             )
             .await?;
-        crate::token_response::parse_token_response(provider, &response, registry.now_secs())
+        crate::token_response::parse_token_response(provider, &response, self.now_secs())
     }
 
     /// `token` ready for use: refreshed first (single-flight, hooks run) when it expires within
@@ -83,9 +82,7 @@ impl Context {
             .refresh_token
             .as_deref()
             .ok_or(Error::TokenExpired { provider })?;
-        let registry = self;
-        registry
-            .flights()
+        self.flights()
             .run(self.index(), refresh_token, async {
                 let config = self.config()?;
                 let form = vec![
@@ -102,7 +99,7 @@ impl Context {
                 }
                 tracing::info!(provider, "token refreshed");
                 run_hooks(
-                    registry.hooks(),
+                    self.hooks(),
                     TokenUpdate {
                         provider,
                         token: new,

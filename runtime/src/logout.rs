@@ -112,10 +112,10 @@ impl LogoutRequest<'_> {
 
     /// Forgets the session's ID token, stores the state, and returns the redirect.
     pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
-        let client = self.context;
-        let provider = client.name();
-        let config = client.config()?;
-        let mut url = client.endpoint(Endpoint::EndSession).await?;
+        let context = self.context;
+        let provider = context.name();
+        let config = context.config()?;
+        let mut url = context.endpoint(Endpoint::EndSession).await?;
         let key = state::id_token_key(provider);
         let remembered = match session.get(&key).await? {
             Some(Value::String(id_token)) => Some(id_token),
@@ -129,7 +129,6 @@ impl LogoutRequest<'_> {
             (None, None) => None,
         };
         if let Some(state) = &state {
-            let registry = client;
             let data = serde_json::to_value(LogoutState {
                 post_logout_redirect_uri: self.post_logout_redirect_uri.clone(),
             })
@@ -140,8 +139,8 @@ impl LogoutRequest<'_> {
                 Purpose::Logout,
                 state,
                 data,
-                registry.now_ms(),
-                registry.state_policy(),
+                context.now_ms(),
+                context.state_policy(),
             )
             .await?;
         }
@@ -214,14 +213,13 @@ impl Context {
             .state
             .as_deref()
             .ok_or(Error::MissingState { provider })?;
-        let registry = self;
         let (data, _) = state::consume_value(
             session,
             provider,
             Purpose::Logout,
             state,
-            registry.now_ms(),
-            registry.state_policy(),
+            self.now_ms(),
+            self.state_policy(),
         )
         .await?;
         serde_json::from_value(data).map_err(|_| Error::UnknownState { provider })
