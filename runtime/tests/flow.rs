@@ -58,6 +58,20 @@ async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
     Setup { provider, registry }
 }
 
+/// `user` logs in with provider `P` of the setup's registry, through the provider's login
+/// fixture; the login must succeed.
+async fn login<P: oauth_clients::Provider<Set = Providers>>(s: &Setup, user: &str) -> Token {
+    s.provider
+        .log_in(
+            &s.registry.client::<P>(),
+            &MemorySession::new(),
+            REDIRECT_URI,
+            user,
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn full_login_with_a_plain_oauth2_provider() {
     let s = setup(|s| s).await;
@@ -223,16 +237,7 @@ async fn the_provider_checks_the_pkce_verifier() {
 #[tokio::test]
 async fn client_secret_post_and_public_clients_authenticate_as_declared() {
     let s = setup(|s| s).await;
-    let token = s
-        .provider
-        .log_in(
-            &s.registry.client::<Posting>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "bob",
-        )
-        .await
-        .unwrap();
+    let token = login::<Posting>(&s, "bob").await;
     assert_eq!(s.provider.count("token.auth.client_secret_post"), 1);
     assert_eq!(s.provider.count("token.auth.client_secret_basic"), 0);
     // token_placement: body sends the token as a form field.
@@ -244,15 +249,7 @@ async fn client_secret_post_and_public_clients_authenticate_as_declared() {
         .unwrap();
     assert_eq!(user.json::<serde_json::Value>().unwrap()["login"], "bob");
 
-    s.provider
-        .log_in(
-            &s.registry.client::<PublicApp>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "carol",
-        )
-        .await
-        .unwrap();
+    login::<PublicApp>(&s, "carol").await;
     assert_eq!(s.provider.count("token.auth.none"), 1);
 }
 
@@ -263,16 +260,7 @@ async fn form_encoded_and_json_token_responses_both_work() {
         b.token_format = TokenFormat::Form;
         b.token_type = "bearer".into();
     });
-    let form = s
-        .provider
-        .log_in(
-            &s.registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let form = login::<Github>(&s, "alice").await;
     assert_eq!(form.token_type, "Bearer");
     assert_eq!(form.scope.as_deref(), Some("user:email"));
     assert!(form.expires_at.is_some());
@@ -281,16 +269,7 @@ async fn form_encoded_and_json_token_responses_both_work() {
         b.token_type = "bEARER".into();
         b.access_token_ttl = None;
     });
-    let json = s
-        .provider
-        .log_in(
-            &s.registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let json = login::<Github>(&s, "alice").await;
     assert_eq!(json.expires_at, None);
     assert_eq!(json.token_type, "Bearer");
 }
@@ -403,16 +382,7 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
 async fn a_token_without_expiry_is_refreshed_once_on_401() {
     let s = setup(|s| s).await;
     s.provider.configure(|b| b.access_token_ttl = None);
-    let mut token = s
-        .provider
-        .log_in(
-            &s.registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let mut token = login::<Github>(&s, "alice").await;
     token.access_token = "revoked".into();
     let response = s
         .registry
@@ -439,16 +409,7 @@ async fn a_token_without_expiry_is_refreshed_once_on_401() {
 #[tokio::test]
 async fn an_expired_token_without_refresh_token_is_a_typed_error() {
     let s = setup(|s| s).await;
-    let mut token = s
-        .provider
-        .log_in(
-            &s.registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let mut token = login::<Github>(&s, "alice").await;
     token.refresh_token = None;
     token.expires_at = Some(1);
     let outcome = s.registry.client::<Github>().get("user", &token).await;
@@ -681,16 +642,7 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
 #[tokio::test]
 async fn api_paths_resolve_against_the_base_and_absolute_urls_are_checked() {
     let s = setup(|s| s).await;
-    let token = s
-        .provider
-        .log_in(
-            &s.registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let token = login::<Github>(&s, "alice").await;
     let github = s.registry.client::<Github>();
     // A leading slash is relative to the base too.
     assert_eq!(github.get("/user", &token).await.unwrap().status(), 200);
