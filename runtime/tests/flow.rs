@@ -61,13 +61,17 @@ async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
 /// `user` logs in with provider `P` of the setup's registry, through the provider's login
 /// fixture; the login must succeed.
 async fn login<P: oauth_clients::Provider<Set = Providers>>(s: &Setup, user: &str) -> Token {
-    s.provider
-        .log_in(
-            &s.registry.client::<P>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            user,
-        )
+    login_at(&s.registry.client::<P>(), &s.provider, user).await
+}
+
+/// The same, with a client of another registry pointed at the setup's provider.
+async fn login_at<P: oauth_clients::Provider>(
+    client: &oauth_clients::Client<P>,
+    provider: &TestProvider,
+    user: &str,
+) -> Token {
+    provider
+        .log_in(client, &MemorySession::new(), REDIRECT_URI, user)
         .await
         .unwrap()
 }
@@ -346,16 +350,7 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let mut token = s
-        .provider
-        .log_in(
-            &registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let mut token = login_at(&registry.client::<Github>(), &s.provider, "alice").await;
     // Expiring within the leeway (60 s): refreshed first.
     token.expires_at = Some(token.expires_at.unwrap() - 3590);
     let old_refresh = token.refresh_token.clone();
@@ -431,16 +426,7 @@ async fn a_failing_hook_fails_the_call_but_keeps_the_new_token() {
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let mut token = s
-        .provider
-        .log_in(
-            &registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let mut token = login_at(&registry.client::<Github>(), &s.provider, "alice").await;
     token.expires_at = Some(1);
     match github.get("user", &token).await {
         Err(Error::TokenUpdateHook {
@@ -618,16 +604,7 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
         .build()
         .unwrap();
     let github = registry.client::<Github>();
-    let token = s
-        .provider
-        .log_in(
-            &registry.client::<Github>(),
-            &MemorySession::new(),
-            REDIRECT_URI,
-            "alice",
-        )
-        .await
-        .unwrap();
+    let token = login_at(&registry.client::<Github>(), &s.provider, "alice").await;
     let refreshed = github.refresh(&token).await.unwrap();
     assert_eq!(s.provider.count("refresh_url"), 1);
     assert_eq!(s.provider.count("token.refresh_token"), 1);
