@@ -7,6 +7,7 @@
 
 use crate::errors::Errors;
 use crate::parse::{Input, RawEntry, RawProvider, RawValue};
+use oauth_clients_spec::presets::{self, Preset};
 use oauth_clients_spec::{self as spec, Checked, Key, Origin, Value};
 use proc_macro2::{Span, TokenStream};
 use std::collections::BTreeMap;
@@ -30,11 +31,29 @@ pub struct Provider {
     /// and not also "`access_token_url` needs `authorize_url`". The span is the key's as
     /// written.
     pub declared: BTreeMap<Key, Span>,
+    /// The preset the provider's name selects, if any.
+    pub preset: Option<&'static Preset>,
+    /// The preset's values for the keys the declaration does not give, where they can be
+    /// worked out at compile time (a placeholder filled from `env(..)` cannot).
+    pub preset_values: BTreeMap<Key, Checked>,
+    /// Declared by name alone but no preset has that name: already reported, so the checks
+    /// across keys skip it.
+    pub unknown_preset: bool,
 }
 
 impl Provider {
+    /// The value of a key: declared, else the preset's.
     pub fn get(&self, key: Key) -> Option<&Checked> {
-        self.values.get(&key).map(|(value, _)| value)
+        self.values
+            .get(&key)
+            .map(|(value, _)| value)
+            .or_else(|| self.preset_values.get(&key))
+    }
+
+    /// Whether the key is given: declared (even with a value that failed its check), or
+    /// provided by the preset.
+    pub fn declares(&self, key: Key) -> bool {
+        self.declared.contains_key(&key) || self.preset.is_some_and(|preset| preset.provides(key))
     }
 
     pub fn is_openid(&self) -> bool {
@@ -121,11 +140,42 @@ impl Provider {
         for (key, span) in near_misses {
             seen.entry(key).or_insert(span);
         }
+        let name = raw.name.to_string();
+        let preset = presets::preset(&name);
+        if raw.bare && preset.is_none() {
+            cx.error_spanned_by(&raw.name, presets::unknown_preset(&name));
+        }
+        for (key, span) in &seen {
+            if key.preset_only() && preset.is_none_or(|p| p.param(*key).is_none()) {
+                cx.error_at(*span, presets::misplaced_key(*key, &name, preset));
+            }
+        }
+        let mut preset_values = BTreeMap::new();
+        if let Some(preset) = preset {
+            // A parameter's value when written out: a placeholder filled from `env(..)` is
+            // known only at run time.
+            let param = |key| match values.get(&key) {
+                Some((Checked::Text(text), _)) => Some(text.clone()),
+                Some((Checked::Url(url), _)) => Some(url.clone()),
+                _ => None,
+            };
+            for (key, _) in preset.values {
+                if seen.contains_key(key) {
+                    continue;
+                }
+                if let Some(Ok(checked)) = preset.value(*key, param) {
+                    preset_values.insert(*key, checked);
+                }
+            }
+        }
         Provider {
+            unknown_preset: raw.bare && preset.is_none(),
             name: raw.name,
             docs,
             values,
             declared: seen,
+            preset,
+            preset_values,
         }
     }
 }

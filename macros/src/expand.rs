@@ -38,6 +38,13 @@ pub fn expand(decl: &Declaration) -> TokenStream {
             .iter()
             .map(|(key, (value, _))| entry(&p, *key, value));
         let openid = provider.is_openid();
+        let preset = match provider.preset {
+            Some(preset) => {
+                let name = preset.name;
+                quote!(::core::option::Option::Some(#name))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let marker = openid.then(|| {
             quote! {
                 impl #p::DeclaredOpenId for #ty {}
@@ -56,6 +63,7 @@ pub fn expand(decl: &Declaration) -> TokenStream {
                 const CONFIG: &'static #p::ProviderConfig = &#p::ProviderConfig {
                     name: #name,
                     openid: #openid,
+                    preset: #preset,
                     entries: &[#(#entries),*],
                 };
             }

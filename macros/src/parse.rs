@@ -1,4 +1,4 @@
-//! Syntax only: `[vis Name;] name { key: value, .. }, ..`.
+//! Syntax only: `[vis Name;] name [{ key: value, .. }], ..`.
 //!
 //! Nothing here knows which keys exist or what their values mean; a value is any run of tokens
 //! up to the next top-level comma, sorted into the few shapes the model understands. That keeps
@@ -28,6 +28,8 @@ pub struct RawProvider {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
     pub entries: Vec<RawEntry>,
+    /// Declared by name alone, without braces: must be a preset.
+    pub bare: bool,
 }
 
 pub struct RawEntry {
@@ -111,9 +113,18 @@ impl Parse for RawProvider {
         let name: Ident = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
-                "expected a provider, e.g. `github { authorize_url: \"..\", .. }`",
+                "expected a provider: a preset's name, e.g. `github`, or a name with keys, e.g. `corp { server_metadata_url: \"..\", .. }`",
             )
         })?;
+        // A preset may be declared by its bare name: `github,`.
+        if input.is_empty() || input.peek(Token![,]) {
+            return Ok(RawProvider {
+                attrs,
+                name,
+                entries: Vec::new(),
+                bare: true,
+            });
+        }
         let content;
         braced!(content in input);
         let mut entries = Vec::new();
@@ -131,6 +142,7 @@ impl Parse for RawProvider {
             attrs,
             name,
             entries,
+            bare: false,
         })
     }
 }

@@ -28,14 +28,9 @@ fn rustfmt(code: &str) -> String {
 fn expansion_of_two_providers_matches_snapshot() {
     let input = quote! {
         ::oauth_clients;
-        github {
-            authorize_url: "https://github.com/login/oauth/authorize",
-            access_token_url: "https://github.com/login/oauth/access_token",
-            api_base_url: "https://api.github.com/",
-            scope: "user:email",
-        },
-        google {
-            server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+        github,
+        corp_sso {
+            server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
             scope: "openid profile email",
             authorize_params: { prompt: "select_account" },
         },
@@ -59,7 +54,7 @@ fn expansion_of_two_providers_matches_snapshot() {
 fn errors_produce_compile_errors_and_the_types() {
     let input = quote! {
         ::oauth_clients;
-        github { authorise_url: "https://x.example/a", scope: "a a" },
+        forge { authorise_url: "https://x.example/a", scope: "a a" },
     };
     let expanded = crate::expand_tokens(input).to_string();
     assert_eq!(expanded.matches("compile_error").count(), 3, "{expanded}");
@@ -67,7 +62,32 @@ fn errors_produce_compile_errors_and_the_types() {
         expanded.contains("did you mean `authorize_url`?"),
         "{expanded}"
     );
-    assert!(expanded.contains("struct Github"), "{expanded}");
+    assert!(expanded.contains("struct Forge"), "{expanded}");
+}
+
+#[test]
+fn presets_by_bare_name_and_their_mistakes() {
+    let input = quote! {
+        ::oauth_clients;
+        github,
+        gihtub,
+        microsoft,
+        google { tenant: "common" },
+        corp { domain: "x.example", server_metadata_url: "https://x.example/.well-known/openid-configuration" },
+    };
+    let expanded = crate::expand_tokens(input).to_string();
+    for message in [
+        "unknown preset `gihtub`; did you mean `github`?",
+        "preset `microsoft` needs `tenant`, the tenant:",
+        "preset `google` does not take `tenant`; it is a key of `microsoft`",
+        "`domain` applies only to presets (`okta`, `auth0`); `corp` is declared with its own keys",
+    ] {
+        assert!(expanded.contains(message), "{message}: {expanded}");
+    }
+    assert_eq!(expanded.matches("compile_error").count(), 4, "{expanded}");
+    // The types are still generated, so the rest of the program type-checks.
+    assert!(expanded.contains("struct Gihtub"), "{expanded}");
+    assert!(expanded.contains("struct Microsoft"), "{expanded}");
 }
 
 #[test]

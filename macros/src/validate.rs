@@ -8,9 +8,26 @@ use std::collections::BTreeMap;
 pub fn check(cx: &Errors, decl: &Declaration) {
     check_names(cx, decl);
     for provider in &decl.providers {
+        if provider.unknown_preset {
+            continue;
+        }
         let name = provider.name.to_string();
-        let declared = |key| provider.declared.contains_key(&key);
-        for problem in spec::check_provider(&name, declared, |key| provider.get(key)) {
+        let declared = |key| provider.declares(key);
+        let mut problems = spec::check_provider(&name, declared, |key| provider.get(key));
+        match provider.preset {
+            Some(preset) => problems.extend(preset.check(&name, declared)),
+            // `gihtub { client_id: ".." }`: a preset misspelt, not a provider without endpoints.
+            None => {
+                if let Some(close) = spec::presets::near_preset(&name) {
+                    for problem in problems.iter_mut().filter(|p| p.key.is_none()) {
+                        problem
+                            .message
+                            .push_str(&format!("; or did you mean the preset `{}`?", close.name));
+                    }
+                }
+            }
+        }
+        for problem in problems {
             match problem.key.and_then(|key| provider.declared.get(&key)) {
                 Some(span) => cx.error_at(*span, problem.message),
                 None => cx.error_spanned_by(&provider.name, problem.message),

@@ -217,6 +217,9 @@ impl<'a> ApiRequest<'a> {
                 .headers(&self.headers)
                 .query(&self.query),
         );
+        if let Some((name, value)) = Context::preset_api_header(config) {
+            request = request.header_text(HeaderName::from_static(name), value, false);
+        }
         let mut form = self.form.clone();
         match config.token_placement {
             TokenPlacement::Header => {

@@ -44,8 +44,10 @@ impl Static {
 pub struct ProviderConfig {
     /// The provider's name, e.g. `"github"`.
     pub name: &'static str,
-    /// Whether the declared scope has `openid`.
+    /// Whether the declared scope has `openid` (the preset's, when the declaration gives none).
     pub openid: bool,
+    /// The preset the provider's name selects, if any.
+    pub preset: Option<&'static str>,
     #[doc(hidden)]
     pub entries: &'static [(Key, Static)],
 }
@@ -189,6 +191,12 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// The `User-Agent` header sent to the provider; `None` sends `oauth-clients/<version>`.
     pub user_agent: Option<String>,
+    /// The preset the provider is declared by, if any.
+    pub preset: Option<&'static oauth_clients_spec::presets::Preset>,
+    /// The values of the preset-only keys (`tenant`, `domain`, ...), given or defaulted.
+    pub preset_params: Vec<(Key, String)>,
+    /// For presets whose client secret the library makes (Sign in with Apple).
+    pub(crate) secret_maker: Option<std::sync::Arc<crate::secret_jwt::SecretMaker>>,
     /// `issuer`, or else the one `server_metadata_url` implies; worked out once, as every
     /// callback and ID token is compared with it.
     pub(crate) expected_issuer: Option<String>,
@@ -213,6 +221,14 @@ impl ClientConfig {
         self.client_secret.as_ref()
     }
 
+    /// The value of a preset-only key (`tenant`, `domain`, ...), given or defaulted.
+    pub fn preset_param(&self, key: Key) -> Option<&str> {
+        self.preset_params
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, value)| value.as_str())
+    }
+
     /// Builds the configuration from checked values and credentials. The values passed the
     /// spec's checks, so URLs parse and choices are known names.
     pub(crate) fn from_checked(
@@ -221,6 +237,15 @@ impl ClientConfig {
         client_id: String,
         client_secret: Option<Secret>,
     ) -> ClientConfig {
+        let preset_params = Key::ALL
+            .iter()
+            .filter(|key| key.preset_only() && key.kind() != oauth_clients_spec::Kind::Secret)
+            .filter_map(|key| match get(*key)? {
+                Checked::Text(value) | Checked::Url(value) => Some((*key, value)),
+                Checked::Scope(names) => Some((*key, names.join(" "))),
+                _ => None,
+            })
+            .collect();
         let url = |key| match get(key) {
             Some(Checked::Url(s)) => Url::parse(&s).ok(),
             _ => None,
@@ -291,6 +316,9 @@ impl ClientConfig {
             leeway: seconds(Key::Leeway, Self::DEFAULT_LEEWAY),
             timeout: seconds(Key::Timeout, Self::DEFAULT_TIMEOUT),
             user_agent: text(Key::UserAgent),
+            preset: None,
+            preset_params,
+            secret_maker: None,
             expected_issuer,
             basic_credentials,
         }
@@ -298,7 +326,7 @@ impl ClientConfig {
 }
 
 /// HTTP Basic credentials as RFC 6749 §2.3.1 wants them: each part form-urlencoded first.
-fn basic_credentials(client_id: &str, secret: Option<&Secret>) -> http::HeaderValue {
+pub(crate) fn basic_credentials(client_id: &str, secret: Option<&Secret>) -> http::HeaderValue {
     use base64::Engine;
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let secret = secret.map(Secret::expose).unwrap_or("");

@@ -114,7 +114,7 @@ impl Context {
         let expected = self.expected_issuer();
         match (&document.issuer, expected) {
             (None, _) => return Err(invalid("the discovery document has no `issuer`".into())),
-            (Some(found), Some(expected)) if found != expected => {
+            (Some(found), Some(expected)) if !self.discovered_issuer_accepted(found, expected) => {
                 return Err(Error::IssuerMismatch {
                     provider,
                     expected: expected.to_string(),

@@ -759,6 +759,17 @@ pub enum IdTokenError {
     /// A refreshed ID token's `iss`, `sub` or `aud` differs from the original's; the claim.
     #[error("the refreshed ID token's `{0}` differs from the original's")]
     RefreshChanged(&'static str),
+    /// The user's tenant (`tid`) is not on the provider's `allowed_tenants`; the tenant.
+    #[error("the ID token's tenant `{0}` is not allowed to sign in")]
+    TenantNotAllowed(String),
+    /// The `hd` claim is not the `hosted_domain` the provider is restricted to.
+    #[error("the ID token's hosted domain (`hd`) is {} instead of `{expected}`", found.as_deref().map_or("missing".to_string(), |d| format!("`{d}`")))]
+    WrongHostedDomain {
+        /// The domain the provider is restricted to.
+        expected: String,
+        /// The token's `hd`, if it has one.
+        found: Option<String>,
+    },
 }
 
 #[cfg(test)]

@@ -41,18 +41,22 @@ pub struct Callback {
     pub error_description: Option<String>,
     /// A page about `error`, if the provider sent one.
     pub error_uri: Option<String>,
+    /// Sign in with Apple's `user` form field: the user's name and email as JSON, sent only
+    /// on the first login; the [`Profile`](crate::Profile) takes the name from it.
+    pub user: Option<String>,
     /// The first parameter above that came more than once; only reading sets it.
     repeated: Option<&'static str>,
 }
 
 /// The parameters a [`Callback`] reads, in the order of its fields.
-const CALLBACK_PARAMS: [&str; 6] = [
+const CALLBACK_PARAMS: [&str; 7] = [
     "code",
     "state",
     "iss",
     "error",
     "error_description",
     "error_uri",
+    "user",
 ];
 
 impl fmt::Debug for Callback {
@@ -64,6 +68,7 @@ impl fmt::Debug for Callback {
             .field("iss", &self.iss)
             .field("error", &self.error)
             .field("error_description", &self.error_description)
+            .field("user", &self.user.as_ref().map(|_| "[redacted]"))
             .field("repeated", &self.repeated)
             .finish_non_exhaustive()
     }
@@ -76,8 +81,8 @@ impl<'de> Deserialize<'de> for Callback {
 }
 
 impl Callback {
-    fn read(reader: Reader<6>) -> Callback {
-        let [code, state, iss, error, error_description, error_uri] = reader.values;
+    fn read(reader: Reader<7>) -> Callback {
+        let [code, state, iss, error, error_description, error_uri, user] = reader.values;
         Callback {
             code,
             state,
@@ -85,6 +90,7 @@ impl Callback {
             error,
             error_description,
             error_uri,
+            user,
             repeated: reader.repeated,
         }
     }
@@ -99,7 +105,7 @@ impl Callback {
         Callback::from_query(url.query().unwrap_or(""))
     }
 
-    /// The first of `code`, `state`, `iss`, `error`, `error_description` and `error_uri` that
+    /// The first of `code`, `state`, `iss`, `error`, `error_description`, `error_uri` and `user` that
     /// the callback carried more than once, if any: such a callback is refused with
     /// [`Error::RepeatedParameter`] (RFC 6749 §3.1). Always `None` for a callback built from
     /// its fields.
@@ -209,6 +215,9 @@ impl AuthorizeRequest<'_> {
             }
             if let Some(nonce) = &pending.nonce {
                 query.append_pair("nonce", nonce);
+            }
+            for (name, value) in Context::preset_authorize_params(config) {
+                query.append_pair(name, &value);
             }
             for (name, value) in config.authorize_params.iter().chain(&self.params) {
                 query.append_pair(name, value);
@@ -335,12 +344,14 @@ impl Context {
         let metadata = self.cached_metadata().await?;
         let expected = self.expected_issuer();
         match (&callback.iss, expected) {
-            (Some(found), Some(expected)) if found != expected => Err(Error::IssuerMismatch {
-                provider,
-                expected: expected.to_string(),
-                found: found.clone(),
-                source_of: "callback",
-            }),
+            (Some(found), Some(expected)) if !self.callback_issuer_accepted(found, expected) => {
+                Err(Error::IssuerMismatch {
+                    provider,
+                    expected: expected.to_string(),
+                    found: found.clone(),
+                    source_of: "callback",
+                })
+            }
             (None, _) if metadata.authorization_response_iss_parameter_supported => {
                 Err(Error::MissingIssuer { provider })
             }
@@ -381,7 +392,9 @@ impl Context {
                 reason: crate::error::IdTokenError::MissingNonce,
             })?;
             self.complete_oidc_login(&mut token, nonce).await?;
+            self.check_hosted_domain(&token)?;
         }
+        token.profile = self.load_profile(&token, callback.user.as_deref()).await?;
         Ok(token)
     }
 }

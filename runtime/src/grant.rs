@@ -40,6 +40,12 @@ impl Context {
             http::HeaderValue::from_static("application/json"),
         ));
         match config.token_endpoint_auth_method {
+            crate::AuthMethod::ClientSecretBasic if config.secret_maker.is_some() => {
+                let secret = self.client_secret_now(config)?;
+                let credentials =
+                    crate::config::basic_credentials(&config.client_id, secret.as_ref());
+                request = request.header(http::header::AUTHORIZATION, credentials);
+            }
             crate::AuthMethod::ClientSecretBasic => {
                 if let Some(credentials) = &config.basic_credentials {
                     request = request.header(http::header::AUTHORIZATION, credentials.clone());
@@ -47,7 +53,8 @@ impl Context {
             }
             crate::AuthMethod::ClientSecretPost => {
                 form.push(("client_id", config.client_id.clone()));
-                let secret = config.client_secret().map(|s| s.expose()).unwrap_or("");
+                let secret = self.client_secret_now(config)?;
+                let secret = secret.as_ref().map(|s| s.expose()).unwrap_or("");
                 form.push(("client_secret", secret.to_string()));
             }
             crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),

@@ -120,10 +120,61 @@ fn left_half_hash(alg: &str, input: &str) -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
 }
 
+/// How `iss` is checked (Core §3.1.3.7 step 2), with the variations some presets document.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum IssuerRule<'a> {
+    /// Exactly this issuer.
+    Exact(&'a str),
+    /// This issuer, or the same without `https://` (Google).
+    AlsoWithoutScheme(&'a str),
+    /// Microsoft: the template with `{tenantid}` replaced by the token's `tid` (a discovered
+    /// issuer without the template is compared as it is); `tid` must be on the space-separated
+    /// allow-list when there is one.
+    Tenant {
+        template: &'a str,
+        allowed: Option<&'a str>,
+    },
+}
+
+impl IssuerRule<'_> {
+    fn check(&self, iss: &str, claims: &Map<String, Value>) -> Result<(), IdTokenError> {
+        let wrong = |expected: &str| IdTokenError::WrongIssuer {
+            expected: expected.to_string(),
+            found: iss.to_string(),
+        };
+        match *self {
+            IssuerRule::Exact(expected) if iss != expected => Err(wrong(expected)),
+            IssuerRule::AlsoWithoutScheme(expected)
+                if iss != expected && expected.strip_prefix("https://") != Some(iss) =>
+            {
+                Err(wrong(expected))
+            }
+            IssuerRule::Tenant { template, allowed } => {
+                let tid = match claims.get("tid") {
+                    Some(Value::String(tid)) if !tid.is_empty() => tid.as_str(),
+                    None | Some(Value::Null) => return Err(IdTokenError::MissingClaim("tid")),
+                    Some(_) => return Err(IdTokenError::Malformed("`tid` is not a string".into())),
+                };
+                let expected = template.replace("{tenantid}", tid);
+                if iss != expected {
+                    return Err(wrong(&expected));
+                }
+                match allowed {
+                    Some(list) if !list.split_whitespace().any(|t| t == tid) => {
+                        Err(IdTokenError::TenantNotAllowed(tid.to_string()))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// What a valid ID token must be, for one provider and client.
 pub(crate) struct Expectations<'a> {
-    /// The issuer, compared exactly (Core §3.1.3.7 step 2).
-    pub issuer: &'a str,
+    /// How the issuer is checked.
+    pub issuer: IssuerRule<'a>,
     /// The client id: in `aud`, and `azp` when there.
     pub client_id: &'a str,
     /// The client secret of a confidential client: the only HMAC key, and HMAC is refused
@@ -295,12 +346,7 @@ pub(crate) fn check_claims(
         return Err(IdTokenError::MissingClaim("aud"));
     }
     let times = Times::read(&claims)?;
-    if iss != expected.issuer {
-        return Err(IdTokenError::WrongIssuer {
-            expected: expected.issuer.to_string(),
-            found: iss.to_string(),
-        });
-    }
+    expected.issuer.check(iss, &claims)?;
     if !audiences.contains(&expected.client_id) {
         return Err(IdTokenError::WrongAudience);
     }
@@ -544,7 +590,7 @@ mod table {
     fn expected() -> Expectations<'static> {
         static ALGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         Expectations {
-            issuer: ISSUER,
+            issuer: IssuerRule::Exact(ISSUER),
             client_id: "app",
             client_secret: Some(SECRET),
             allowed_algs: ALGS.get_or_init(|| vec!["ES256".into(), "HS256".into()]),

@@ -1,13 +1,16 @@
 //! The OpenID Connect flows about who signed in: the ID token parsed again, the user of a
-//! login, and the userinfo endpoint (with the token refreshed first, as for API calls).
+//! login, the userinfo endpoint (with the token refreshed first, as for API calls), and the
+//! normalized profile of a login.
 
 use crate::context::Context;
 use crate::error::{Endpoint, Error, HttpErrorKind, IdTokenError};
 use crate::grant::refresh_after_401;
 use crate::id_token::{unverified_claims, NonceRule};
+use crate::profile::{self, Profile};
 use crate::token::{Token, UserInfoResponse};
 use crate::userinfo::UserInfo;
 use http::StatusCode;
+use oauth_clients_spec::presets::{ProfileSource, Verified};
 use serde_json::Value;
 
 impl Context {
@@ -76,5 +79,99 @@ impl Context {
                 }
             }
         }
+    }
+
+    /// The normalized profile of a login: from the claims of an OpenID Connect login, or from
+    /// the preset's profile endpoint(s) for an OAuth 2.0 preset; `None` for an OAuth 2.0
+    /// provider that is no preset (nothing says where its profile is).
+    pub(crate) async fn load_profile(
+        &self,
+        token: &Token,
+        apple_user: Option<&str>,
+    ) -> Result<Option<Profile>, Error> {
+        let provider = self.name();
+        let config = self.config()?;
+        let source = config.preset.map(|preset| preset.profile);
+        let invalid = |reason: &str| Error::InvalidUserinfo {
+            provider,
+            reason: reason.to_string(),
+        };
+        if let Some(info) = &token.userinfo {
+            let claims = info.claims();
+            let issuer = self.expected_issuer().unwrap_or_default();
+            let profile = match source {
+                Some(ProfileSource::MicrosoftClaims) => {
+                    let template = self.cached_metadata().await?.issuer.clone();
+                    profile::from_microsoft_claims(
+                        provider,
+                        template.as_deref().unwrap_or(issuer),
+                        claims,
+                    )
+                    .ok_or_else(|| {
+                        invalid("the ID token has no `tid` and `oid` (is `profile` in the scope?)")
+                    })?
+                }
+                Some(ProfileSource::AppleClaims) => {
+                    profile::from_apple_claims(provider, issuer, claims, apple_user)
+                        .ok_or_else(|| invalid("the claims have no `sub`"))?
+                }
+                Some(ProfileSource::Claims { verified, username }) => {
+                    profile::from_claims(provider, issuer, claims, verified, username)
+                        .ok_or_else(|| invalid("the claims have no `sub`"))?
+                }
+                // Any OpenID Connect provider: the standard claims.
+                _ => profile::from_claims(
+                    provider,
+                    issuer,
+                    claims,
+                    Verified::When("/email_verified"),
+                    "",
+                )
+                .ok_or_else(|| invalid("the claims have no `sub`"))?,
+            };
+            return Ok(Some(profile));
+        }
+        let Some(ProfileSource::Api(api)) = source else {
+            return Ok(None);
+        };
+        let answer = self.profile_answer(api.path, api.post, token).await?;
+        let emails = match api.emails {
+            // Without the scope for it the list is refused: the profile then has no verified
+            // address, and the login still succeeds.
+            Some(list) => self.profile_answer(list.path, false, token).await.ok(),
+            None => None,
+        };
+        let base = config
+            .api_base_url
+            .as_ref()
+            .map(|url| url.as_str())
+            .unwrap_or_default();
+        profile::from_api(provider, base, &api, &answer, emails.as_ref())
+            .map(Some)
+            .ok_or_else(|| invalid("the profile has no user id"))
+    }
+
+    /// One profile endpoint's JSON answer; anything but 2xx is an error.
+    async fn profile_answer(&self, path: &str, post: bool, token: &Token) -> Result<Value, Error> {
+        let provider = self.name();
+        let request = if post {
+            self.post(path, token)
+        } else {
+            self.get(path, token)
+        };
+        let response = request.header("Accept", "application/json").await?;
+        if !response.status().is_success() {
+            return Err(Error::Http {
+                provider,
+                endpoint: Endpoint::Userinfo,
+                kind: HttpErrorKind::Status {
+                    status: response.status().as_u16(),
+                },
+            });
+        }
+        response.json().map_err(|_| Error::InvalidUserinfo {
+            provider,
+            reason: format!("the answer of `{path}` is not JSON"),
+        })
     }
 }

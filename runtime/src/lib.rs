@@ -34,6 +34,8 @@
 // 1. errors and plain data
 mod error;
 mod params;
+mod profile;
+mod secret_jwt;
 mod token;
 mod userinfo;
 // 2. configuration
@@ -53,6 +55,7 @@ mod discovery;
 mod grant;
 mod jwks;
 mod oidc;
+mod preset;
 mod refresh;
 // 6. session state
 mod session;
@@ -89,6 +92,7 @@ pub use http::TlsRoots;
 pub use logout::{LogoutCallback, LogoutRequest, LogoutState};
 pub use metadata::ProviderMetadata;
 pub use oauth_clients_spec::Key;
+pub use profile::Profile;
 pub use refresh::{HookError, TokenUpdate};
 pub use registry::{
     Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,

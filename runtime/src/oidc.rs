@@ -28,7 +28,11 @@ impl Context {
         let metadata = self.cached_metadata().await?;
         let confidential = config.token_endpoint_auth_method != AuthMethod::None;
         let expected = Expectations {
-            issuer: self.expected_issuer().unwrap_or_default(),
+            issuer: self.issuer_rule(
+                self.expected_issuer().unwrap_or_default(),
+                metadata.issuer.as_deref(),
+                config,
+            ),
             client_id: &config.client_id,
             client_secret: config
                 .client_secret()

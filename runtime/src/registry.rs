@@ -738,6 +738,55 @@ fn resolve(
             }
         }
     }
+    // A preset: its values under the ones given, its placeholders filled from the preset-only
+    // keys (given, or the preset's defaults), and its own checks.
+    let preset = config.preset.and_then(spec::presets::preset);
+    for (key, (_, origin)) in values.iter().filter(|(key, _)| key.preset_only()) {
+        if preset.is_none_or(|p| p.param(*key).is_none()) {
+            problems.push(problem(
+                Some(*key),
+                *origin,
+                spec::presets::misplaced_key(*key, name, preset),
+            ));
+        }
+    }
+    if let Some(preset) = preset {
+        let param = |key| match values.get(&key) {
+            Some((Checked::Text(text) | Checked::Url(text), _)) => Some(text.clone()),
+            _ => None,
+        };
+        let mut filled = Vec::new();
+        for (key, _) in preset.values {
+            if values.contains_key(key) || invalid.contains(key) {
+                continue;
+            }
+            match preset.value(*key, param) {
+                Some(Ok(checked)) => filled.push((*key, checked)),
+                // A placeholder filled with a value that makes the URL invalid.
+                Some(Err(found)) => {
+                    invalid.push(*key);
+                    problems.extend(
+                        found
+                            .into_iter()
+                            .map(|m| problem(Some(*key), Origin::Declaration, m)),
+                    );
+                }
+                None => {}
+            }
+        }
+        for param in preset.params {
+            if let (false, Some(default)) = (values.contains_key(&param.key), param.default) {
+                filled.push((param.key, Checked::Text(default.to_string())));
+            }
+        }
+        for (key, checked) in filled {
+            values.insert(key, (checked, Origin::Declaration));
+        }
+        let declared = |key| values.contains_key(&key) || invalid.contains(&key);
+        for found in preset.check(name, declared) {
+            problems.push(problem(found.key, Origin::Declaration, found.message));
+        }
+    }
     let declared = |key| values.contains_key(&key) || invalid.contains(&key);
     let get = |key| values.get(&key).map(|(v, _)| v);
     // The declaration made the provider's type one kind; settings may not make it another.
@@ -771,7 +820,27 @@ fn resolve(
         values.get(&Key::TokenEndpointAuthMethod),
         Some((Checked::Choice("none"), _))
     );
-    let client_secret = if public {
+    let makes_secret =
+        preset.is_some_and(|p| p.behaviour.secret != spec::presets::SecretRule::Configured);
+    let secret_maker = if makes_secret {
+        credential(Key::PrivateKey)
+            .map_err(|p| problems.push(p))
+            .ok()
+            .and_then(|pem| {
+                let text = |key| match values.get(&key) {
+                    Some((Checked::Text(text), _)) => text.clone(),
+                    _ => String::new(),
+                };
+                crate::secret_jwt::SecretMaker::new(&pem, text(Key::TeamId), text(Key::KeyId))
+                    .map_err(|message| {
+                        problems.push(problem(Some(Key::PrivateKey), Origin::Environment, message))
+                    })
+                    .ok()
+            })
+    } else {
+        None
+    };
+    let client_secret = if public || makes_secret {
         None
     } else {
         credential(Key::ClientSecret)
@@ -781,12 +850,17 @@ fn resolve(
     };
 
     match client_id {
-        Some(client_id) if problems.is_empty() => Ok(ClientConfig::from_checked(
-            name,
-            |key| values.get(&key).map(|(v, _)| v.clone()),
-            client_id,
-            client_secret,
-        )),
+        Some(client_id) if problems.is_empty() => {
+            let mut config = ClientConfig::from_checked(
+                name,
+                |key| values.get(&key).map(|(v, _)| v.clone()),
+                client_id,
+                client_secret,
+            );
+            config.preset = preset;
+            config.secret_maker = secret_maker.map(Arc::new);
+            Ok(config)
+        }
         _ => Err(problems),
     }
 }

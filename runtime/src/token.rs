@@ -1,6 +1,7 @@
 //! Tokens, as plain data (RFC 6749 §5.1); `token_response` reads them from the provider's
 //! answers.
 
+use crate::profile::Profile;
 use crate::userinfo::UserInfo;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -35,6 +36,10 @@ pub struct Token {
     /// userinfo endpoint's answer when it was called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo: Option<UserInfo>,
+    /// Who signed in, normalized across providers: set by a login, for OpenID Connect
+    /// providers and OAuth 2.0 presets; see [`profile`](Self::profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
     /// Every other field of the token response.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -57,6 +62,10 @@ impl fmt::Debug for Token {
                     .as_ref()
                     .map(|u| u.claims().keys().collect::<Vec<_>>()),
             )
+            .field(
+                "profile",
+                &self.profile.as_ref().map(|p| (&p.provider, &p.subject)),
+            )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -78,6 +87,13 @@ impl Token {
         let lifetime = self.extra.get("expires_in").and_then(Value::as_u64);
         let leeway = lifetime.map_or(leeway, |lifetime| leeway.min(lifetime / 2));
         self.expires_within(now, leeway)
+    }
+
+    /// Who signed in, normalized across providers (identity, email and whether it is
+    /// verified, name, username, picture): set by a login with an OpenID Connect provider or
+    /// an OAuth 2.0 preset; `None` for other OAuth 2.0 providers.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
     }
 
     /// The granted scope tokens, if the provider said.

@@ -90,6 +90,21 @@ pub(crate) fn token_from_fields(
     now: u64,
 ) -> Result<Token, Error> {
     let invalid = |reason: String| Error::InvalidTokenResponse { provider, reason };
+    // A list of scope tokens instead of RFC 6749's space-separated string: Twitch sends one
+    // ("Getting OAuth Access Tokens", dev.twitch.tv/docs/authentication/getting-tokens-oauth).
+    let scope = match fields.remove("scope") {
+        Some(Value::Array(tokens)) => Some(
+            tokens
+                .iter()
+                .map(|t| t.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| invalid("`scope` is not a string".into()))?
+                .join(" "),
+        ),
+        Some(Value::String(scope)) => Some(scope),
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(invalid("`scope` is not a string".into())),
+    };
     let mut take_string = |name: &str| -> Result<Option<String>, Error> {
         match fields.remove(name) {
             None | Some(Value::Null) => Ok(None),
@@ -113,7 +128,7 @@ pub(crate) fn token_from_fields(
         });
     }
     let refresh_token = take_string("refresh_token")?.filter(|t| !t.is_empty());
-    let scope = take_string("scope")?;
+
     let id_token = take_string("id_token")?;
     let expires_in = match fields.remove("expires_in") {
         None | Some(Value::Null) => None,
@@ -141,6 +156,7 @@ pub(crate) fn token_from_fields(
         scope,
         id_token,
         userinfo: None,
+        profile: None,
         extra: fields,
     })
 }

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 oauth_clients! {
-    // Declared like GitHub; the tests point it at the local provider through settings.
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
+    // A generic OAuth 2.0 provider (not a preset); the tests point it at the local provider
+    // through settings.
+    forge {
+        authorize_url: "https://forge.com/login/oauth/authorize",
+        access_token_url: "https://forge.com/login/oauth/access_token",
+        api_base_url: "https://api.forge.com/",
         scope: "user:email",
     },
     posting {
@@ -45,7 +46,7 @@ async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
         .start()
         .await
         .unwrap();
-    let settings = provider.settings_for("github");
+    let settings = provider.settings_for("forge");
     let settings = provider.add_settings(settings, "posting");
     let settings = provider.add_endpoints(settings, "public_app");
     let settings = change(settings);
@@ -79,9 +80,9 @@ async fn login_at<P: oauth_clients::Provider>(
 #[tokio::test]
 async fn full_login_with_a_plain_oauth2_provider() {
     let s = setup(|s| s).await;
-    let github = s.registry.client::<Github>();
+    let forge = s.registry.client::<Forge>();
     let session = MemorySession::new();
-    let redirect = github
+    let redirect = forge
         .authorize_redirect(&session, REDIRECT_URI)
         .await
         .unwrap();
@@ -102,10 +103,10 @@ async fn full_login_with_a_plain_oauth2_provider() {
         !query.contains_key("nonce"),
         "no nonce for a plain OAuth 2.0 provider"
     );
-    assert_eq!(session.keys(), ["oauth_clients.github.logins"]);
+    assert_eq!(session.keys(), ["oauth_clients.forge.logins"]);
 
     let back = s.provider.approve(url, "alice").await.unwrap();
-    let token = github
+    let token = forge
         .authorize_access_token(&session, &Callback::from_url(&back))
         .await
         .unwrap();
@@ -124,7 +125,7 @@ async fn full_login_with_a_plain_oauth2_provider() {
     assert_eq!(s.provider.count("token.authorization_code"), 1);
     assert_eq!(s.provider.count("token.auth.client_secret_basic"), 1);
 
-    let user = github.get("user", &token).await.unwrap();
+    let user = forge.get("user", &token).await.unwrap();
     assert_eq!(user.status(), 200);
     let body: serde_json::Value = user.json().unwrap();
     assert_eq!(body["login"], "alice");
@@ -138,24 +139,24 @@ async fn full_login_with_a_plain_oauth2_provider() {
 #[tokio::test]
 async fn several_tabs_can_log_in_at_once() {
     let s = setup(|s| s).await;
-    let github = s.registry.client::<Github>();
+    let forge = s.registry.client::<Forge>();
     let session = MemorySession::new();
     let first = s
         .provider
-        .approved_callback(&github, &session, REDIRECT_URI, "alice")
+        .approved_callback(&forge, &session, REDIRECT_URI, "alice")
         .await
         .unwrap();
     let second = s
         .provider
-        .approved_callback(&github, &session, REDIRECT_URI, "alice")
+        .approved_callback(&forge, &session, REDIRECT_URI, "alice")
         .await
         .unwrap();
     // Finished in the other order: each state still finds its own verifier.
-    github
+    forge
         .authorize_access_token(&session, &Callback::from_url(&second))
         .await
         .unwrap();
-    github
+    forge
         .authorize_access_token(&session, &Callback::from_url(&first))
         .await
         .unwrap();
@@ -164,22 +165,22 @@ async fn several_tabs_can_log_in_at_once() {
 #[tokio::test]
 async fn an_error_callback_is_a_typed_error() {
     let s = setup(|s| s).await;
-    let github = s.registry.client::<Github>();
+    let forge = s.registry.client::<Forge>();
     let session = MemorySession::new();
-    let redirect = github
+    let redirect = forge
         .authorize_redirect(&session, REDIRECT_URI)
         .await
         .unwrap();
     let back = s.provider.deny(redirect.location()).await.unwrap();
     let callback = Callback::from_url(&back);
-    match github.authorize_access_token(&session, &callback).await {
+    match forge.authorize_access_token(&session, &callback).await {
         Err(Error::Authorization {
             provider,
             error,
             description,
             ..
         }) => {
-            assert_eq!(provider, "github");
+            assert_eq!(provider, "forge");
             assert_eq!(error, "access_denied");
             assert_eq!(description.as_deref(), Some("the user refused"));
         }
@@ -190,7 +191,7 @@ async fn an_error_callback_is_a_typed_error() {
     retry.error = None;
     retry.code = Some("x".into());
     assert!(matches!(
-        github.authorize_access_token(&session, &retry).await,
+        forge.authorize_access_token(&session, &retry).await,
         Err(Error::ReplayedState { .. })
     ));
     assert_eq!(s.provider.count("token"), 0);
@@ -203,7 +204,7 @@ async fn the_provider_checks_the_pkce_verifier() {
     let callback = Callback::from_url(
         &s.provider
             .approved_callback(
-                &s.registry.client::<Github>(),
+                &s.registry.client::<Forge>(),
                 &session,
                 REDIRECT_URI,
                 "alice",
@@ -212,7 +213,7 @@ async fn the_provider_checks_the_pkce_verifier() {
             .unwrap(),
     );
     // Swap the stored verifier for another: the provider must refuse the code.
-    let key = "oauth_clients.github.logins";
+    let key = "oauth_clients.forge.logins";
     let mut stored = session.value(key).unwrap();
     for entry in stored["pending"].as_object_mut().unwrap().values_mut() {
         entry["d"]["v"] = serde_json::json!("A".repeat(43));
@@ -220,7 +221,7 @@ async fn the_provider_checks_the_pkce_verifier() {
     session.set_value(key, stored);
     match s
         .registry
-        .client::<Github>()
+        .client::<Forge>()
         .authorize_access_token(&session, &callback)
         .await
     {
@@ -264,7 +265,7 @@ async fn form_encoded_and_json_token_responses_both_work() {
         b.token_format = TokenFormat::Form;
         b.token_type = "bearer".into();
     });
-    let form = login::<Github>(&s, "alice").await;
+    let form = login::<Forge>(&s, "alice").await;
     assert_eq!(form.token_type, "Bearer");
     assert_eq!(form.scope.as_deref(), Some("user:email"));
     assert!(form.expires_at.is_some());
@@ -273,7 +274,7 @@ async fn form_encoded_and_json_token_responses_both_work() {
         b.token_type = "bEARER".into();
         b.access_token_ttl = None;
     });
-    let json = login::<Github>(&s, "alice").await;
+    let json = login::<Forge>(&s, "alice").await;
     assert_eq!(json.expires_at, None);
     assert_eq!(json.token_type, "Bearer");
 }
@@ -282,7 +283,7 @@ async fn form_encoded_and_json_token_responses_both_work() {
 async fn per_call_parameters_are_added_and_owned_ones_refused() {
     let s = setup(|s| {
         s.set(
-            "github",
+            "forge",
             "authorize_params",
             [("allow_signup", "false")]
                 .into_iter()
@@ -290,8 +291,8 @@ async fn per_call_parameters_are_added_and_owned_ones_refused() {
         )
     })
     .await;
-    let github = s.registry.client::<Github>();
-    let (url, pending) = github
+    let forge = s.registry.client::<Forge>();
+    let (url, pending) = forge
         .authorize(REDIRECT_URI)
         .param("login", "octocat")
         .url()
@@ -301,7 +302,7 @@ async fn per_call_parameters_are_added_and_owned_ones_refused() {
     assert!(query.contains(&("allow_signup".into(), "false".into())));
     assert!(query.contains(&("login".into(), "octocat".into())));
     assert!(query.contains(&("state".into(), pending.state.clone())));
-    let refused = github
+    let refused = forge
         .authorize(REDIRECT_URI)
         .param("state", "mine")
         .url()
@@ -317,7 +318,7 @@ async fn per_call_parameters_are_added_and_owned_ones_refused() {
     }
     // The lower-level pair works without a session.
     let back = s.provider.approve(&url, "dave").await.unwrap();
-    let token = github
+    let token = forge
         .exchange_code(&pending, &Callback::from_url(&back))
         .await
         .unwrap();
@@ -331,7 +332,7 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let hook_seen = seen.clone();
     let registry = Providers::builder()
-        .settings(s.provider.settings_for("github"))
+        .settings(s.provider.settings_for("forge"))
         .env_source(|_| None)
         .allow_unconfigured()
         .on_token_update(move |update| {
@@ -349,12 +350,12 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
         })
         .build()
         .unwrap();
-    let github = registry.client::<Github>();
-    let mut token = login_at(&registry.client::<Github>(), &s.provider, "alice").await;
+    let forge = registry.client::<Forge>();
+    let mut token = login_at(&registry.client::<Forge>(), &s.provider, "alice").await;
     // Expiring within the leeway (60 s): refreshed first.
     token.expires_at = Some(token.expires_at.unwrap() - 3590);
     let old_refresh = token.refresh_token.clone();
-    let response = github.get("user", &token).await.unwrap();
+    let response = forge.get("user", &token).await.unwrap();
     assert_eq!(response.status(), 200);
     let new = response
         .new_token()
@@ -369,7 +370,7 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen,
-        [("github".to_string(), new.access_token.clone(), old_refresh)]
+        [("forge".to_string(), new.access_token.clone(), old_refresh)]
     );
 }
 
@@ -377,11 +378,11 @@ async fn an_expiring_token_is_refreshed_before_the_call_and_hooks_are_awaited() 
 async fn a_token_without_expiry_is_refreshed_once_on_401() {
     let s = setup(|s| s).await;
     s.provider.configure(|b| b.access_token_ttl = None);
-    let mut token = login::<Github>(&s, "alice").await;
+    let mut token = login::<Forge>(&s, "alice").await;
     token.access_token = "revoked".into();
     let response = s
         .registry
-        .client::<Github>()
+        .client::<Forge>()
         .get("user", &token)
         .await
         .unwrap();
@@ -394,7 +395,7 @@ async fn a_token_without_expiry_is_refreshed_once_on_401() {
     let mut stale = response.new_token().unwrap().clone();
     stale.refresh_token = Some("unknown".into());
     stale.access_token = "revoked".into();
-    let outcome = s.registry.client::<Github>().get("user", &stale).await;
+    let outcome = s.registry.client::<Forge>().get("user", &stale).await;
     assert!(
         matches!(outcome, Err(Error::TokenEndpoint { ref error, .. }) if error == "invalid_grant"),
         "{outcome:?}"
@@ -404,12 +405,12 @@ async fn a_token_without_expiry_is_refreshed_once_on_401() {
 #[tokio::test]
 async fn an_expired_token_without_refresh_token_is_a_typed_error() {
     let s = setup(|s| s).await;
-    let mut token = login::<Github>(&s, "alice").await;
+    let mut token = login::<Forge>(&s, "alice").await;
     token.refresh_token = None;
     token.expires_at = Some(1);
-    let outcome = s.registry.client::<Github>().get("user", &token).await;
+    let outcome = s.registry.client::<Forge>().get("user", &token).await;
     assert!(
-        matches!(outcome, Err(Error::TokenExpired { provider: "github" })),
+        matches!(outcome, Err(Error::TokenExpired { provider: "forge" })),
         "{outcome:?}"
     );
     assert_eq!(s.provider.count("api"), 0);
@@ -419,26 +420,26 @@ async fn an_expired_token_without_refresh_token_is_a_typed_error() {
 async fn a_failing_hook_fails_the_call_but_keeps_the_new_token() {
     let s = setup(|s| s).await;
     let registry = Providers::builder()
-        .settings(s.provider.settings_for("github"))
+        .settings(s.provider.settings_for("forge"))
         .env_source(|_| None)
         .allow_unconfigured()
         .on_token_update(|_| async { Err(std::io::Error::other("database is down").into()) })
         .build()
         .unwrap();
-    let github = registry.client::<Github>();
-    let mut token = login_at(&registry.client::<Github>(), &s.provider, "alice").await;
+    let forge = registry.client::<Forge>();
+    let mut token = login_at(&registry.client::<Forge>(), &s.provider, "alice").await;
     token.expires_at = Some(1);
-    match github.get("user", &token).await {
+    match forge.get("user", &token).await {
         Err(Error::TokenUpdateHook {
             provider,
             message,
             token: new,
         }) => {
-            assert_eq!(provider, "github");
+            assert_eq!(provider, "forge");
             assert_eq!(message, "database is down");
             assert_ne!(new.access_token, token.access_token);
             // The new token works.
-            let again = github.get("user", &new).await.unwrap();
+            let again = forge.get("user", &new).await.unwrap();
             assert_eq!(again.status(), 200);
         }
         other => panic!("{other:?}"),
@@ -459,19 +460,19 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
         .await
         .unwrap();
     let settings = provider
-        .settings_for("github")
-        .set("github", "client_id", "sentinel-app")
-        .set("github", "client_secret", SECRET);
+        .settings_for("forge")
+        .set("forge", "client_id", "sentinel-app")
+        .set("forge", "client_secret", SECRET);
     let registry = Providers::builder()
         .settings(settings)
         .env_source(|_| None)
         .allow_unconfigured()
         .build()
         .unwrap();
-    let github = registry.client::<Github>();
+    let forge = registry.client::<Forge>();
     let session = MemorySession::new();
     let mut shown = Vec::new();
-    let redirect = github
+    let redirect = forge
         .authorize_redirect(&session, REDIRECT_URI)
         .await
         .unwrap();
@@ -482,7 +483,7 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
     let callback = Callback::from_url(&back);
     let code = callback.code.clone().unwrap();
     shown.push(format!("{callback:?} {redirect:?}"));
-    let token = github
+    let token = forge
         .authorize_access_token(&session, &callback)
         .await
         .unwrap();
@@ -493,13 +494,13 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
         token.refresh_token.clone().unwrap(),
     ];
     shown.push(format!(
-        "{token:?} {github:?} {registry:?} {:?}",
-        github.config().unwrap()
+        "{token:?} {forge:?} {registry:?} {:?}",
+        forge.config().unwrap()
     ));
     // Errors on every path that handles credentials.
     shown.push(format!(
         "{:?}",
-        github.authorize_access_token(&session, &callback).await
+        forge.authorize_access_token(&session, &callback).await
     ));
     provider.configure(|b| {
         b.token_override = Some((
@@ -510,14 +511,14 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
     });
     let mut expired = token.clone();
     expired.expires_at = Some(1);
-    let failed = github.get("user", &expired).await.unwrap_err();
+    let failed = forge.get("user", &expired).await.unwrap_err();
     shown.push(format!("{failed} {failed:?}"));
     provider.configure(|b| {
         b.token_override = None;
         b.token_delay = Some(Duration::from_secs(5));
     });
     let session2 = MemorySession::new();
-    let redirect2 = github
+    let redirect2 = forge
         .authorize_redirect(&session2, REDIRECT_URI)
         .await
         .unwrap();
@@ -531,17 +532,17 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
     let registry_short = Providers::builder()
         .settings(
             provider
-                .settings_for("github")
-                .set("github", "client_id", "sentinel-app")
-                .set("github", "client_secret", SECRET)
-                .set("github", "timeout", 1),
+                .settings_for("forge")
+                .set("forge", "client_id", "sentinel-app")
+                .set("forge", "client_secret", SECRET)
+                .set("forge", "timeout", 1),
         )
         .env_source(|_| None)
         .allow_unconfigured()
         .build()
         .unwrap();
     let timed_out = registry_short
-        .client::<Github>()
+        .client::<Forge>()
         .exchange_code(
             &serde_json::from_value(session_pending(&session2)).unwrap(),
             &callback2,
@@ -564,7 +565,7 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
 
 /// The one pending login of a session, in the form `exchange_code` takes.
 fn session_pending(session: &MemorySession) -> serde_json::Value {
-    let stored = session.value("oauth_clients.github.logins").unwrap();
+    let stored = session.value("oauth_clients.forge.logins").unwrap();
     let (state, entry) = stored["pending"]
         .as_object()
         .unwrap()
@@ -586,8 +587,8 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
     let order: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let (first, second) = (order.clone(), order.clone());
     let registry = Providers::builder()
-        .settings(s.provider.settings_for("github").set(
-            "github",
+        .settings(s.provider.settings_for("forge").set(
+            "forge",
             "refresh_token_url",
             s.provider.url("refresh"),
         ))
@@ -603,9 +604,9 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
         })
         .build()
         .unwrap();
-    let github = registry.client::<Github>();
-    let token = login_at(&registry.client::<Github>(), &s.provider, "alice").await;
-    let refreshed = github.refresh(&token).await.unwrap();
+    let forge = registry.client::<Forge>();
+    let token = login_at(&registry.client::<Forge>(), &s.provider, "alice").await;
+    let refreshed = forge.refresh(&token).await.unwrap();
     assert_eq!(s.provider.count("refresh_url"), 1);
     assert_eq!(s.provider.count("token.refresh_token"), 1);
     assert_ne!(refreshed.access_token, token.access_token);
@@ -619,19 +620,19 @@ async fn refresh_uses_refresh_token_url_keeps_a_non_rotated_token_and_runs_hooks
 #[tokio::test]
 async fn api_paths_resolve_against_the_base_and_absolute_urls_are_checked() {
     let s = setup(|s| s).await;
-    let token = login::<Github>(&s, "alice").await;
-    let github = s.registry.client::<Github>();
+    let token = login::<Forge>(&s, "alice").await;
+    let forge = s.registry.client::<Forge>();
     // A leading slash is relative to the base too.
-    assert_eq!(github.get("/user", &token).await.unwrap().status(), 200);
+    assert_eq!(forge.get("/user", &token).await.unwrap().status(), 200);
     assert_eq!(
-        github
+        forge
             .get(&s.provider.url("api/user"), &token)
             .await
             .unwrap()
             .status(),
         200
     );
-    match github.get("http://api.example/user", &token).await {
+    match forge.get("http://api.example/user", &token).await {
         Err(Error::InvalidRequest { message, .. }) => assert!(
             message.starts_with("the API URL must use `https://`"),
             "{message}"

@@ -5,10 +5,10 @@ use oauth_clients::{oauth_clients, Callback, Registry};
 use oauth_clients_testing::TestProvider;
 
 oauth_clients! {
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
+    forge {
+        authorize_url: "https://forge.com/login/oauth/authorize",
+        access_token_url: "https://forge.com/login/oauth/access_token",
+        api_base_url: "https://api.forge.com/",
         scope: "user:email",
     },
 }
@@ -20,7 +20,7 @@ async fn provider_and_registry() -> (TestProvider, Registry<Providers>) {
         .await
         .unwrap();
     let registry = Providers::builder()
-        .settings(provider.settings_for("github"))
+        .settings(provider.settings_for("forge"))
         .env_source(|_| None)
         .build()
         .unwrap();
@@ -58,7 +58,7 @@ mod axum_app {
         session: Session,
     ) -> Result<Redirect, oauth_clients::Error> {
         app.registry
-            .client::<Github>()
+            .client::<Forge>()
             .authorize_redirect(&session, &app.callback)
             .await
     }
@@ -68,9 +68,9 @@ mod axum_app {
         session: &Session,
         callback: &Callback,
     ) -> Result<String, oauth_clients::Error> {
-        let github = app.registry.client::<Github>();
-        let token = github.authorize_access_token(session, callback).await?;
-        let user: serde_json::Value = github.get("user", &token).await?.json().unwrap();
+        let forge = app.registry.client::<Forge>();
+        let token = forge.authorize_access_token(session, callback).await?;
+        let user: serde_json::Value = forge.get("user", &token).await?.json().unwrap();
         Ok(user["login"].as_str().unwrap_or_default().to_string())
     }
 
@@ -152,7 +152,7 @@ mod axum_app {
             assert_eq!(replay.status(), 400);
             assert_eq!(
                 replay.text().await.unwrap(),
-                "the callback's `state` for provider `github` was already used"
+                "the callback's `state` for provider `forge` was already used"
             );
         }
         server.abort();
@@ -178,7 +178,7 @@ mod actix_app {
     ) -> Result<oauth_clients::Redirect, oauth_clients::Error> {
         state
             .registry
-            .client::<Github>()
+            .client::<Forge>()
             .authorize_redirect(&session, CALLBACK)
             .await
     }
@@ -188,9 +188,9 @@ mod actix_app {
         session: &Session,
         callback: &Callback,
     ) -> Result<HttpResponse, oauth_clients::Error> {
-        let github = state.registry.client::<Github>();
-        let token = github.authorize_access_token(session, callback).await?;
-        let user: serde_json::Value = github.get("user", &token).await?.json().unwrap();
+        let forge = state.registry.client::<Forge>();
+        let token = forge.authorize_access_token(session, callback).await?;
+        let user: serde_json::Value = forge.get("user", &token).await?.json().unwrap();
         Ok(HttpResponse::Ok().body(user["login"].as_str().unwrap_or_default().to_string()))
     }
 

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 oauth_clients! {
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
+    forge {
+        authorize_url: "https://forge.com/login/oauth/authorize",
+        access_token_url: "https://forge.com/login/oauth/access_token",
+        api_base_url: "https://api.forge.com/",
         scope: "user:email",
     },
     google {
@@ -50,8 +50,8 @@ fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync 
 }
 
 const ALL_CREDENTIALS: &[(&str, &str)] = &[
-    ("GITHUB_CLIENT_ID", "gh-id"),
-    ("GITHUB_CLIENT_SECRET", "gh-sentinel-secret"),
+    ("FORGE_CLIENT_ID", "gh-id"),
+    ("FORGE_CLIENT_SECRET", "gh-sentinel-secret"),
     ("GOOGLE_APP_ID", "g-id"),
     ("GOOGLE_APP_SECRET", "g-sentinel-secret"),
 ];
@@ -62,8 +62,8 @@ fn declaration_and_environment_resolve_to_a_config() {
         .env_source(env(ALL_CREDENTIALS))
         .build()
         .unwrap();
-    let github = registry.client::<Github>();
-    let config = github.config().unwrap();
+    let forge = registry.client::<Forge>();
+    let config = forge.config().unwrap();
     assert_eq!(config.client_id, "gh-id");
     assert_eq!(
         config.client_secret().unwrap().expose(),
@@ -71,7 +71,7 @@ fn declaration_and_environment_resolve_to_a_config() {
     );
     assert_eq!(
         config.api_base_url.as_ref().unwrap().as_str(),
-        "https://api.github.com/"
+        "https://api.forge.com/"
     );
     assert_eq!(config.scope, ["user:email"]);
     assert_eq!(
@@ -97,10 +97,10 @@ fn declaration_and_environment_resolve_to_a_config() {
 fn settings_override_declared_values() {
     let settings: Settings = serde_json::from_str(
         r#"{
-            "github": {
+            "forge": {
                 "client_id": "staging-id",
                 "timeout": "10",
-                "api_base_url": "https://github.staging.example/api/v3/",
+                "api_base_url": "https://forge.staging.example/api/v3/",
                 "authorize_params": { "allow_signup": "false" },
                 "token_placement": "body"
             },
@@ -117,13 +117,13 @@ fn settings_override_declared_values() {
         .env_source(env(ALL_CREDENTIALS))
         .build()
         .unwrap();
-    let github = registry.client::<Github>();
-    let config = github.config().unwrap();
+    let forge = registry.client::<Forge>();
+    let config = forge.config().unwrap();
     assert_eq!(config.client_id, "staging-id");
     assert_eq!(config.timeout, Duration::from_secs(10));
     assert_eq!(
         config.api_base_url.as_ref().unwrap().as_str(),
-        "https://github.staging.example/api/v3/"
+        "https://forge.staging.example/api/v3/"
     );
     assert_eq!(
         config.authorize_params,
@@ -150,21 +150,21 @@ fn settings_override_declared_values() {
 fn owned_registries_have_one_typed_accessor_per_provider() {
     let tenant = |client_id: &str| {
         Providers::builder()
-            .settings(Settings::new().set("github", "client_id", client_id))
+            .settings(Settings::new().set("forge", "client_id", client_id))
             .env_source(env(ALL_CREDENTIALS))
             .build()
             .unwrap()
     };
     let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
     // `ProvidersExt`, generated next to `Providers`, is in scope where the macro is invoked.
-    let github: oauth_clients::Client<Github> = a.github();
-    assert_eq!(github.config().unwrap().client_id, "tenant-a");
-    assert_eq!(b.github().config().unwrap().client_id, "tenant-b");
+    let forge: oauth_clients::Client<Forge> = a.forge();
+    assert_eq!(forge.config().unwrap().client_id, "tenant-a");
+    assert_eq!(b.forge().config().unwrap().client_id, "tenant-b");
     assert_eq!(a.google().config().unwrap().client_id, "g-id");
     assert_eq!(a.cli().config().unwrap().client_id, "cli-app");
     assert_eq!(
-        (a.github().name(), a.google().name(), a.cli().name()),
-        ("github", "google", "cli")
+        (a.forge().name(), a.google().name(), a.cli().name()),
+        ("forge", "google", "cli")
     );
 }
 
@@ -172,16 +172,16 @@ fn owned_registries_have_one_typed_accessor_per_provider() {
 fn bad_settings_are_reported_together() {
     let settings: Settings = serde_json::from_str(
         r#"{
-            "github": {
-                "authorise_url": "https://github.com/login/oauth/authorize",
-                "api_base_url": "https://api.github.com/v3",
+            "forge": {
+                "authorise_url": "https://forge.com/login/oauth/authorize",
+                "api_base_url": "https://api.forge.com/v3",
                 "timeout": 0,
                 "code_challenge_method": "plain",
                 "scope": "user:email user:email",
                 "authorize_params": { "state": "fixed" },
                 "user_agent": true
             },
-            "gitbub": { "client_id": "x" },
+            "forgr": { "client_id": "x" },
             "cli": { "code_challenge_method": "none", "jwks_uri": "http://sso.example.com/jwks" }
         }"#,
     )
@@ -195,29 +195,29 @@ fn bad_settings_are_reported_together() {
     assert_eq!(
         shown,
         [
-            "gitbub (settings): no provider `gitbub` is declared; did you mean `github`?",
-            "github.api_base_url (settings): `api_base_url` must end with `/`; otherwise a relative path replaces its last segment (did you mean `https://api.github.com/v3/`?)",
-            "github.authorise_url (settings): unknown key `authorise_url`; did you mean `authorize_url`?",
-            "github.authorize_params (settings): `authorize_params` cannot set `state`: the flow sets it on every request",
-            "github.code_challenge_method (settings): `plain` PKCE is refused: it does not protect a code whose authorization request leaked (RFC 9700 §2.1.1); use `S256` (the default)",
-            "github.scope (settings): scope token `user:email` is listed twice",
-            "github.timeout (settings): `timeout` must be from 1 to 300 seconds, found 0",
-            "github.user_agent (settings): `user_agent` expects a string, found a value of another type",
+            "forgr (settings): no provider `forgr` is declared; did you mean `forge`?",
+            "forge.api_base_url (settings): `api_base_url` must end with `/`; otherwise a relative path replaces its last segment (did you mean `https://api.forge.com/v3/`?)",
+            "forge.authorise_url (settings): unknown key `authorise_url`; did you mean `authorize_url`?",
+            "forge.authorize_params (settings): `authorize_params` cannot set `state`: the flow sets it on every request",
+            "forge.code_challenge_method (settings): `plain` PKCE is refused: it does not protect a code whose authorization request leaked (RFC 9700 §2.1.1); use `S256` (the default)",
+            "forge.scope (settings): scope token `user:email` is listed twice",
+            "forge.timeout (settings): `timeout` must be from 1 to 300 seconds, found 0",
+            "forge.user_agent (settings): `user_agent` expects a string, found a value of another type",
             "cli.jwks_uri (settings): `jwks_uri` must use `https://`; `http://` is allowed only for loopback hosts (`localhost`, `127.0.0.1`, `[::1]`)",
             "cli.code_challenge_method (settings): a public client (`token_endpoint_auth_method: none`) must use PKCE (RFC 9700 §2.1.1); remove `code_challenge_method: none`",
         ]
     );
     // One error, listing them all.
     let message = error.to_string();
-    assert!(message.starts_with("invalid OAuth client configuration: 10 problems\n  - gitbub"));
+    assert!(message.starts_with("invalid OAuth client configuration: 10 problems\n  - forgr"));
     assert_eq!(message.lines().count(), 11);
 }
 
 #[test]
 fn missing_credentials_fail_the_build_or_mark_the_provider_unavailable() {
-    let only_github = env(&[("GITHUB_CLIENT_ID", "gh-id"), ("GITHUB_CLIENT_SECRET", "s")]);
+    let only_forge = env(&[("FORGE_CLIENT_ID", "gh-id"), ("FORGE_CLIENT_SECRET", "s")]);
     let error = Providers::builder()
-        .env_source(only_github)
+        .env_source(only_forge)
         .build()
         .unwrap_err();
     let shown: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
@@ -235,8 +235,8 @@ fn missing_credentials_fail_the_build_or_mark_the_provider_unavailable() {
 
     let registry = Providers::builder()
         .env_source(env(&[
-            ("GITHUB_CLIENT_ID", "gh-id"),
-            ("GITHUB_CLIENT_SECRET", "s"),
+            ("FORGE_CLIENT_ID", "gh-id"),
+            ("FORGE_CLIENT_SECRET", "s"),
         ]))
         .allow_unconfigured()
         .build()
@@ -249,7 +249,7 @@ fn missing_credentials_fail_the_build_or_mark_the_provider_unavailable() {
     assert_eq!(
         summary,
         [
-            ("github", false, true, 0),
+            ("forge", false, true, 0),
             ("google", true, false, 2),
             ("cli", true, true, 0)
         ]
@@ -266,7 +266,7 @@ fn missing_credentials_fail_the_build_or_mark_the_provider_unavailable() {
 #[test]
 fn invalid_values_are_errors_even_when_unconfigured_providers_are_allowed() {
     let error = Providers::builder()
-        .settings(Settings::new().set("github", "leeway", 301))
+        .settings(Settings::new().set("forge", "leeway", 301))
         .env_source(env(&[]))
         .allow_unconfigured()
         .build()
@@ -284,7 +284,7 @@ fn secrets_never_appear_in_debug_output() {
         .unwrap();
     let debug = format!(
         "{:?} {:?} {:?} {registry:?}",
-        registry.client::<Github>().config().unwrap(),
+        registry.client::<Forge>().config().unwrap(),
         registry.client::<Google>().config().unwrap(),
         Settings::new().set("google", "client_secret", "x"),
     );
@@ -300,14 +300,14 @@ fn the_global_registry_is_installed_once() {
         .install()
         .unwrap();
     assert_eq!(installed.list().len(), 3);
-    assert_eq!(Providers::github().config().unwrap().client_id, "gh-id");
+    assert_eq!(Providers::forge().config().unwrap().client_id, "gh-id");
     assert_eq!(Providers::list().iter().filter(|p| p.available).count(), 3);
     let again = Providers::builder()
         .env_source(env(ALL_CREDENTIALS))
         .install()
         .unwrap_err();
     assert_eq!(again.problems[0].origin, Origin::Registry);
-    assert_eq!(<Github as Provider>::NAME, "github");
+    assert_eq!(<Forge as Provider>::NAME, "forge");
 }
 
 const CORP: &[(&str, &str)] = &[

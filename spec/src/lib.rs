@@ -11,6 +11,9 @@
 
 use std::fmt;
 
+mod catalog;
+pub mod presets;
+
 /// What kind of value a key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -29,6 +32,11 @@ pub enum Kind {
     Secret,
     /// One of a fixed set of names.
     Choice(&'static [&'static str]),
+    /// A name that goes into a preset's URLs (a tenant, a domain, a realm): letters, digits,
+    /// `.`, `-` and `_`; in source also `env("VAR")`.
+    Segment,
+    /// Space-separated names of the same form as [`Kind::Segment`].
+    Segments,
     /// A whole number of seconds within a range.
     Seconds {
         /// The smallest value accepted, inclusive.
@@ -48,6 +56,8 @@ impl Kind {
             Kind::Params => "a map of parameters, `{ name: \"value\", .. }`".into(),
             Kind::Credential => "a string or `env(\"VAR\")`".into(),
             Kind::Secret => "`env(\"VAR\")`".into(),
+            Kind::Segment => "a name of letters, digits, `.`, `-` and `_`".into(),
+            Kind::Segments => "space-separated names of letters, digits, `.`, `-` and `_`".into(),
             Kind::Choice(values) => format!("one of {}", list(values)),
             Kind::Seconds { min, max } => format!("a whole number of seconds from {min} to {max}"),
         }
@@ -148,12 +158,53 @@ keys! {
         "The total time one request to the provider may take (default 30).";
     UserAgent "user_agent" Kind::Text, "user_agent",
         "The User-Agent header sent to the provider.";
+    Tenant "tenant" Kind::Segment, "(none)",
+        "Preset `microsoft`: the tenant: `common`, `organizations`, `consumers`, a tenant id or domain.";
+    AllowedTenants "allowed_tenants" Kind::Segments, "(none)",
+        "Preset `microsoft`: the tenant ids whose users may sign in (default: any).";
+    HostedDomain "hosted_domain" Kind::Segment, "(none)",
+        "Preset `google`: the Workspace domain users must belong to; checked in the ID token's `hd`.";
+    TeamId "team_id" Kind::Segment, "(none)",
+        "Preset `apple`: the Apple Developer team id, the `iss` of the generated client secret.";
+    KeyId "key_id" Kind::Segment, "(none)",
+        "Preset `apple`: the id of the Sign in with Apple private key, the secret's `kid`.";
+    PrivateKey "private_key" Kind::Secret, "(none)",
+        "Preset `apple`: the PKCS#8 PEM private key that signs the client secret (default: `env(\"<NAME>_PRIVATE_KEY\")`).";
+    Domain "domain" Kind::Segment, "(none)",
+        "Presets `okta`, `auth0`: the host name of the tenant.";
+    Realm "realm" Kind::Segment, "(none)",
+        "Preset `keycloak`: the realm.";
+    Region "region" Kind::Segment, "(none)",
+        "Preset `cognito`: the AWS region of the user pool.";
+    UserPoolId "user_pool_id" Kind::Segment, "(none)",
+        "Preset `cognito`: the user pool id.";
+    BaseUrl "base_url" Kind::Url, "(none)",
+        "Presets with a self-hosted or per-customer server (`gitlab`, `keycloak`, `salesforce`, ...): its base URL, without a trailing `/`.";
 }
 
 impl Key {
     /// The key written as `name`, if there is one.
     pub fn from_name(name: &str) -> Option<Key> {
         Key::ALL.iter().copied().find(|key| key.name() == name)
+    }
+
+    /// Keys that only fill in a preset's URLs or switch on one of its behaviours: valid only
+    /// on presets that take them.
+    pub fn preset_only(self) -> bool {
+        matches!(
+            self,
+            Key::Tenant
+                | Key::AllowedTenants
+                | Key::HostedDomain
+                | Key::TeamId
+                | Key::KeyId
+                | Key::PrivateKey
+                | Key::Domain
+                | Key::Realm
+                | Key::Region
+                | Key::UserPoolId
+                | Key::BaseUrl
+        )
     }
 
     /// Keys that mean something only for an OpenID Connect provider.
@@ -347,6 +398,24 @@ pub fn check_value(key: Key, value: &Value<'_>, origin: Origin) -> Result<Checke
                 Err(problems)
             }
         }
+        (Kind::Segment, Value::Str(s)) => check_segment(key, s)
+            .map(|s| Checked::Text(s.to_string()))
+            .map_err(|e| vec![e]),
+        (Kind::Segments, Value::Str(s)) => {
+            let names: Vec<&str> = s.split_whitespace().collect();
+            if names.is_empty() {
+                return Err(vec![format!("`{}` must not be empty", key.name())]);
+            }
+            let problems: Vec<String> = names
+                .iter()
+                .filter_map(|name| check_segment(key, name).err())
+                .collect();
+            if problems.is_empty() {
+                Ok(Checked::Scope(names.into_iter().map(String::from).collect()))
+            } else {
+                Err(problems)
+            }
+        }
         (Kind::Credential, Value::Str(s)) => check_text(key, s)
             .map(|s| Checked::Credential(Credential::Literal(s)))
             .map_err(|e| vec![e]),
@@ -362,9 +431,9 @@ pub fn check_value(key: Key, value: &Value<'_>, origin: Origin) -> Result<Checke
         (Kind::Credential | Kind::Secret, Value::Env(var)) => check_env_name(var)
             .map(|()| Checked::Credential(Credential::Env(var.to_string())))
             .map_err(|e| vec![e]),
-        // A URL known only at run time (a per-deployment discovery URL): read when the
-        // registry is built. Settings hold values, not references, so only source has it.
-        (Kind::Url, Value::Env(var)) if origin == Origin::Source => check_env_name(var)
+        // A URL or a tenant known only at run time (a per-deployment discovery URL): read when
+        // the registry is built. Settings hold values, not references, so only source has it.
+        (Kind::Url | Kind::Segment | Kind::Segments, Value::Env(var)) if origin == Origin::Source => check_env_name(var)
             .map(|()| Checked::Env(var.to_string()))
             .map_err(|e| vec![e]),
         (Kind::Scope, Value::Env(_)) => Err(vec![
@@ -443,6 +512,29 @@ fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+/// A name that is put into a URL: nothing that could change the URL's shape.
+fn check_segment(key: Key, s: &str) -> Result<&str, String> {
+    if s.is_empty() {
+        return Err(format!("`{}` must not be empty", key.name()));
+    }
+    match s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+    {
+        Some(bad) => Err(format!(
+            "`{}` has the character `{}`; expected {}",
+            key.name(),
+            bad.escape_debug(),
+            key.kind().expected()
+        )),
+        None if s.starts_with('.') || s.contains("..") => Err(format!(
+            "`{}` must not start with `.` or contain `..`",
+            key.name()
+        )),
+        None => Ok(s),
     }
 }
 

@@ -4,10 +4,10 @@ use oauth_clients::{oauth_clients, Callback, Error, MemorySession, Registry};
 use oauth_clients_testing::{LoginError, TestClient, TestProvider};
 
 oauth_clients! {
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
+    forge {
+        authorize_url: "https://forge.com/login/oauth/authorize",
+        access_token_url: "https://forge.com/login/oauth/access_token",
+        api_base_url: "https://api.forge.com/",
         scope: "user:email",
     },
     strict {
@@ -30,7 +30,7 @@ async fn setup() -> (TestProvider, Registry<Providers>) {
         .start()
         .await
         .unwrap();
-    let settings = provider.settings_for("github");
+    let settings = provider.settings_for("forge");
     let settings = provider.add_endpoints(settings, "strict");
     let registry = Providers::builder()
         .settings(settings)
@@ -43,12 +43,12 @@ async fn setup() -> (TestProvider, Registry<Providers>) {
 #[tokio::test]
 async fn log_in_returns_the_token_of_the_approving_user() {
     let (provider, registry) = setup().await;
-    let github = registry.client::<Github>();
+    let forge = registry.client::<Forge>();
     let token = provider
-        .log_in(&github, &MemorySession::new(), REDIRECT_URI, "alice")
+        .log_in(&forge, &MemorySession::new(), REDIRECT_URI, "alice")
         .await
         .unwrap();
-    let user: serde_json::Value = github.get("user", &token).await.unwrap().json().unwrap();
+    let user: serde_json::Value = forge.get("user", &token).await.unwrap().json().unwrap();
     assert_eq!(user["login"], "alice");
     assert_eq!(provider.count("authorize"), 1);
     assert_eq!(provider.count("token.authorization_code"), 1);
@@ -57,10 +57,10 @@ async fn log_in_returns_the_token_of_the_approving_user() {
 #[tokio::test]
 async fn approved_callback_returns_the_callback_without_redeeming_it() {
     let (provider, registry) = setup().await;
-    let github = registry.client::<Github>();
+    let forge = registry.client::<Forge>();
     let session = MemorySession::new();
     let back = provider
-        .approved_callback(&github, &session, REDIRECT_URI, "bob")
+        .approved_callback(&forge, &session, REDIRECT_URI, "bob")
         .await
         .unwrap();
     assert!(back.as_str().starts_with(REDIRECT_URI), "{back}");
@@ -72,7 +72,7 @@ async fn approved_callback_returns_the_callback_without_redeeming_it() {
     assert_eq!(provider.count("token"), 0);
 
     // The session holds the pending login: the callback redeems once.
-    let token = github
+    let token = forge
         .authorize_access_token(&session, &callback)
         .await
         .unwrap();
@@ -106,12 +106,12 @@ async fn a_login_the_provider_does_not_send_back_is_not_sent_back() {
 #[tokio::test]
 async fn a_callback_to_another_uri_is_not_sent_back_and_its_code_not_shown() {
     let (provider, registry) = setup().await;
-    let github = registry.client::<Github>();
+    let forge = registry.client::<Forge>();
     // The library sends the redirect URI normalised (without `a/..`): the provider redirects
     // to a URL that does not start with the one the fixture was given.
     let outcome = provider
         .approved_callback(
-            &github,
+            &forge,
             &MemorySession::new(),
             "http://127.0.0.1:8080/a/../auth/callback",
             "alice",
@@ -120,13 +120,13 @@ async fn a_callback_to_another_uri_is_not_sent_back_and_its_code_not_shown() {
     match outcome {
         Err(
             error @ LoginError::NotSentBack {
-                provider: "github", ..
+                provider: "forge", ..
             },
         ) => {
             let message = error.to_string();
             assert_eq!(
                 message,
-                "the test provider did not send the login at provider `github` back to the \
+                "the test provider did not send the login at provider `forge` back to the \
                  redirect URI: it redirected to http://127.0.0.1:8080/auth/callback"
             );
         }
@@ -148,7 +148,7 @@ async fn the_librarys_error_is_returned_as_it_is() {
     });
     let outcome = provider
         .log_in(
-            &registry.client::<Github>(),
+            &registry.client::<Forge>(),
             &MemorySession::new(),
             REDIRECT_URI,
             "alice",
@@ -156,7 +156,7 @@ async fn the_librarys_error_is_returned_as_it_is() {
         .await;
     match outcome {
         Err(LoginError::AuthorizeAccessToken(Error::TokenEndpoint {
-            provider: "github",
+            provider: "forge",
             ref error,
             status: 400,
             ..
@@ -170,7 +170,7 @@ async fn a_login_that_cannot_start_never_reaches_the_provider() {
     let (provider, registry) = setup().await;
     let outcome = provider
         .log_in(
-            &registry.client::<Github>(),
+            &registry.client::<Forge>(),
             &MemorySession::new(),
             "not a URL",
             "alice",
@@ -178,7 +178,7 @@ async fn a_login_that_cannot_start_never_reaches_the_provider() {
         .await;
     match outcome {
         Err(LoginError::AuthorizeRedirect(Error::InvalidRequest {
-            provider: "github", ..
+            provider: "forge", ..
         })) => {}
         other => panic!("{other:?}"),
     }

@@ -1,11 +1,11 @@
-#[doc = "The providers declared with `oauth_clients!`: `github`, `google`."]
+#[doc = "The providers declared with `oauth_clients!`: `github`, `corp_sso`."]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Providers;
 impl ::oauth_clients::__private::DeclaredSet for Providers {}
 impl ::oauth_clients::__private::ProviderSet for Providers {
     const CONFIGS: &'static [&'static ::oauth_clients::__private::ProviderConfig] = &[
         <Github as ::oauth_clients::__private::Provider>::CONFIG,
-        <Google as ::oauth_clients::__private::Provider>::CONFIG,
+        <CorpSso as ::oauth_clients::__private::Provider>::CONFIG,
     ];
     fn global_cell() -> &'static ::oauth_clients::__private::GlobalCell<Self> {
         static CELL: ::oauth_clients::__private::GlobalCell<Providers> =
@@ -20,9 +20,9 @@ impl Providers {
     pub fn github() -> ::oauth_clients::__private::Client<Github> {
         ::oauth_clients::__private::Client::global()
     }
-    #[doc = "A client for the `google` provider, from the global registry."]
+    #[doc = "A client for the `corp_sso` provider, from the global registry."]
     #[inline]
-    pub fn google() -> ::oauth_clients::__private::Client<Google> {
+    pub fn corp_sso() -> ::oauth_clients::__private::Client<CorpSso> {
         ::oauth_clients::__private::Client::global()
     }
     #[doc = r" A builder for a registry of these providers: runtime settings, environment,"]
@@ -45,8 +45,8 @@ impl Providers {
 pub trait ProvidersExt {
     #[doc = "A client for the `github` provider, from this registry."]
     fn github(&self) -> ::oauth_clients::__private::Client<Github>;
-    #[doc = "A client for the `google` provider, from this registry."]
-    fn google(&self) -> ::oauth_clients::__private::Client<Google>;
+    #[doc = "A client for the `corp_sso` provider, from this registry."]
+    fn corp_sso(&self) -> ::oauth_clients::__private::Client<CorpSso>;
 }
 impl ProvidersExt for ::oauth_clients::__private::Registry<Providers> {
     #[inline]
@@ -54,8 +54,8 @@ impl ProvidersExt for ::oauth_clients::__private::Registry<Providers> {
         ::oauth_clients::__private::Registry::client::<Github>(self)
     }
     #[inline]
-    fn google(&self) -> ::oauth_clients::__private::Client<Google> {
-        ::oauth_clients::__private::Registry::client::<Google>(self)
+    fn corp_sso(&self) -> ::oauth_clients::__private::Client<CorpSso> {
+        ::oauth_clients::__private::Registry::client::<CorpSso>(self)
     }
 }
 #[doc = "The `github` provider, declared with `oauth_clients!`."]
@@ -69,41 +69,22 @@ impl ::oauth_clients::__private::Provider for Github {
         &::oauth_clients::__private::ProviderConfig {
             name: "github",
             openid: false,
-            entries: &[
-                (
-                    ::oauth_clients::__private::Key::AuthorizeUrl,
-                    ::oauth_clients::__private::Static::Str(
-                        "https://github.com/login/oauth/authorize",
-                    ),
-                ),
-                (
-                    ::oauth_clients::__private::Key::AccessTokenUrl,
-                    ::oauth_clients::__private::Static::Str(
-                        "https://github.com/login/oauth/access_token",
-                    ),
-                ),
-                (
-                    ::oauth_clients::__private::Key::ApiBaseUrl,
-                    ::oauth_clients::__private::Static::Str("https://api.github.com/"),
-                ),
-                (
-                    ::oauth_clients::__private::Key::Scope,
-                    ::oauth_clients::__private::Static::Scope(&["user:email"]),
-                ),
-            ],
+            preset: ::core::option::Option::Some("github"),
+            entries: &[],
         };
 }
-#[doc = "The `google` provider, declared with `oauth_clients!`."]
+#[doc = "The `corp_sso` provider, declared with `oauth_clients!`."]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Google;
-impl ::oauth_clients::__private::DeclaredProvider for Google {}
-impl ::oauth_clients::__private::Provider for Google {
+pub struct CorpSso;
+impl ::oauth_clients::__private::DeclaredProvider for CorpSso {}
+impl ::oauth_clients::__private::Provider for CorpSso {
     type Set = Providers;
     const INDEX: usize = 1usize;
     const CONFIG: &'static ::oauth_clients::__private::ProviderConfig =
         &::oauth_clients::__private::ProviderConfig {
-            name: "google",
+            name: "corp_sso",
             openid: true,
+            preset: ::core::option::Option::None,
             entries: &[
                 (
                     ::oauth_clients::__private::Key::AuthorizeParams,
@@ -112,7 +93,7 @@ impl ::oauth_clients::__private::Provider for Google {
                 (
                     ::oauth_clients::__private::Key::ServerMetadataUrl,
                     ::oauth_clients::__private::Static::Str(
-                        "https://accounts.google.com/.well-known/openid-configuration",
+                        "https://sso.example.com/.well-known/openid-configuration",
                     ),
                 ),
                 (
@@ -122,5 +103,5 @@ impl ::oauth_clients::__private::Provider for Google {
             ],
         };
 }
-impl ::oauth_clients::__private::DeclaredOpenId for Google {}
-impl ::oauth_clients::__private::OpenIdProvider for Google {}
+impl ::oauth_clients::__private::DeclaredOpenId for CorpSso {}
+impl ::oauth_clients::__private::OpenIdProvider for CorpSso {}

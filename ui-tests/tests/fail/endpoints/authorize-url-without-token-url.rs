@@ -1,8 +1,8 @@
 use oauth_clients::oauth_clients;
 
 oauth_clients! {
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
+    forge {
+        authorize_url: "https://forge.example/login/oauth/authorize",
     },
 }
 

@@ -1,7 +1,7 @@
 use oauth_clients::oauth_clients;
 
 oauth_clients! {
-    github {
+    forge {
         scope: "user:email",
     },
 }

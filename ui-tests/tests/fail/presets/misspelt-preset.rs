@@ -1,0 +1,8 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+    gihtub,
+    zzyzx,
+}
+
+fn main() {}
