@@ -104,6 +104,8 @@ impl Context {
                 if config.is_openid() {
                     self.check_refreshed_id_token(token, &mut new).await?;
                 }
+                // The same user: the profile of the login carries over.
+                new.profile = token.profile.clone();
                 tracing::info!(provider, "token refreshed");
                 run_hooks(
                     self.hooks(),

@@ -110,15 +110,14 @@ pub use userinfo::UserInfo;
 ///     // Optional: the registry's visibility and name (default: `pub Providers`).
 ///     pub(crate) Login;
 ///
-///     /// Our GitHub OAuth app.
+///     /// Our GitHub OAuth app: a preset, with its credentials from other variables.
 ///     github {
-///         authorize_url: "https://github.com/login/oauth/authorize",
-///         access_token_url: "https://github.com/login/oauth/access_token",
-///         api_base_url: "https://api.github.com/",
-///         scope: "user:email",
 ///         client_id: env("GH_APP_ID"),
 ///         client_secret: env("GH_APP_SECRET"),
 ///     },
+///     /// Presets by name alone, or with the keys they need.
+///     google,
+///     microsoft { tenant: "organizations" },
 ///     corp_sso {
 ///         server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
 ///         scope: "openid email profile",
@@ -133,7 +132,18 @@ pub use userinfo::UserInfo;
 /// ```
 ///
 /// Each provider `name { key: value, .. }` generates a type (`corp_sso` → `CorpSso`) and a
-/// method on the registry (`Login::corp_sso()`). The keys mirror Authlib's `register()`:
+/// method on the registry (`Login::corp_sso()`).
+///
+/// A provider named like a preset (`github`, `google`, `microsoft`, `apple`, `gitlab`,
+/// `okta`, ... — the README lists them all) is that provider: its endpoints, scope and quirks
+/// are built in, keys given override them, and the keys it needs are checked at compile time
+/// (`microsoft` without `tenant`, a misspelt `gihtub`). Presets also take their own keys:
+/// `tenant` and `allowed_tenants` (Microsoft), `hosted_domain` (Google), `team_id`, `key_id`
+/// and `private_key` (Apple), `domain` (Okta, Auth0), `base_url` and `realm` (Keycloak,
+/// GitLab, Salesforce), `region` and `user_pool_id` (Cognito). After a login,
+/// [`Token::profile`] is the user's normalized [`Profile`].
+///
+/// The keys mirror Authlib's `register()`:
 ///
 /// | key | value | default |
 /// |---|---|---|
@@ -151,6 +161,7 @@ pub use userinfo::UserInfo;
 /// | `fetch_userinfo` | `auto`, `always` or `never` (OpenID Connect only) | `auto` |
 /// | `leeway`, `timeout` | seconds | 60, 30 |
 /// | `user_agent` | string | `oauth-clients/<version>` |
+/// | preset keys (`tenant`, `domain`, ...) | a name, or `env("VAR")` | the preset's |
 ///
 /// A URL known only at run time (one discovery URL per deployment) is written `env("VAR")`:
 /// the variable is read when the registry is built, unless runtime settings set the key, and

@@ -760,6 +760,16 @@ fn resolve(
             if values.contains_key(key) || invalid.contains(key) {
                 continue;
             }
+            // A placeholder whose key was refused: already reported, and the value unknown.
+            if let Some(spec::presets::Default::Str(template)) = preset.default(*key) {
+                if invalid
+                    .iter()
+                    .any(|k| template.contains(&format!("{{{k}}}")))
+                {
+                    invalid.push(*key);
+                    continue;
+                }
+            }
             match preset.value(*key, param) {
                 Some(Ok(checked)) => filled.push((*key, checked)),
                 // A placeholder filled with a value that makes the URL invalid.
