@@ -692,4 +692,58 @@ mod table {
             );
         }
     }
+
+    #[test]
+    fn issuer_rules_of_presets() {
+        let claims = |iss: &str, tid: Option<&str>| {
+            let mut map = Map::new();
+            map.insert("iss".into(), json!(iss));
+            if let Some(tid) = tid {
+                map.insert("tid".into(), json!(tid));
+            }
+            map
+        };
+        let check =
+            |rule: IssuerRule<'_>, iss: &str, tid: Option<&str>| rule.check(iss, &claims(iss, tid));
+        let google = IssuerRule::AlsoWithoutScheme("https://accounts.google.com");
+        assert_eq!(check(google, "https://accounts.google.com", None), Ok(()));
+        assert_eq!(check(google, "accounts.google.com", None), Ok(()));
+        assert!(matches!(
+            check(google, "http://accounts.google.com", None),
+            Err(IdTokenError::WrongIssuer { .. })
+        ));
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let any = IssuerRule::Tenant {
+            template,
+            allowed: None,
+        };
+        let listed = IssuerRule::Tenant {
+            template,
+            allowed: Some("t1 t2"),
+        };
+        let t1 = "https://login.microsoftonline.com/t1/v2.0";
+        let t3 = "https://login.microsoftonline.com/t3/v2.0";
+        assert_eq!(check(any, t1, Some("t1")), Ok(()));
+        assert_eq!(check(listed, t1, Some("t1")), Ok(()));
+        assert_eq!(
+            check(listed, t3, Some("t3")),
+            Err(IdTokenError::TenantNotAllowed("t3".into()))
+        );
+        // The issuer must be the one of the token's own tenant.
+        assert_eq!(
+            check(any, t3, Some("t1")),
+            Err(IdTokenError::WrongIssuer {
+                expected: t1.into(),
+                found: t3.into()
+            })
+        );
+        assert_eq!(check(any, t1, None), Err(IdTokenError::MissingClaim("tid")));
+        // A single-tenant issuer (no template) is compared as it is.
+        let single = IssuerRule::Tenant {
+            template: t1,
+            allowed: None,
+        };
+        assert_eq!(check(single, t1, Some("t1")), Ok(()));
+        assert!(check(single, t3, Some("t3")).is_err());
+    }
 }
