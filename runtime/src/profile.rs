@@ -59,6 +59,9 @@ impl Profile {
 /// A field's text: a pointer's string (or number) value, or a template's with every pointer
 /// found; `None` for `""`, a missing or empty value, or a template with a part missing.
 pub(crate) fn field(value: &Value, field: Field) -> Option<String> {
+    if field.contains(" | ") {
+        return field.split(" | ").find_map(|one| self::field(value, one));
+    }
     if field.is_empty() {
         return None;
     }
@@ -274,6 +277,9 @@ mod tests {
             Some("https://cdn.example/80/a1.png")
         );
         assert_eq!(field(&value, "https://cdn.example/{/id}/{/nope}.png"), None);
+        // Alternatives: the first that is there.
+        assert_eq!(field(&value, "/nope | /empty | /id").as_deref(), Some("80"));
+        assert_eq!(field(&value, "/nope | /empty"), None);
     }
 
     #[test]

@@ -234,7 +234,8 @@ pub const PRESETS: &[Preset] = &[
             id: "/id",
             email: "/email",
             verified: Verified::When("/verified"),
-            name: "/global_name",
+            // `global_name` is null for users who never set one.
+            name: "/global_name | /username",
             username: "/username",
             picture: "https://cdn.discordapp.com/avatars/{/id}/{/avatar}.png",
             emails: None,
@@ -718,7 +719,7 @@ pub const PRESETS: &[Preset] = &[
             id: "/id",
             email: "/email",
             verified: Verified::When("/verified"),
-            name: "/display_name",
+            name: "/display_name | {/first_name} {/last_name}",
             username: "",
             picture: "/pic_url",
             emails: None,

@@ -102,7 +102,8 @@ impl Behaviour {
 
 /// One field of a profile, read from a JSON answer: `""` for none, a JSON pointer
 /// (`/data/0/id`), or a template with pointers in braces
-/// (`https://cdn.example/avatars/{/id}/{/avatar}.png`, nothing when one is missing).
+/// (`https://cdn.example/avatars/{/id}/{/avatar}.png`, nothing when one is missing); or
+/// alternatives separated by ` | `, the first one there taken (`/global_name | /username`).
 pub type Field = &'static str;
 
 /// Whether a provider vouches for the email it gives.
