@@ -1,9 +1,10 @@
 // The real, OpenID Certified provider (npm `oidc-provider`) that `tests/tests/interop.rs` runs
 // oauth-clients against.
 //
-//   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--exit-with-stdin]
+//   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--tenant TID] [--exit-with-stdin]
 //
-// Every option may also come from the environment: PORT, KID, KEY_FILE, EXIT_WITH_STDIN=1.
+// Every option may also come from the environment: PORT, KID, KEY_FILE, TENANT,
+// EXIT_WITH_STDIN=1.
 // The port defaults to 3999. With --exit-with-stdin the provider exits when its standard input
 // closes, so it cannot outlive the test process that started it. The signing key is an RSA 2048
 // key made at start-up (so a restart brings a new key, as in a key rotation) unless KEY_FILE
@@ -14,9 +15,18 @@
 // Prints `listening on <issuer> kid=<kid>` when ready, then one `request <METHOD> <path>
 // <status>` line per request (token requests add `client_auth=basic|post|none`) on stdout;
 // errors on stderr.
+//
+// With --tenant TID the provider is shaped like one tenant of Microsoft Entra ID behind its
+// multi-tenant endpoint ("OpenID Connect on the Microsoft identity platform" and "Validate the
+// issuer", learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc and
+// .../claims-validation): the issuer is http://127.0.0.1:PORT/TID/v2.0, every endpoint is under
+// that path, ID tokens carry `tid` (TID) and `oid`, and
+// /common/v2.0/.well-known/openid-configuration serves the same document with the issuer as
+// the template http://127.0.0.1:PORT/{tenantid}/v2.0, as Microsoft's `common` tenant does.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import process from 'node:process';
 import * as oidc from 'oidc-provider';
 
@@ -68,7 +78,9 @@ const { privateKey: ecKey } = crypto.generateKeyPairSync('ec', {
 });
 const ecSigningKey = { ...ecKey, kid: `${signingKey.kid}-ec`, alg: 'ES256', use: 'sig' };
 
-const issuer = `http://127.0.0.1:${port}`;
+const tenant = option('tenant', 'TENANT');
+const base = `http://127.0.0.1:${port}`;
+const issuer = tenant ? `${base}/${tenant}/v2.0` : base;
 const redirectUris = ['http://127.0.0.1:8080/cb'];
 const postLogoutRedirectUris = ['http://127.0.0.1:8080/'];
 const common = {
@@ -113,8 +125,11 @@ const provider = new oidc.Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     revocation: { enabled: true },
   },
+  // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no
+  // access token is issued with them.
+  ...(tenant ? { conformIdTokenClaims: false } : {}),
   claims: {
-    openid: ['sub'],
+    openid: tenant ? ['sub', 'tid', 'oid'] : ['sub'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -127,6 +142,7 @@ const provider = new oidc.Provider(issuer, {
           email: `${sub}@example.test`,
           email_verified: true,
           name: sub.charAt(0).toUpperCase() + sub.slice(1),
+          ...(tenant ? { tid: tenant, oid: `oid-${sub}` } : {}),
         };
       },
     };
@@ -176,7 +192,42 @@ for (const event of [
   });
 }
 
-const server = provider.listen(port, '127.0.0.1', () => {
+// Without a tenant the provider is the whole server; with one, it is mounted under the
+// tenant's path and the multi-tenant discovery document is served beside it.
+function tenantServer() {
+  const prefix = `/${tenant}/v2.0`;
+  const handle = provider.callback();
+  return http.createServer(async (req, res) => {
+    const path = req.url.split('?')[0];
+    if (req.method === 'GET' && path === '/common/v2.0/.well-known/openid-configuration') {
+      try {
+        const own = await fetch(`${issuer}/.well-known/openid-configuration`);
+        const document = await own.json();
+        document.issuer = `${base}/{tenantid}/v2.0`;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(document));
+        console.log(`request GET ${path} 200`);
+      } catch (error) {
+        console.error(`common discovery: ${error}`);
+        res.writeHead(500);
+        res.end();
+      }
+      return;
+    }
+    if (path === prefix || path.startsWith(`${prefix}/`)) {
+      // What a mounting framework does: the provider sees its own paths, and works out its
+      // mount path from `originalUrl`.
+      req.originalUrl = req.url;
+      req.url = req.url.slice(prefix.length) || '/';
+      handle(req, res);
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+}
+
+const server = (tenant ? tenantServer() : provider).listen(port, '127.0.0.1', () => {
   console.log(`listening on ${issuer} kid=${signingKey.kid}`);
 });
 server.on('error', (error) => {

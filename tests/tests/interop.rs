@@ -47,6 +47,16 @@ oauth_clients! {
     },
 }
 
+// The `microsoft` preset, run against oidc-provider shaped like one Entra tenant behind the
+// multi-tenant `common` endpoint (`server.mjs --tenant`).
+oauth_clients! {
+    pub Entra;
+    microsoft { tenant: "common" },
+}
+
+/// The tenant the provider is shaped like (an id of Microsoft's form).
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
 /// Registered with every client in `server.mjs`.
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/cb";
 const AFTER_LOGOUT: &str = "http://127.0.0.1:8080/";
@@ -173,6 +183,8 @@ impl Log {
 struct OidcProvider {
     port: u16,
     kid: String,
+    /// Shaped like one Microsoft Entra tenant behind the `common` endpoint (`--tenant`).
+    tenant: Option<String>,
     child: Child,
     // Held open: the provider exits when it closes, so it dies with this process however the
     // process ends.
@@ -207,10 +219,20 @@ fn next_kid(port: u16) -> String {
 impl OidcProvider {
     /// Starts a provider on a free loopback port.
     async fn start() -> OidcProvider {
+        OidcProvider::start_shaped(None).await
+    }
+
+    /// Starts a provider shaped like the Microsoft Entra tenant `tenant`, behind the
+    /// multi-tenant `common` endpoint (`server.mjs --tenant`).
+    async fn start_tenant(tenant: &str) -> OidcProvider {
+        OidcProvider::start_shaped(Some(tenant)).await
+    }
+
+    async fn start_shaped(tenant: Option<&str>) -> OidcProvider {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match OidcProvider::start_on(port).await {
+            match OidcProvider::start_on(port, tenant).await {
                 Ok(provider) => return provider,
                 // Another process took the port between our probe and the provider's bind.
                 Err(StartError::PortTaken) => last = format!("port {port} was taken"),
@@ -224,18 +246,20 @@ impl OidcProvider {
     /// signing key. Its storage is in memory: every grant, session and token is forgotten.
     async fn restart(&mut self) {
         let port = self.port;
+        let tenant = self.tenant.clone();
         let _ = self.child.kill();
         let _ = self.child.wait();
-        *self = match OidcProvider::start_on(port).await {
+        *self = match OidcProvider::start_on(port, tenant.as_deref()).await {
             Ok(provider) => provider,
             Err(StartError::PortTaken) => panic!("port {port} was taken during the restart"),
             Err(StartError::Failed(message)) => panic!("{message}"),
         };
     }
 
-    async fn start_on(port: u16) -> Result<OidcProvider, StartError> {
+    async fn start_on(port: u16, tenant: Option<&str>) -> Result<OidcProvider, StartError> {
         ensure_installed();
         let kid = next_kid(port);
+        let tenant_args = tenant.map(|t| ["--tenant", t]);
         let mut child = Command::new("node")
             .arg("server.mjs")
             .args([
@@ -245,8 +269,10 @@ impl OidcProvider {
                 &kid,
                 "--exit-with-stdin",
             ])
+            .args(tenant_args.iter().flatten())
             .current_dir(provider_dir())
             .env_remove("KEY_FILE")
+            .env_remove("TENANT")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -278,6 +304,7 @@ impl OidcProvider {
         let mut provider = OidcProvider {
             port,
             kid,
+            tenant: tenant.map(str::to_string),
             child,
             _stdin: stdin,
             log,
@@ -339,7 +366,10 @@ impl OidcProvider {
     }
 
     fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        match &self.tenant {
+            Some(tenant) => format!("http://127.0.0.1:{}/{tenant}/v2.0", self.port),
+            None => format!("http://127.0.0.1:{}", self.port),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -518,7 +548,8 @@ impl Browser {
                 return (next, steps);
             }
             url = next;
-            if !url.path().starts_with("/interaction/") {
+            // The provider's interaction pages, wherever it is mounted.
+            if !url.path().contains("/interaction/") {
                 response = self.get(&url).await;
                 continue;
             }
@@ -1029,4 +1060,83 @@ async fn refused_consent_is_an_authorization_error() {
         other => panic!("expected Error::Authorization, got {other:?}"),
     }
     assert_eq!(s.op.requests("POST /token").await, 0, "no code to redeem");
+}
+
+/// The `microsoft` preset (`tenant: "common"`) with the provider's `common` discovery URL;
+/// `allowed_tenants` from settings when given.
+fn entra(op: &OidcProvider, allowed_tenants: Option<&str>) -> Registry<Entra> {
+    let common = format!(
+        "http://127.0.0.1:{}/common/v2.0/.well-known/openid-configuration",
+        op.port
+    );
+    let mut settings = Settings::new()
+        .set("microsoft", "server_metadata_url", common)
+        .set("microsoft", "client_id", "rp-basic")
+        .set("microsoft", "client_secret", "rp-basic-secret");
+    if let Some(allowed) = allowed_tenants {
+        settings = settings.set("microsoft", "allowed_tenants", allowed);
+    }
+    Entra::builder()
+        .settings(settings)
+        .env_source(|_| None)
+        .build()
+        .unwrap()
+}
+
+/// Signs `user` in with the `microsoft` preset of `registry`: the callback's outcome.
+async fn entra_sign_in(registry: &Registry<Entra>, user: &str) -> Result<Token, Error> {
+    let session = MemorySession::new();
+    let client = registry.microsoft();
+    let redirect = client
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let back = login(redirect.location(), user).await;
+    client
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+}
+
+#[tokio::test]
+async fn microsoft_multi_tenant_login_against_a_tenant_shaped_oidc_provider() {
+    let op = OidcProvider::start_tenant(TENANT).await;
+    let base = format!("http://127.0.0.1:{}", op.port);
+    let registry = entra(&op, None);
+    // Discovery at `common` names the issuer template, as Microsoft's does: accepted.
+    let metadata = registry.microsoft().metadata().await.unwrap();
+    assert_eq!(
+        metadata.issuer(),
+        Some(format!("{base}/{{tenantid}}/v2.0").as_str())
+    );
+
+    let token = entra_sign_in(&registry, "alice")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", op.log.text()));
+    // The ID token names the tenant's own issuer and `tid`: checked against each other.
+    let info = token.userinfo.as_ref().unwrap();
+    assert_eq!(info.iss(), Some(op.issuer().as_str()));
+    assert_eq!(info.get("tid"), Some(&Value::from(TENANT)));
+    let profile = token.profile().expect("a profile");
+    assert_eq!(profile.identity(), (op.issuer().as_str(), "oid-alice"));
+    assert_eq!(profile.email.as_deref(), Some("alice@example.test"));
+    // The provider says verified; Microsoft's email claim is never taken as verified.
+    assert!(info.email_verified());
+    assert!(!profile.email_verified);
+    assert_eq!(op.requests("POST /token 200 client_auth=basic").await, 1);
+
+    // On the allow-list: signed in. Off it: refused after the provider's answer was checked,
+    // with the tenant named.
+    let listed = entra(
+        &op,
+        Some(&format!("9188040d-6c67-4c5b-b112-36a304b66dad {TENANT}")),
+    );
+    assert!(entra_sign_in(&listed, "bob").await.is_ok());
+    let other = entra(&op, Some("9188040d-6c67-4c5b-b112-36a304b66dad"));
+    match entra_sign_in(&other, "carol").await {
+        Err(Error::IdToken {
+            reason: oauth_clients::IdTokenError::TenantNotAllowed(tenant),
+            ..
+        }) => assert_eq!(tenant, TENANT),
+        other => panic!("expected TenantNotAllowed, got {other:?}"),
+    }
 }
