@@ -218,7 +218,14 @@ impl<'a> ApiRequest<'a> {
                 .query(&self.query),
         );
         if let Some((name, value)) = Context::preset_api_header(config) {
-            request = request.header_text(HeaderName::from_static(name), value, false);
+            // Not `HeaderName::from_static`, which panics on upper case: the catalog spells the
+            // name as the provider's documentation does (Twitch's `Client-Id`).
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::InvalidRequest {
+                    provider: self.context.name(),
+                    message: format!("the preset's header name `{name}` is not valid"),
+                })?;
+            request = request.header_text(name, value, false);
         }
         let mut form = self.form.clone();
         match config.token_placement {
