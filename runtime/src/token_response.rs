@@ -105,6 +105,14 @@ pub(crate) fn token_from_fields(
         None | Some(Value::Null) => None,
         Some(_) => return Err(invalid("`scope` is not a string".into())),
     };
+    // Bitbucket Cloud names it `scopes` (until its announced switch to `scope`; "OAuth 2.0",
+    // developer.atlassian.com/cloud/bitbucket/oauth-2): read as the granted scope, and kept.
+    let scope = scope.or_else(|| {
+        fields
+            .get("scopes")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
     let mut take_string = |name: &str| -> Result<Option<String>, Error> {
         match fields.remove(name) {
             None | Some(Value::Null) => Ok(None),

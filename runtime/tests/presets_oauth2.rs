@@ -1330,6 +1330,7 @@ async fn bitbucket_email_is_the_confirmed_primary_of_the_list() {
     let token = login.token();
     assert_eq!(login.authorize["scope"], "account email");
     assert_eq!(token.extra["scopes"], "account email");
+    assert_eq!(token.scope.as_deref(), Some("account email"));
     assert_profile(
         token,
         Expected {
