@@ -247,23 +247,13 @@ mod tests {
         }
     }
 
-    const GITHUB: ApiProfile = ApiProfile {
-        path: "user",
-        post: false,
-        id: "/id",
-        email: "/email",
-        verified: Verified::Never,
-        name: "/name",
-        username: "/login",
-        picture: "/avatar_url",
-        emails: Some(EmailList {
-            path: "user/emails",
-            list: "",
-            address: "email",
-            primary: "primary",
-            verified: "verified",
-        }),
-    };
+    /// GitHub's, from the catalog.
+    fn github() -> ApiProfile {
+        match oauth_clients_spec::presets::preset("github").map(|p| p.profile) {
+            Some(oauth_clients_spec::presets::ProfileSource::Api(api)) => api,
+            other => unreachable!("GitHub's profile comes from its API: {other:?}"),
+        }
+    }
 
     #[test]
     fn fields_are_pointers_or_templates() {
@@ -292,24 +282,24 @@ mod tests {
             {"email": "octo@example.com", "primary": true, "verified": false},
             {"email": "other@example.com", "primary": false, "verified": true},
         ]);
-        let profile = from_api("github", base, &GITHUB, &user, Some(&emails)).unwrap();
+        let profile = from_api("github", base, &github(), &user, Some(&emails)).unwrap();
         assert_eq!(profile.identity(), (base, "583231"));
         assert_eq!(profile.email, None);
         assert!(!profile.email_verified);
         assert_eq!(profile.username.as_deref(), Some("octocat"));
         // The verified primary address, when there is one.
         let emails = json!([{"email": "octo@example.com", "primary": true, "verified": true}]);
-        let profile = from_api("github", base, &GITHUB, &user, Some(&emails)).unwrap();
+        let profile = from_api("github", base, &github(), &user, Some(&emails)).unwrap();
         assert_eq!(profile.email.as_deref(), Some("octo@example.com"));
         assert!(profile.email_verified);
         // A public email in `/user` is never taken as verified.
         let user = json!({"id": 1, "login": "x", "email": "public@example.com"});
-        let profile = from_api("github", base, &GITHUB, &user, None).unwrap();
+        let profile = from_api("github", base, &github(), &user, None).unwrap();
         assert_eq!(profile.email.as_deref(), Some("public@example.com"));
         assert!(!profile.email_verified);
         // No id: no profile.
         assert_eq!(
-            from_api("github", base, &GITHUB, &json!({"login": "x"}), None),
+            from_api("github", base, &github(), &json!({"login": "x"}), None),
             None
         );
     }

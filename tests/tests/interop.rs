@@ -8,8 +8,8 @@
 //! skip silently.
 
 use oauth_clients::{
-    oauth_clients, Callback, Error, LogoutCallback, LogoutState, MemorySession, OpenIdProvider,
-    Provider, Registry, Settings, Token,
+    oauth_clients, Callback, Client, Error, LogoutCallback, LogoutState, MemorySession,
+    OpenIdProvider, Provider, Registry, Settings, Token,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -666,8 +666,15 @@ async fn setup() -> Interop {
 
 /// A whole login of `user` with provider `P`, in a fresh session and browser.
 async fn sign_in<P: Provider<Set = Providers>>(s: &Interop, user: &str) -> Token {
+    sign_in_with(&s.registry.client::<P>(), user)
+        .await
+        .unwrap_or_else(|e| panic!("login of {user} failed: {e:?}\n{}", s.op.log.text()))
+}
+
+/// A whole login of `user` with `client`, in a fresh session and browser: the callback's
+/// outcome.
+async fn sign_in_with<P: Provider>(client: &Client<P>, user: &str) -> Result<Token, Error> {
     let session = MemorySession::new();
-    let client = s.registry.client::<P>();
     let redirect = client
         .authorize_redirect(&session, REDIRECT_URI)
         .await
@@ -676,7 +683,6 @@ async fn sign_in<P: Provider<Set = Providers>>(s: &Interop, user: &str) -> Token
     client
         .authorize_access_token(&session, &Callback::from_url(&back))
         .await
-        .unwrap_or_else(|e| panic!("login of {user} failed: {e:?}\n{}", s.op.log.text()))
 }
 
 fn now() -> u64 {
@@ -1083,20 +1089,6 @@ fn entra(op: &OidcProvider, allowed_tenants: Option<&str>) -> Registry<Entra> {
         .unwrap()
 }
 
-/// Signs `user` in with the `microsoft` preset of `registry`: the callback's outcome.
-async fn entra_sign_in(registry: &Registry<Entra>, user: &str) -> Result<Token, Error> {
-    let session = MemorySession::new();
-    let client = registry.microsoft();
-    let redirect = client
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
-    let back = login(redirect.location(), user).await;
-    client
-        .authorize_access_token(&session, &Callback::from_url(&back))
-        .await
-}
-
 #[tokio::test]
 async fn microsoft_multi_tenant_login_against_a_tenant_shaped_oidc_provider() {
     let op = OidcProvider::start_tenant(TENANT).await;
@@ -1109,7 +1101,7 @@ async fn microsoft_multi_tenant_login_against_a_tenant_shaped_oidc_provider() {
         Some(format!("{base}/{{tenantid}}/v2.0").as_str())
     );
 
-    let token = entra_sign_in(&registry, "alice")
+    let token = sign_in_with(&registry.microsoft(), "alice")
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", op.log.text()));
     // The ID token names the tenant's own issuer and `tid`: checked against each other.
@@ -1130,9 +1122,9 @@ async fn microsoft_multi_tenant_login_against_a_tenant_shaped_oidc_provider() {
         &op,
         Some(&format!("9188040d-6c67-4c5b-b112-36a304b66dad {TENANT}")),
     );
-    assert!(entra_sign_in(&listed, "bob").await.is_ok());
+    assert!(sign_in_with(&listed.microsoft(), "bob").await.is_ok());
     let other = entra(&op, Some("9188040d-6c67-4c5b-b112-36a304b66dad"));
-    match entra_sign_in(&other, "carol").await {
+    match sign_in_with(&other.microsoft(), "carol").await {
         Err(Error::IdToken {
             reason: oauth_clients::IdTokenError::TenantNotAllowed(tenant),
             ..
