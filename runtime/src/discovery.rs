@@ -57,10 +57,19 @@ impl Context {
     fn overlay(&self, discovered: &Metadata) -> Metadata {
         let declared = &self.runtime().declared_metadata;
         Metadata {
-            issuer: declared
-                .issuer
-                .clone()
-                .or_else(|| discovered.issuer.clone()),
+            // Microsoft's discovered issuer is the `{tenantid}` template ID tokens are checked
+            // against; it was accepted against the declared one already.
+            issuer: if self.keeps_discovered_issuer() {
+                discovered
+                    .issuer
+                    .clone()
+                    .or_else(|| declared.issuer.clone())
+            } else {
+                declared
+                    .issuer
+                    .clone()
+                    .or_else(|| discovered.issuer.clone())
+            },
             authorization_endpoint: declared
                 .authorization_endpoint
                 .clone()

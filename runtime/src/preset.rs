@@ -54,6 +54,13 @@ impl Context {
                 && tenant_issuer_matches(found, expected))
     }
 
+    /// Whether the discovered issuer stands over a declared `issuer`: Microsoft's is the
+    /// `{tenantid}` template that ID tokens are checked against, and discovery accepted it
+    /// against the declared one (`discovered_issuer_accepted`).
+    pub(crate) fn keeps_discovered_issuer(&self) -> bool {
+        self.behaviour().issuer == spec::IssuerRule::TenantTemplate
+    }
+
     /// Whether the RFC 9207 `iss` of a callback is the provider's.
     pub(crate) fn callback_issuer_accepted(&self, found: &str, expected: &str) -> bool {
         match self.behaviour().issuer {

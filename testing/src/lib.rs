@@ -45,6 +45,26 @@ pub struct TestClient {
     pub redirect_uris: Vec<String>,
 }
 
+/// A client that authenticates as Sign in with Apple's do: its `client_secret` is a JWT it
+/// signs with an ES256 key, instead of a shared secret ("Creating a client secret",
+/// <https://developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret>).
+/// Register one with [`TestProviderBuilder::signed_secret_client`].
+///
+/// The token endpoint then takes only `client_secret_post` for that client, and refuses with
+/// `invalid_client` a secret that is not a JWT whose header has `alg` `ES256` and this `kid`,
+/// whose signature verifies with `public_key`, and whose claims have `iss` the team id, `sub`
+/// the client id, `aud` the provider's [`issuer`](TestProvider::issuer), `iat` not in the
+/// future, `exp` in the future, and `exp - iat` at most 15,777,000 seconds (Apple's six months).
+#[derive(Clone, Debug)]
+pub struct SignedSecretKey {
+    /// The team id, the secret's `iss`.
+    pub team_id: String,
+    /// The key id, the secret's `kid`.
+    pub key_id: String,
+    /// The P-256 public key as an uncompressed SEC1 point (65 bytes: `0x04`, then x and y).
+    pub public_key: Vec<u8>,
+}
+
 /// How the token endpoint formats its answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenFormat {
@@ -259,6 +279,7 @@ pub const CLIENT_SECRET: &str = "test-client-secret";
 pub struct TestProviderBuilder {
     behaviour: Behaviour,
     clients: Vec<TestClient>,
+    signed_secret_keys: Vec<(String, SignedSecretKey)>,
     port: u16,
 }
 
@@ -278,6 +299,19 @@ impl TestProviderBuilder {
     /// Registers another client.
     pub fn client(mut self, client: TestClient) -> Self {
         self.clients.push(client);
+        self
+    }
+
+    /// Registers a client that authenticates with a JWT signed by `key` instead of a shared
+    /// secret, as Sign in with Apple's clients do (see [`SignedSecretKey`]); its
+    /// `client_secret` is not used.
+    pub fn signed_secret_client(mut self, client: TestClient, key: SignedSecretKey) -> Self {
+        self.signed_secret_keys
+            .push((client.client_id.clone(), key));
+        self.clients.push(TestClient {
+            client_secret: None,
+            ..client
+        });
         self
     }
 
@@ -317,6 +351,7 @@ impl TestProviderBuilder {
                     .map(|c| (c.client_id.clone(), c))
                     .collect(),
             ),
+            signed_secret_keys: self.signed_secret_keys.into_iter().collect(),
             grants: Mutex::new(Grants::default()),
             counts: Mutex::new(BTreeMap::new()),
         });
@@ -372,6 +407,7 @@ impl TestProvider {
                 client_secret: Some(CLIENT_SECRET.into()),
                 redirect_uris: Vec::new(),
             }],
+            signed_secret_keys: Vec::new(),
             port: 0,
         }
     }
@@ -503,6 +539,8 @@ pub(crate) struct Shared {
     ec_key: EcKey,
     behaviour: Mutex<Behaviour>,
     clients: Mutex<HashMap<String, TestClient>>,
+    /// The keys of clients that authenticate with a signed JWT, by client id.
+    signed_secret_keys: HashMap<String, SignedSecretKey>,
     grants: Mutex<Grants>,
     counts: Mutex<BTreeMap<String, usize>>,
 }

@@ -245,12 +245,96 @@ fn authenticate(
         .get(&client_id)
         .cloned()
         .ok_or_else(unauthorized)?;
+    if let Some(key) = shared.signed_secret_keys.get(&client_id) {
+        // Apple takes the client secret in the body only.
+        let (Some(secret), "client_secret_post") = (&secret, method) else {
+            return Err(unauthorized());
+        };
+        return match check_signed_secret(secret, key, &client_id, &shared.issuer, now()) {
+            Ok(()) => Ok((client_id, "signed_secret")),
+            Err(reason) => Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                &format!("client authentication failed: {reason}"),
+            )),
+        };
+    }
     match (&client.client_secret, &secret) {
         (Some(expected), Some(given)) if expected == given => {}
         (None, None) => {}
         _ => return Err(unauthorized()),
     }
     Ok((client_id, method))
+}
+
+/// The longest a signed client secret may be valid: six months, as Apple allows
+/// ("Creating a client secret",
+/// developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret).
+const SIGNED_SECRET_MAX_LIFETIME: u64 = 15_777_000;
+
+/// Checks a client secret that is a JWT the client signed, as Sign in with Apple's token
+/// endpoint does ("Creating a client secret", see [`SIGNED_SECRET_MAX_LIFETIME`]): header
+/// `alg` ES256 and the key's `kid`, the signature, then `iss` (team id), `sub` (client id),
+/// `aud` (the issuer), `iat`, `exp` and the lifetime. What failed, never the secret.
+fn check_signed_secret(
+    secret: &str,
+    key: &super::SignedSecretKey,
+    client_id: &str,
+    audience: &str,
+    now: u64,
+) -> Result<(), &'static str> {
+    let parts: Vec<&str> = secret.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return Err("the client secret is not a JWT");
+    };
+    let json = |part: &str| -> Option<serde_json::Map<String, Value>> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let header = json(header).ok_or("the client secret's header is not JSON")?;
+    if header.get("alg").and_then(Value::as_str) != Some("ES256") {
+        return Err("the client secret is not signed with ES256");
+    }
+    if header.get("kid").and_then(Value::as_str) != Some(key.key_id.as_str()) {
+        return Err("the client secret's kid is not the client's key");
+    }
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| "the client secret's signature is not base64url")?;
+    let signed = &secret[..secret.rfind('.').unwrap_or(0)];
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_FIXED,
+        &key.public_key,
+    )
+    .verify(signed.as_bytes(), &signature)
+    .map_err(|_| "the client secret's signature does not verify with the client's key")?;
+    let claims = json(claims).ok_or("the client secret's claims are not JSON")?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let number = |name: &str| claims.get(name).and_then(Value::as_u64);
+    if text("iss") != Some(key.team_id.as_str()) {
+        return Err("the client secret's iss is not the team id");
+    }
+    if text("sub") != Some(client_id) {
+        return Err("the client secret's sub is not the client id");
+    }
+    if text("aud") != Some(audience) {
+        return Err("the client secret's aud is not the provider's issuer");
+    }
+    let (Some(iat), Some(exp)) = (number("iat"), number("exp")) else {
+        return Err("the client secret has no numeric iat and exp");
+    };
+    if iat > now {
+        return Err("the client secret's iat is in the future");
+    }
+    if exp <= now {
+        return Err("the client secret has expired");
+    }
+    if exp - iat > SIGNED_SECRET_MAX_LIFETIME {
+        return Err("the client secret is valid for more than six months");
+    }
+    Ok(())
 }
 
 fn s256(verifier: &str) -> String {
@@ -779,4 +863,86 @@ fn stable_id(user: &str) -> u64 {
 async fn trap(State(shared): State<Arc<Shared>>) -> Response {
     shared.count("trap");
     (StatusCode::OK, "followed a redirect").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING as ALG};
+
+    const NOW: u64 = 1_700_000_000;
+    const ISSUER: &str = "https://appleid.apple.com";
+
+    fn key_pair() -> EcdsaKeyPair {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ALG, &rng).unwrap();
+        EcdsaKeyPair::from_pkcs8(&ALG, pkcs8.as_ref(), &rng).unwrap()
+    }
+
+    fn jwt(pair: &EcdsaKeyPair, header: Value, claims: Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature = pair
+            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", b64(signature.as_ref()))
+    }
+
+    /// Each claim of Apple's client secret ("Creating a client secret",
+    /// developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret)
+    /// is checked, and a valid secret passes.
+    #[test]
+    fn signed_client_secrets_are_checked_as_apple_documents() {
+        let pair = key_pair();
+        let key = crate::SignedSecretKey {
+            team_id: "TEAM".into(),
+            key_id: "KID".into(),
+            public_key: pair.public_key().as_ref().to_vec(),
+        };
+        let header = json!({"alg": "ES256", "kid": "KID"});
+        let claims = json!({"iss": "TEAM", "sub": "app", "aud": ISSUER,
+                            "iat": NOW - 10, "exp": NOW + 3600});
+        let check = |secret: &str| check_signed_secret(secret, &key, "app", ISSUER, NOW);
+        assert_eq!(check(&jwt(&pair, header.clone(), claims.clone())), Ok(()));
+
+        let with = |name: &str, value: Value| {
+            let mut claims = claims.clone();
+            claims[name] = value;
+            check(&jwt(&pair, header.clone(), claims))
+        };
+        assert!(with("iss", json!("OTHER")).unwrap_err().contains("iss"));
+        assert!(with("sub", json!("other-app")).unwrap_err().contains("sub"));
+        assert!(with("aud", json!("https://idp.example"))
+            .unwrap_err()
+            .contains("aud"));
+        assert!(with("iat", json!(NOW + 60)).unwrap_err().contains("future"));
+        assert!(with("exp", json!(NOW)).unwrap_err().contains("expired"));
+        // Six months at most: 15,777,000 seconds passes, one more does not.
+        let mut longest = claims.clone();
+        longest["iat"] = json!(NOW - 10);
+        longest["exp"] = json!(NOW - 10 + SIGNED_SECRET_MAX_LIFETIME);
+        assert_eq!(check(&jwt(&pair, header.clone(), longest.clone())), Ok(()));
+        longest["exp"] = json!(NOW - 10 + SIGNED_SECRET_MAX_LIFETIME + 1);
+        assert!(check(&jwt(&pair, header.clone(), longest))
+            .unwrap_err()
+            .contains("six months"));
+
+        let header_with = |header: Value| check(&jwt(&pair, header, claims.clone()));
+        assert!(header_with(json!({"alg": "ES384", "kid": "KID"}))
+            .unwrap_err()
+            .contains("ES256"));
+        assert!(header_with(json!({"alg": "ES256", "kid": "OTHER"}))
+            .unwrap_err()
+            .contains("kid"));
+        assert!(check(&jwt(&key_pair(), header.clone(), claims.clone()))
+            .unwrap_err()
+            .contains("signature"));
+        assert_eq!(
+            check("shared-secret"),
+            Err("the client secret is not a JWT")
+        );
+    }
 }
