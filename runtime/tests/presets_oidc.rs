@@ -123,6 +123,16 @@ fn microsoft_settings(provider: &TestProvider) -> Settings {
     )
 }
 
+/// The registry with `microsoft` pointed at `provider` (see [`microsoft_settings`]).
+fn microsoft_registry(provider: &TestProvider) -> Registry<Providers> {
+    Providers::builder()
+        .allow_unconfigured()
+        .settings(microsoft_settings(provider))
+        .env_source(|_| None)
+        .build()
+        .unwrap()
+}
+
 /// ID tokens as Microsoft issues them for a user of tenant `tid` ("ID token claims reference",
 /// https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference):
 /// `iss` names the tenant `iss_tenant` (normally `tid` itself), `sub` is per application, `oid`
@@ -148,12 +158,7 @@ fn microsoft_tokens(provider: &TestProvider, iss_tenant: &str, tid: Option<&str>
 #[tokio::test]
 async fn microsoft_common_accepts_allowed_tenants_with_tenant_and_object_id_as_identity() {
     let provider = microsoft_provider().await;
-    let registry = Providers::builder()
-        .allow_unconfigured()
-        .settings(microsoft_settings(&provider))
-        .env_source(|_| None)
-        .build()
-        .unwrap();
+    let registry = microsoft_registry(&provider);
     let microsoft = registry.client::<Microsoft>();
 
     for (tid, oid) in [(TENANT_A, "oid-of-alice"), (TENANT_B, "oid-of-bob")] {
@@ -179,12 +184,7 @@ async fn microsoft_common_accepts_allowed_tenants_with_tenant_and_object_id_as_i
 #[tokio::test]
 async fn microsoft_refuses_other_tenants_mismatched_issuers_and_tokens_without_tid() {
     let provider = microsoft_provider().await;
-    let registry = Providers::builder()
-        .allow_unconfigured()
-        .settings(microsoft_settings(&provider))
-        .env_source(|_| None)
-        .build()
-        .unwrap();
+    let registry = microsoft_registry(&provider);
     let microsoft = registry.client::<Microsoft>();
     let log_in = || async {
         provider
