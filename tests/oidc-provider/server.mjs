@@ -1,9 +1,10 @@
 // The real, OpenID Certified provider (npm `oidc-provider`) that `tests/tests/interop.rs` runs
 // oauth-clients against.
 //
-//   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--tenant TID] [--exit-with-stdin]
+//   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--issuer-path PATH]
+//                   [--tenant TID] [--exit-with-stdin]
 //
-// Every option may also come from the environment: PORT, KID, KEY_FILE, TENANT,
+// Every option may also come from the environment: PORT, KID, KEY_FILE, ISSUER_PATH, TENANT,
 // EXIT_WITH_STDIN=1.
 // The port defaults to 3999. With --exit-with-stdin the provider exits when its standard input
 // closes, so it cannot outlive the test process that started it. The signing key is an RSA 2048
@@ -15,6 +16,9 @@
 // Prints `listening on <issuer> kid=<kid>` when ready, then one `request <METHOD> <path>
 // <status>` line per request (token requests add `client_auth=basic|post|none`) on stdout;
 // errors on stderr.
+//
+// With --issuer-path PATH (e.g. /realms/staff, where Keycloak puts a realm) the issuer is
+// http://127.0.0.1:PORT/PATH and every endpoint is under that path.
 //
 // With --tenant TID the provider is shaped like one tenant of Microsoft Entra ID behind its
 // multi-tenant endpoint ("OpenID Connect on the Microsoft identity platform" and "Validate the
@@ -79,8 +83,13 @@ const { privateKey: ecKey } = crypto.generateKeyPairSync('ec', {
 const ecSigningKey = { ...ecKey, kid: `${signingKey.kid}-ec`, alg: 'ES256', use: 'sig' };
 
 const tenant = option('tenant', 'TENANT');
+const issuerPath = tenant ? `/${tenant}/v2.0` : (option('issuer-path', 'ISSUER_PATH') ?? '');
+if (issuerPath !== '' && !/^(\/[A-Za-z0-9._-]+)+$/.test(issuerPath)) {
+  console.error(`invalid issuer path: ${issuerPath}`);
+  process.exit(2);
+}
 const base = `http://127.0.0.1:${port}`;
-const issuer = tenant ? `${base}/${tenant}/v2.0` : base;
+const issuer = `${base}${issuerPath}`;
 const redirectUris = ['http://127.0.0.1:8080/cb'];
 const postLogoutRedirectUris = ['http://127.0.0.1:8080/'];
 const common = {
@@ -192,14 +201,15 @@ for (const event of [
   });
 }
 
-// Without a tenant the provider is the whole server; with one, it is mounted under the
-// tenant's path and the multi-tenant discovery document is served beside it.
-function tenantServer() {
-  const prefix = `/${tenant}/v2.0`;
+// Without an issuer path the provider is the whole server; with one, it is mounted under it,
+// and for a tenant the multi-tenant discovery document is served beside it.
+function mountedServer() {
+  const prefix = issuerPath;
   const handle = provider.callback();
   return http.createServer(async (req, res) => {
     const path = req.url.split('?')[0];
-    if (req.method === 'GET' && path === '/common/v2.0/.well-known/openid-configuration') {
+    const common = '/common/v2.0/.well-known/openid-configuration';
+    if (tenant && req.method === 'GET' && path === common) {
       try {
         const own = await fetch(`${issuer}/.well-known/openid-configuration`);
         const document = await own.json();
@@ -227,7 +237,7 @@ function tenantServer() {
   });
 }
 
-const server = (tenant ? tenantServer() : provider).listen(port, '127.0.0.1', () => {
+const server = (issuerPath ? mountedServer() : provider).listen(port, '127.0.0.1', () => {
   console.log(`listening on ${issuer} kid=${signingKey.kid}`);
 });
 server.on('error', (error) => {

@@ -47,11 +47,13 @@ oauth_clients! {
     },
 }
 
-// The `microsoft` preset, run against oidc-provider shaped like one Entra tenant behind the
-// multi-tenant `common` endpoint (`server.mjs --tenant`).
+// Presets run against oidc-provider shaped like their provider: `microsoft` like one Entra
+// tenant behind the multi-tenant `common` endpoint (`server.mjs --tenant`), `keycloak` like a
+// realm (`server.mjs --issuer-path /realms/staff`).
 oauth_clients! {
     pub Entra;
     microsoft { tenant: "common" },
+    keycloak { base_url: "https://sso.example.com", realm: "staff" },
 }
 
 /// The tenant the provider is shaped like (an id of Microsoft's form).
@@ -179,12 +181,22 @@ impl Log {
     }
 }
 
+/// How a provider is shaped like a preset's provider (`server.mjs` options).
+#[derive(Clone, Debug)]
+enum Shape {
+    /// `--tenant TID`: one Microsoft Entra tenant behind the `common` endpoint.
+    Tenant(String),
+    /// `--issuer-path PATH`: the issuer and every endpoint under a path (a Keycloak realm).
+    Path(String),
+}
+
 /// A running `oidc-provider`; killed (and reaped, so its port is free) when dropped.
 struct OidcProvider {
     port: u16,
     kid: String,
-    /// Shaped like one Microsoft Entra tenant behind the `common` endpoint (`--tenant`).
-    tenant: Option<String>,
+    /// How it was started: `--tenant TID` (one Microsoft Entra tenant behind the `common`
+    /// endpoint) or `--issuer-path PATH`; none for the plain provider.
+    shape: Option<Shape>,
     child: Child,
     // Held open: the provider exits when it closes, so it dies with this process however the
     // process ends.
@@ -225,14 +237,20 @@ impl OidcProvider {
     /// Starts a provider shaped like the Microsoft Entra tenant `tenant`, behind the
     /// multi-tenant `common` endpoint (`server.mjs --tenant`).
     async fn start_tenant(tenant: &str) -> OidcProvider {
-        OidcProvider::start_shaped(Some(tenant)).await
+        OidcProvider::start_shaped(Some(Shape::Tenant(tenant.into()))).await
     }
 
-    async fn start_shaped(tenant: Option<&str>) -> OidcProvider {
+    /// Starts a provider whose issuer, and every endpoint, is under `path`
+    /// (`server.mjs --issuer-path`).
+    async fn start_at(path: &str) -> OidcProvider {
+        OidcProvider::start_shaped(Some(Shape::Path(path.into()))).await
+    }
+
+    async fn start_shaped(shape: Option<Shape>) -> OidcProvider {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match OidcProvider::start_on(port, tenant).await {
+            match OidcProvider::start_on(port, shape.clone()).await {
                 Ok(provider) => return provider,
                 // Another process took the port between our probe and the provider's bind.
                 Err(StartError::PortTaken) => last = format!("port {port} was taken"),
@@ -246,20 +264,24 @@ impl OidcProvider {
     /// signing key. Its storage is in memory: every grant, session and token is forgotten.
     async fn restart(&mut self) {
         let port = self.port;
-        let tenant = self.tenant.clone();
+        let shape = self.shape.clone();
         let _ = self.child.kill();
         let _ = self.child.wait();
-        *self = match OidcProvider::start_on(port, tenant.as_deref()).await {
+        *self = match OidcProvider::start_on(port, shape).await {
             Ok(provider) => provider,
             Err(StartError::PortTaken) => panic!("port {port} was taken during the restart"),
             Err(StartError::Failed(message)) => panic!("{message}"),
         };
     }
 
-    async fn start_on(port: u16, tenant: Option<&str>) -> Result<OidcProvider, StartError> {
+    async fn start_on(port: u16, shape: Option<Shape>) -> Result<OidcProvider, StartError> {
         ensure_installed();
         let kid = next_kid(port);
-        let tenant_args = tenant.map(|t| ["--tenant", t]);
+        let shape_args = match &shape {
+            Some(Shape::Tenant(tenant)) => vec!["--tenant", tenant.as_str()],
+            Some(Shape::Path(path)) => vec!["--issuer-path", path.as_str()],
+            None => Vec::new(),
+        };
         let mut child = Command::new("node")
             .arg("server.mjs")
             .args([
@@ -269,10 +291,11 @@ impl OidcProvider {
                 &kid,
                 "--exit-with-stdin",
             ])
-            .args(tenant_args.iter().flatten())
+            .args(&shape_args)
             .current_dir(provider_dir())
             .env_remove("KEY_FILE")
             .env_remove("TENANT")
+            .env_remove("ISSUER_PATH")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -304,7 +327,7 @@ impl OidcProvider {
         let mut provider = OidcProvider {
             port,
             kid,
-            tenant: tenant.map(str::to_string),
+            shape,
             child,
             _stdin: stdin,
             log,
@@ -366,8 +389,9 @@ impl OidcProvider {
     }
 
     fn issuer(&self) -> String {
-        match &self.tenant {
-            Some(tenant) => format!("http://127.0.0.1:{}/{tenant}/v2.0", self.port),
+        match &self.shape {
+            Some(Shape::Tenant(tenant)) => format!("http://127.0.0.1:{}/{tenant}/v2.0", self.port),
+            Some(Shape::Path(path)) => format!("http://127.0.0.1:{}{path}", self.port),
             None => format!("http://127.0.0.1:{}", self.port),
         }
     }
@@ -1085,6 +1109,7 @@ fn entra(op: &OidcProvider, allowed_tenants: Option<&str>) -> Registry<Entra> {
     Entra::builder()
         .settings(settings)
         .env_source(|_| None)
+        .allow_unconfigured()
         .build()
         .unwrap()
 }
@@ -1131,4 +1156,45 @@ async fn microsoft_multi_tenant_login_against_a_tenant_shaped_oidc_provider() {
         }) => assert_eq!(tenant, TENANT),
         other => panic!("expected TenantNotAllowed, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn keycloak_preset_against_a_realm_shaped_oidc_provider() {
+    let op = OidcProvider::start_at("/realms/staff").await;
+    // Only the server's base URL is set: the realm's discovery URL and issuer come from the
+    // preset's template.
+    let registry = Entra::builder()
+        .settings(
+            Settings::new()
+                .set(
+                    "keycloak",
+                    "base_url",
+                    format!("http://127.0.0.1:{}", op.port),
+                )
+                .set("keycloak", "client_id", "rp-basic")
+                .set("keycloak", "client_secret", "rp-basic-secret"),
+        )
+        .env_source(|_| None)
+        .allow_unconfigured()
+        .build()
+        .unwrap();
+    let keycloak = registry.keycloak();
+    assert_eq!(
+        keycloak
+            .config()
+            .unwrap()
+            .server_metadata_url
+            .as_ref()
+            .map(|u| u.as_str()),
+        Some(format!("{}/.well-known/openid-configuration", op.issuer()).as_str())
+    );
+    let token = sign_in_with(&keycloak, "alice")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", op.log.text()));
+    let profile = token.profile().expect("a profile");
+    assert_eq!(profile.identity(), (op.issuer().as_str(), "alice"));
+    assert_eq!(profile.email.as_deref(), Some("alice@example.test"));
+    assert!(profile.email_verified);
+    assert_eq!(profile.name.as_deref(), Some("Alice"));
+    assert_eq!(op.requests("POST /token 200 client_auth=basic").await, 1);
 }
