@@ -1,5 +1,5 @@
 //! The main example's pages and flows on actix-web 4 and actix-session: "Sign in with ..." for
-//! the embedded provider, GitHub and Google, a profile page, an API call that shows token
+//! the embedded provider and every preset whose credentials are set, a profile page, an API call that shows token
 //! refresh, and logout (RP-initiated for OpenID Connect providers).
 //!
 //! It shows the actix integration: `actix_session::Session` is the library's session,
@@ -12,7 +12,7 @@
 //! Run it with `cargo run -p examples --bin actix` and open the URL it prints.
 
 use crate::page::{self, escape, layout};
-use crate::providers::{self, Github, Google, Local, Providers};
+use crate::providers::{self, Google, Local, Providers};
 use crate::store::TokenStore;
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -26,16 +26,18 @@ use oauth_clients::{
 };
 use oauth_clients_testing::TestProvider;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// Who is signed in, kept in the session cookie. The token is in the [`TokenStore`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SignedIn {
     provider: String,
-    /// The account key: the `sub` of an OpenID Connect provider, GitHub's numeric `id`.
+    /// The account key: the profile's subject (the `sub` of an OpenID Connect provider,
+    /// GitHub's numeric `id`).
     user: String,
-    claims: Map<String, Value>,
+    /// The normalized profile; its `raw` has every claim.
+    profile: oauth_clients::Profile,
 }
 
 const SIGNED_IN: &str = "signed_in";
@@ -94,7 +96,9 @@ pub async fn start(
             .cookie_content_security(CookieContentSecurity::Private)
             .cookie_http_only(true)
             // Lax, not Strict: the provider's redirect back is a cross-site navigation, and a
-            // Strict cookie would not come with it, losing the pending login.
+            // Strict cookie would not come with it, losing the pending login. A form-post
+            // callback (Sign in with Apple) is a cross-site POST, which only carries a
+            // `SameSite::None` cookie, sent `Secure`: see the axum example (`web.rs`).
             .cookie_same_site(SameSite::Lax)
             .cookie_secure(secure)
             .build();
@@ -102,9 +106,7 @@ pub async fn start(
             .app_data(state.clone())
             .wrap(sessions)
             .route("/", web::get().to(home))
-            .configure(provider_routes::<Local>)
-            .configure(provider_routes::<Github>)
-            .configure(provider_routes::<Google>)
+            .configure(all_provider_routes)
             .route("/profile", web::get().to(profile))
             .route("/api", web::post().to(call_api))
             .route("/logout", web::post().to(logout))
@@ -122,6 +124,16 @@ pub async fn start(
         handle,
         server: tokio::spawn(server),
     })
+}
+
+/// The routes of every declared provider.
+fn all_provider_routes(config: &mut web::ServiceConfig) {
+    macro_rules! each {
+        ($($provider:ty),*) => {
+            $(provider_routes::<$provider>(config);)*
+        };
+    }
+    crate::each_provider!(each);
 }
 
 /// `/login/{name}` and `/auth/{name}` (GET for the query, POST for `form_post`).
@@ -213,7 +225,7 @@ async fn home(state: web::Data<AppState>, session: Session) -> HttpResponse {
         Some(user) => format!(
             r#"<p id="status">Signed in with {} as <strong>{}</strong>. <a href="/profile">Your profile</a></p>"#,
             escape(providers::display_name(&user.provider)),
-            escape(page::shown_name(&user.claims, &user.user))
+            escape(page::shown_name(&user.profile, &user.user))
         ),
         None => "<p id=\"status\">You are not signed in.</p>".to_string(),
     };
@@ -260,7 +272,7 @@ async fn finish_login<P: Provider<Set = Providers>>(
 ) -> Result<HttpResponse, Failure> {
     let client = state.registry.client::<P>();
     let token = client.authorize_access_token(session, callback).await?;
-    let (user, claims) = providers::identify(&client, &token).await?;
+    let (user, profile) = providers::identify(P::NAME, &token)?;
     // The token goes to the server-side store, where the token-update hook finds it.
     state.store.save_login(P::NAME, &user, &token).await?;
     // A new session after login: a session fixed by an attacker before login is useless.
@@ -268,7 +280,7 @@ async fn finish_login<P: Provider<Set = Providers>>(
     let signed_in = SignedIn {
         provider: P::NAME.to_string(),
         user,
-        claims,
+        profile,
     };
     session
         .insert(SIGNED_IN, signed_in)
@@ -285,11 +297,13 @@ async fn profile(state: web::Data<AppState>, session: Session) -> Result<HttpRes
         r#"<p>Signed in with <strong id="provider">{provider}</strong> as <strong id="user">{name}</strong>.</p>
 <p>Access token expires <span id="expiry">{expiry}</span>; scopes: <span id="scopes">{scopes}</span>.
 Token values are never shown, and never leave the server.</p>
+{profile}
+<p>Everything the provider said:</p>
 {claims}
-<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>
+{api}
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
         provider = escape(providers::display_name(&user.provider)),
-        name = escape(page::shown_name(&user.claims, &user.user)),
+        name = escape(page::shown_name(&user.profile, &user.user)),
         expiry = escape(&match &token {
             Some(token) => page::expiry(token.expires_at),
             None => "unknown (no stored token)".into(),
@@ -300,7 +314,13 @@ Token values are never shown, and never leave the server.</p>
                 .map(|t| t.scopes().join(" "))
                 .unwrap_or_default()
         ),
-        claims = page::claims_table(&user.claims),
+        profile = page::profile_table(&user.profile),
+        claims = page::claims_table(&user.profile.raw),
+        api = match providers::api_path(&user.provider) {
+            Some(_) =>
+                r#"<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>"#,
+            None => "",
+        },
     );
     Ok(html_page(StatusCode::OK, layout("Your profile", &body)))
 }
@@ -314,10 +334,18 @@ async fn call_api(state: web::Data<AppState>, session: Session) -> Result<HttpRe
         session.purge();
         return Ok(see_other("/"));
     };
-    let response = match user.provider.as_str() {
-        "local" => api::<Local>(&state, &token).await?,
-        "github" => api::<Github>(&state, &token).await?,
-        _ => api::<Google>(&state, &token).await?,
+    macro_rules! dispatch {
+        ($($provider:ty),*) => {
+            match user.provider.as_str() {
+                $(name if name == <$provider as Provider>::NAME => {
+                    api::<$provider>(&state, &token).await?
+                })*
+                _ => return Ok(see_other("/")),
+            }
+        };
+    }
+    let Some(response) = crate::each_provider!(dispatch) else {
+        return Ok(see_other("/profile"));
     };
     // A refresh was saved to the store by the token-update hook before the call went on.
     let note = match response.new_token() {
@@ -335,15 +363,20 @@ async fn call_api(state: web::Data<AppState>, session: Session) -> Result<HttpRe
     Ok(html_page(StatusCode::OK, layout("API call", &body)))
 }
 
+/// The provider's API called with the user's token, if the demo knows a call for it.
 async fn api<P: Provider<Set = Providers>>(
     state: &AppState,
     token: &oauth_clients::Token,
-) -> Result<oauth_clients::ApiResponse, Error> {
+) -> Result<Option<oauth_clients::ApiResponse>, Error> {
+    let Some(path) = providers::api_path(P::NAME) else {
+        return Ok(None);
+    };
     state
         .registry
         .client::<P>()
-        .get(providers::api_path(P::NAME), token)
+        .get(path, token)
         .await
+        .map(Some)
 }
 
 async fn logout(

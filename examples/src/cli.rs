@@ -139,11 +139,11 @@ async fn login_with<P: Provider<Set = Providers>>(
         .map_err(|_| CliError::Timeout(timeout))??;
     drop(listener);
     let token = client.exchange_code(&pending, &callback).await?;
-    let (user, claims) = providers::identify(&client, &token).await?;
+    let (user, profile) = providers::identify(provider, &token)?;
     Ok(SignedIn {
         provider,
         user,
-        claims,
+        claims: profile.raw,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Minimal HTML pages for the example apps (no template engine: nothing to install).
 
-use oauth_clients::{Error, ProviderInfo};
+use oauth_clients::{Error, Profile, ProviderInfo};
 use serde_json::{Map, Value};
 
 /// Escapes text for HTML.
@@ -48,8 +48,9 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.25rem .5
     )
 }
 
-/// The home page's sign-in buttons: one per provider, disabled (with what to set) when a
-/// provider's credentials are missing.
+/// The home page's sign-in buttons: one per declared provider (the local one and every
+/// preset). A provider whose credentials are set is a button; the others are listed with the
+/// environment variables to set and what the library found missing.
 pub fn sign_in_buttons(providers: &[ProviderInfo]) -> String {
     let mut html = String::from("<ul class=\"providers\">");
     for provider in providers {
@@ -61,21 +62,53 @@ pub fn sign_in_buttons(providers: &[ProviderInfo]) -> String {
                 name = escape(name)
             ));
         } else {
+            let set: Vec<String> = crate::providers::setup_variables(provider.name)
+                .iter()
+                .map(|var| format!("<code>{}</code>", escape(var)))
+                .collect();
             let missing: Vec<String> = provider
                 .problems
                 .iter()
                 .map(|p| message(&p.message))
                 .collect();
             html.push_str(&format!(
-                r#"<li><span class="button disabled" id="login-{id}">Sign in with {name}</span> <small>unavailable: {why}</small></li>"#,
+                r#"<li><span class="button disabled" id="login-{id}">Sign in with {name}</span> <small id="setup-{id}">to use it, set {set}. Unavailable: {why}</small></li>"#,
                 id = provider.name,
                 name = escape(name),
+                set = set.join(", "),
                 why = missing.join("; ")
             ));
         }
     }
     html.push_str("</ul>");
     html
+}
+
+/// The normalized profile ([`oauth_clients::Token::profile`]) as a table: the same fields
+/// for every provider, with the identity an app keys accounts on.
+pub fn profile_table(profile: &Profile) -> String {
+    let (issuer, subject) = profile.identity();
+    let rows = [
+        ("provider", Some(profile.provider.as_str())),
+        ("identity", Some(&*format!("{issuer} {subject}"))),
+        ("name", profile.name.as_deref()),
+        ("username", profile.username.as_deref()),
+        ("email", profile.email.as_deref()),
+        (
+            "email_verified",
+            Some(if profile.email_verified { "yes" } else { "no" }),
+        ),
+        ("picture", profile.picture.as_deref()),
+    ]
+    .into_iter()
+    .map(|(field, value)| {
+        format!(
+            r#"<tr><td>{field}</td><td id="profile-{field}">{}</td></tr>"#,
+            escape(value.unwrap_or(""))
+        )
+    })
+    .collect::<String>();
+    format!(r#"<table id="profile"><tr><th>profile</th><th>value</th></tr>{rows}</table>"#)
 }
 
 /// Claims as a table.
@@ -121,12 +154,12 @@ pub fn error_page(error: &Error) -> (u16, String) {
     (error.status(), layout("Sign-in failed", &body))
 }
 
-/// The name to greet a user by: the first of `name`, `login`, `preferred_username`, `email`
-/// among the claims, else `fallback` (the account key).
-pub fn shown_name<'a>(claims: &'a Map<String, Value>, fallback: &'a str) -> &'a str {
-    ["name", "login", "preferred_username", "email"]
-        .iter()
-        .find_map(|claim| claims.get(*claim).and_then(Value::as_str))
+/// The name to greet a user by: the profile's name, username or email, else `fallback` (the
+/// account key).
+pub fn shown_name<'a>(profile: &'a Profile, fallback: &'a str) -> &'a str {
+    [&profile.name, &profile.username, &profile.email]
+        .into_iter()
+        .find_map(|field| field.as_deref())
         .unwrap_or(fallback)
 }
 

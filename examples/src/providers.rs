@@ -1,16 +1,17 @@
 //! The providers every example signs in with.
 //!
 //! `local` is the embedded OpenID Connect provider that the examples start on a loopback port,
-//! so they work with no account, no credentials and no network. GitHub and Google work once
-//! their credentials are in the environment (`GITHUB_CLIENT_ID`, `GITHUB_CLIENT_SECRET`,
-//! `GOOGLE_CLIENT_ID`, `GOOGLE_CLIENT_SECRET`); without them they are listed as unavailable.
+//! so they work with no account, no credentials and no network. Every preset (GitHub, Google,
+//! Microsoft, Apple, ...) works once its credentials are in the environment
+//! (`GITHUB_CLIENT_ID`, `GITHUB_CLIENT_SECRET`, ...; see [`setup_variables`]); without them it
+//! is listed as unavailable, with what to set.
 
 use crate::store::TokenStore;
 use oauth_clients::{
-    oauth_clients, Client, Error, Provider, Registry, RegistryBuilder, Settings, Token,
+    oauth_clients, Error, Key, Profile, Registry, RegistryBuilder, Settings, Token,
 };
+use oauth_clients_spec::presets;
 use oauth_clients_testing::TestProvider;
-use serde_json::{Map, Value};
 use std::time::Duration;
 
 oauth_clients! {
@@ -22,18 +23,52 @@ oauth_clients! {
         // The demo's access tokens live 30 s, so a refresh shows up quickly.
         leeway: 5,
     },
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
-        userinfo_endpoint: "https://api.github.com/user",
-        scope: "read:user user:email",
-    },
-    google {
-        server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
-        scope: "openid email profile",
-        authorize_params: { access_type: "offline", prompt: "consent" },
-    },
+    // Every preset. Each works once its credentials are in the environment
+    // (`<NAME>_CLIENT_ID`, `<NAME>_CLIENT_SECRET`; Apple: `APPLE_CLIENT_ID`, `APPLE_PRIVATE_KEY`).
+    // The values below stand in for the preset-only keys a declaration must give; the app
+    // replaces them with `<NAME>_<KEY>` from the environment (`OKTA_DOMAIN`, `APPLE_TEAM_ID`,
+    // ...), see `preset_settings`.
+    github,
+    google { authorize_params: { access_type: "offline", prompt: "consent" } },
+    microsoft { tenant: "common" },
+    apple { team_id: "ABCDE12345", key_id: "XYZ9876543" },
+    gitlab,
+    discord,
+    facebook,
+    linkedin,
+    slack,
+    twitch,
+    x,
+    okta { domain: "dev-123456.okta.com" },
+    auth0 { domain: "example.us.auth0.com" },
+    keycloak { base_url: "https://sso.example.com", realm: "myrealm" },
+    cognito { region: "us-east-1", user_pool_id: "us-east-1_AbCdEf123" },
+    bitbucket,
+    spotify,
+    reddit { user_agent: "web:oauth-clients-demo:0.1 (by /u/oauth-clients-demo)" },
+    dropbox,
+    zoom,
+    salesforce,
+    amazon,
+    yahoo,
+}
+
+/// Calls `$m!` with the type of every declared provider, in declaration order: for the code
+/// that is the same for each (routes, dispatch by name).
+#[macro_export]
+macro_rules! each_provider {
+    ($m:ident) => {
+        $m! {
+            $crate::providers::Local, $crate::providers::Github, $crate::providers::Google,
+            $crate::providers::Microsoft, $crate::providers::Apple, $crate::providers::Gitlab,
+            $crate::providers::Discord, $crate::providers::Facebook, $crate::providers::Linkedin,
+            $crate::providers::Slack, $crate::providers::Twitch, $crate::providers::X,
+            $crate::providers::Okta, $crate::providers::Auth0, $crate::providers::Keycloak,
+            $crate::providers::Cognito, $crate::providers::Bitbucket, $crate::providers::Spotify,
+            $crate::providers::Reddit, $crate::providers::Dropbox, $crate::providers::Zoom,
+            $crate::providers::Salesforce, $crate::providers::Amazon, $crate::providers::Yahoo
+        }
+    };
 }
 
 /// How long the embedded provider's access tokens live in the demo.
@@ -48,14 +83,91 @@ pub async fn start_local_provider(port: u16) -> std::io::Result<TestProvider> {
         .await
 }
 
-/// A registry builder with `local` pointed at the embedded provider; GitHub and Google come
-/// from the environment and may be missing.
+/// How the example app is set up beyond the defaults: for tests that point a preset at a
+/// local provider, and for the session cookie a form-post callback needs.
+pub struct Options {
+    /// Changes the settings the app builds (which point `local` at the embedded provider and
+    /// fill the presets' keys from the environment), e.g. to point `apple` at a test provider.
+    pub settings: Box<dyn FnOnce(Settings) -> Settings + Send>,
+    /// Where credentials are read: `None` reads the process environment.
+    pub env: Option<EnvFn>,
+}
+
+/// A source of environment variables.
+pub type EnvFn = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            settings: Box::new(|settings| settings),
+            env: None,
+        }
+    }
+}
+
+/// A registry builder with `local` pointed at the embedded provider; every preset comes from
+/// the environment and may be missing.
 pub fn registry(local: &TestProvider) -> RegistryBuilder<Providers> {
+    registry_with(local, Options::default())
+}
+
+/// [`registry`], changed by `options`.
+pub fn registry_with(local: &TestProvider, options: Options) -> RegistryBuilder<Providers> {
+    let env: EnvFn = options
+        .env
+        .unwrap_or_else(|| std::sync::Arc::new(|var: &str| std::env::var(var).ok()));
     let settings: Settings =
         local
             .oidc_settings_for("local")
             .set("local", "api_base_url", local.url("api/"));
-    Providers::builder().settings(settings).allow_unconfigured()
+    let settings = (options.settings)(preset_settings(settings, &*env));
+    let builder = Providers::builder().settings(settings).allow_unconfigured();
+    builder.env_source(move |var| env(var))
+}
+
+/// The environment variable the example reads a preset-only key from: `<NAME>_<KEY>`, e.g.
+/// `OKTA_DOMAIN`, `APPLE_TEAM_ID`.
+pub fn key_variable(provider: &str, key: Key) -> String {
+    format!(
+        "{}_{}",
+        provider.to_ascii_uppercase(),
+        key.name().to_ascii_uppercase()
+    )
+}
+
+/// The preset-only keys (`tenant`, `domain`, `team_id`, ...) found in the environment, as
+/// settings over the stand-ins of the declaration. (`private_key` is a credential: the library
+/// reads `APPLE_PRIVATE_KEY` itself.)
+fn preset_settings(mut settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> Settings {
+    for preset in presets::PRESETS {
+        for param in preset.params.iter().filter(|p| p.key != Key::PrivateKey) {
+            if let Some(value) = env(&key_variable(preset.name, param.key)) {
+                settings = settings.set(preset.name, param.key.name(), value);
+            }
+        }
+    }
+    settings
+}
+
+/// What to set for a provider to be usable: its credentials' environment variables, and
+/// those of the preset-only keys the declaration only stands in for.
+pub fn setup_variables(provider: &str) -> Vec<String> {
+    let Some(preset) = presets::preset(provider) else {
+        return Vec::new();
+    };
+    let mut vars = vec![key_variable(provider, Key::ClientId)];
+    vars.push(match preset.behaviour.secret {
+        presets::SecretRule::AppleJwt => key_variable(provider, Key::PrivateKey),
+        presets::SecretRule::Configured => key_variable(provider, Key::ClientSecret),
+    });
+    vars.extend(
+        preset
+            .params
+            .iter()
+            .filter(|p| p.required && p.key != Key::PrivateKey)
+            .map(|p| key_variable(provider, p.key)),
+    );
+    vars
 }
 
 /// What the web examples run on: the embedded provider (on `port`, 0 for any), and a registry
@@ -64,9 +176,18 @@ pub async fn start_with_store(
     port: u16,
     store: &TokenStore,
 ) -> std::io::Result<(TestProvider, Registry<Providers>)> {
+    start_with_options(port, store, Options::default()).await
+}
+
+/// [`start_with_store`], changed by `options`.
+pub async fn start_with_options(
+    port: u16,
+    store: &TokenStore,
+    options: Options,
+) -> std::io::Result<(TestProvider, Registry<Providers>)> {
     let local = start_local_provider(port).await?;
     let store = store.clone();
-    let registry = registry(&local)
+    let registry = registry_with(&local, options)
         .on_token_update(move |update| {
             let store = store.clone();
             async move { Ok(store.update(update).await?) }
@@ -76,50 +197,41 @@ pub async fn start_with_store(
     Ok((local, registry))
 }
 
-/// A provider's name as shown to people.
+/// A provider's name as shown to people: the preset's title, e.g. `Sign in with Apple`'s
+/// `Apple`.
 pub fn display_name(provider: &str) -> &str {
     match provider {
         "local" => "Local provider",
-        "github" => "GitHub",
-        "google" => "Google",
-        other => other,
+        "apple" => "Apple",
+        other => presets::preset(other).map_or(other, |p| p.title),
     }
 }
 
-/// The API path the example calls for a provider (relative to its `api_base_url`, or absolute).
-pub fn api_path(provider: &str) -> &'static str {
+/// The API path the example calls for a provider (relative to its `api_base_url`, or
+/// absolute): the local provider's `user`, a preset's profile endpoint, or Google's userinfo;
+/// `None` when the demo has no GET call for it.
+pub fn api_path(provider: &str) -> Option<&'static str> {
     match provider {
-        "google" => "https://openidconnect.googleapis.com/v1/userinfo",
-        _ => "user",
+        "local" => Some("user"),
+        "google" => Some("https://openidconnect.googleapis.com/v1/userinfo"),
+        other => match presets::preset(other)?.profile {
+            presets::ProfileSource::Api(api) if !api.post => Some(api.path),
+            _ => None,
+        },
     }
 }
 
-/// Who signed in, and their claims: from the ID token for an OpenID Connect provider, else (a
-/// plain OAuth 2.0 provider such as GitHub) from its API. The account key is never empty: an
-/// API answer without the user's `id` is refused rather than read as nobody in particular.
-pub async fn identify<P: Provider>(
-    client: &Client<P>,
-    token: &Token,
-) -> Result<(String, Map<String, Value>), Error> {
-    // An OpenID Connect login always has the user's claims, with a validated `sub`.
-    if let Some(info) = &token.userinfo {
-        return Ok((info.sub().to_string(), info.claims().clone()));
-    }
-    let provider = P::NAME;
-    let response = client
-        .get(api_path(provider), token)
-        .await?
-        .error_for_status(provider)?;
-    let claims: Map<String, Value> = response.json().unwrap_or_default();
-    let id = match claims.get("id") {
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        Some(Value::Number(id)) => id.to_string(),
-        _ => {
-            return Err(Error::InvalidUserinfo {
-                provider,
-                reason: "the API's answer has no `id`: who signed in is unknown".into(),
-            })
+/// Who signed in: the normalized profile's subject (the account key) and everything the
+/// provider said. Every provider of the example has a profile after login: `local` and the
+/// OpenID Connect presets from the ID token's claims, the OAuth 2.0 presets from their API.
+pub fn identify(provider: &'static str, token: &Token) -> Result<(String, Profile), Error> {
+    match token.profile() {
+        Some(profile) if !profile.subject.is_empty() => {
+            Ok((profile.subject.clone(), profile.clone()))
         }
-    };
-    Ok((id, claims))
+        _ => Err(Error::InvalidUserinfo {
+            provider,
+            reason: "the login has no profile: who signed in is unknown".into(),
+        }),
+    }
 }

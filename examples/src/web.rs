@@ -1,10 +1,18 @@
-//! The main example: an axum app with "Sign in with ..." for the embedded provider, GitHub
-//! and Google, a profile page, an API call that shows token refresh, and logout.
+//! The main example: an axum app with "Sign in with ..." for the embedded provider and every
+//! preset (those whose credentials are set), a profile page, an API call that shows token
+//! refresh, and logout.
 //!
 //! Run it with `cargo run -p examples` and open the URL it prints.
+//!
+//! Sign in with Apple answers with `response_mode=form_post`: the browser POSTs the callback
+//! from Apple's page to `/auth/apple`, a cross-site request. A `SameSite=Lax` session cookie
+//! does not come with it, so the pending login is not found (a missing state). The session
+//! cookie must then be `SameSite=None; Secure` ([`StartOptions::same_site`]; browsers refuse
+//! `None` without `Secure`, and Chromium and Firefox treat `http://localhost` as secure, so
+//! this works in development too).
 
 use crate::page::{self, escape, layout};
-use crate::providers::{self, Github, Google, Local, Providers};
+use crate::providers::{self, Google, Local, Providers};
 use crate::store::TokenStore;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
@@ -12,23 +20,24 @@ use axum::response::{Html, IntoResponse, Redirect as AxumRedirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use oauth_clients::{
-    Callback, Client, Error, LogoutCallback, OpenIdProvider, Provider, Registry, Token,
+    Callback, Client, Error, LogoutCallback, OpenIdProvider, Profile, Provider, Registry, Token,
 };
 use oauth_clients_testing::TestProvider;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::Arc;
-use tower_sessions::cookie::SameSite;
+pub use tower_sessions::cookie::SameSite;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
 /// The signed-in user, kept in the session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SignedIn {
     provider: String,
-    /// The account key: the `sub` of an OpenID Connect provider, GitHub's numeric `id`.
-    /// Never the email, which can change hands.
+    /// The account key: the profile's subject (the `sub` of an OpenID Connect provider,
+    /// GitHub's numeric `id`). Never the email, which can change hands.
     user: String,
-    claims: Map<String, Value>,
+    /// The normalized profile; its `raw` has every claim.
+    profile: Profile,
     token: Token,
 }
 
@@ -62,42 +71,83 @@ impl Drop for App {
     }
 }
 
+/// How the app starts, beyond the defaults of [`start`].
+pub struct StartOptions {
+    /// The providers' settings and environment.
+    pub providers: providers::Options,
+    /// The session cookie's `SameSite` (default `Lax`, which every redirect back carries).
+    /// `None` (sent with `Secure`) is what a form-post callback such as Sign in with Apple's
+    /// needs: see the module documentation.
+    pub same_site: SameSite,
+    /// The app's address as browsers reach it, e.g. `http://localhost:8000` (default
+    /// `http://` and the listener's address). Redirect URIs are made from it.
+    pub base_url: Option<String>,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions {
+            providers: providers::Options::default(),
+            same_site: SameSite::Lax,
+            base_url: None,
+        }
+    }
+}
+
 /// Starts the embedded provider (on `provider_port`, 0 for any) and the app on `listener`.
 pub async fn start(
     listener: tokio::net::TcpListener,
     provider_port: u16,
     store: TokenStore,
 ) -> std::io::Result<App> {
-    let base_url = format!("http://{}", listener.local_addr()?);
-    let (local_provider, registry) = providers::start_with_store(provider_port, &store).await?;
+    start_with(listener, provider_port, store, StartOptions::default()).await
+}
+
+/// [`start`], changed by `options`.
+pub async fn start_with(
+    listener: tokio::net::TcpListener,
+    provider_port: u16,
+    store: TokenStore,
+    options: StartOptions,
+) -> std::io::Result<App> {
+    let base_url = match options.base_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let (local_provider, registry) =
+        providers::start_with_options(provider_port, &store, options.providers).await?;
     let state = AppState {
         registry,
         base_url: base_url.clone(),
         store: store.clone(),
     };
+    // Lax by default, not tower-sessions' Strict: the provider's redirect back is a
+    // cross-site navigation, and a Strict cookie would not come with it, losing the pending
+    // login. A form-post callback (a cross-site POST) needs None, which needs Secure.
+    let secure = options.same_site == SameSite::None || base_url.starts_with("https://");
     let sessions = SessionManagerLayer::new(MemoryStore::default())
-        // Lax, not the default Strict: the provider's redirect back is a cross-site navigation,
-        // and a Strict cookie would not come with it, losing the pending login.
-        .with_same_site(SameSite::Lax)
+        .with_same_site(options.same_site)
         .with_http_only(true)
-        .with_secure(base_url.starts_with("https://"));
-    let router = Router::new()
+        .with_secure(secure);
+    // `/login/<name>` and `/auth/<name>` for every provider; the callback takes a query
+    // (redirect) or a form (`response_mode=form_post`, Sign in with Apple).
+    macro_rules! provider_routes {
+        ($($provider:ty),*) => {
+            Router::new()
+                $(
+                    .route(
+                        &format!("/login/{}", <$provider as Provider>::NAME),
+                        get(login::<$provider>),
+                    )
+                    .route(
+                        &format!("/auth/{}", <$provider as Provider>::NAME),
+                        get(callback::<$provider>).post(callback_form::<$provider>),
+                    )
+                )*
+        };
+    }
+    let router = crate::each_provider!(provider_routes)
         .route("/", get(home))
-        .route("/login/local", get(login::<Local>))
-        .route("/login/github", get(login::<Github>))
-        .route("/login/google", get(login::<Google>))
-        .route(
-            "/auth/local",
-            get(callback::<Local>).post(callback_form::<Local>),
-        )
-        .route(
-            "/auth/github",
-            get(callback::<Github>).post(callback_form::<Github>),
-        )
-        .route(
-            "/auth/google",
-            get(callback::<Google>).post(callback_form::<Google>),
-        )
         .route("/profile", get(profile))
         .route("/api", post(call_api))
         .route("/logout", post(logout))
@@ -144,7 +194,7 @@ async fn home(State(state): State<Arc<AppState>>, session: Session) -> Html<Stri
         body.push_str(&format!(
             r#"<p id="status">Signed in with {} as <strong>{}</strong>. <a href="/profile">Your profile</a></p>"#,
             escape(providers::display_name(&user.provider)),
-            escape(page::shown_name(&user.claims, &user.user))
+            escape(page::shown_name(&user.profile, &user.user))
         ));
     } else {
         body.push_str("<p id=\"status\">You are not signed in.</p>");
@@ -192,7 +242,7 @@ async fn finish_login<P: Provider<Set = Providers>>(
 ) -> Result<AxumRedirect, Failure> {
     let client: Client<P> = state.registry.client::<P>();
     let token = client.authorize_access_token(session, callback).await?;
-    let (user, claims) = providers::identify(&client, &token).await?;
+    let (user, profile) = providers::identify(P::NAME, &token)?;
     // Persist the token where the token-update hook will find it.
     let _ = state.store.save_login(P::NAME, &user, &token).await;
     // A new session id after login: a session fixed by an attacker before login is useless.
@@ -203,7 +253,7 @@ async fn finish_login<P: Provider<Set = Providers>>(
             SignedIn {
                 provider: P::NAME.to_string(),
                 user,
-                claims,
+                profile,
                 token,
             },
         )
@@ -220,14 +270,22 @@ async fn profile(session: Session) -> Response {
         r#"<p>Signed in with <strong id="provider">{provider}</strong> as <strong id="user">{name}</strong>.</p>
 <p>Access token expires <span id="expiry">{expiry}</span>; scopes: <span id="scopes">{scopes}</span>.
 Token values are never shown.</p>
+{profile}
+<p>Everything the provider said:</p>
 {claims}
-<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>
+{api}
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
         provider = escape(providers::display_name(&user.provider)),
-        name = escape(page::shown_name(&user.claims, &user.user)),
+        name = escape(page::shown_name(&user.profile, &user.user)),
         expiry = escape(&page::expiry(user.token.expires_at)),
         scopes = escape(&user.token.scopes().join(" ")),
-        claims = page::claims_table(&user.claims),
+        profile = page::profile_table(&user.profile),
+        claims = page::claims_table(&user.profile.raw),
+        api = match providers::api_path(&user.provider) {
+            Some(_) =>
+                r#"<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>"#,
+            None => "",
+        },
     );
     Html(layout("Your profile", &body)).into_response()
 }
@@ -239,10 +297,18 @@ async fn call_api(
     let Some(mut user) = signed_in(&session).await else {
         return Ok(AxumRedirect::to("/").into_response());
     };
-    let response = match user.provider.as_str() {
-        "local" => api::<Local>(&state, &user.token).await?,
-        "github" => api::<Github>(&state, &user.token).await?,
-        _ => api::<Google>(&state, &user.token).await?,
+    macro_rules! dispatch {
+        ($($provider:ty),*) => {
+            match user.provider.as_str() {
+                $(name if name == <$provider as Provider>::NAME => {
+                    api::<$provider>(&state, &user.token).await?
+                })*
+                _ => return Ok(AxumRedirect::to("/").into_response()),
+            }
+        };
+    }
+    let Some(response) = crate::each_provider!(dispatch) else {
+        return Ok(AxumRedirect::to("/profile").into_response());
     };
     let refreshed = response.new_token().cloned();
     let note = match &refreshed {
@@ -267,15 +333,20 @@ async fn call_api(
     Ok(Html(layout("API call", &body)).into_response())
 }
 
+/// The provider's API called with the user's token, if the demo knows a call for it.
 async fn api<P: Provider<Set = Providers>>(
     state: &AppState,
     token: &Token,
-) -> Result<oauth_clients::ApiResponse, Error> {
+) -> Result<Option<oauth_clients::ApiResponse>, Error> {
+    let Some(path) = providers::api_path(P::NAME) else {
+        return Ok(None);
+    };
     state
         .registry
         .client::<P>()
-        .get(providers::api_path(P::NAME), token)
+        .get(path, token)
         .await
+        .map(Some)
 }
 
 async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, Failure> {

@@ -241,6 +241,18 @@ async fn actix_app_signs_in_calls_the_api_and_logs_out() {
         "{}",
         profile.body
     );
+    // The normalized profile, keyed on (issuer, subject).
+    for row in [
+        r#"<td id="profile-provider">local</td>"#.to_string(),
+        format!(
+            r#"<td id="profile-identity">{} alice</td>"#,
+            app.local_provider.issuer()
+        ),
+        r#"<td id="profile-name">Alice</td>"#.to_string(),
+        r#"<td id="profile-email">alice@example.test</td>"#.to_string(),
+    ] {
+        assert!(profile.body.contains(&row), "{row}\n{}", profile.body);
+    }
     // The token is on the server, and its values are never shown.
     let token = app
         .store
@@ -418,4 +430,56 @@ async fn cli_login_times_out_with_a_clear_message() {
         unknown.to_string().contains("unknown provider `gitlab`"),
         "{unknown}"
     );
+}
+
+/// The start page lists every preset: a button when its credentials are set, else the
+/// environment variables to set.
+#[tokio::test]
+async fn the_start_page_lists_every_preset_with_what_to_set() {
+    let local = providers::start_local_provider(0).await.unwrap();
+    let env = |vars: &'static [(&'static str, &'static str)]| providers::Options {
+        env: Some(std::sync::Arc::new(move |var: &str| {
+            vars.iter()
+                .find(|(name, _)| *name == var)
+                .map(|(_, value)| value.to_string())
+        })),
+        ..Default::default()
+    };
+    let registry = providers::registry_with(&local, env(&[])).build().unwrap();
+    let html = examples::page::sign_in_buttons(&registry.list());
+    assert!(html.contains(r#"<a class="button" id="login-local" href="/login/local">Sign in with Local provider</a>"#), "{html}");
+    let presets = oauth_clients_spec::presets::PRESETS;
+    assert!(presets.len() >= 23);
+    for preset in presets {
+        assert!(
+            html.contains(&format!(
+                r#"<span class="button disabled" id="login-{}">"#,
+                preset.name
+            )),
+            "{} is not listed: {html}",
+            preset.name
+        );
+    }
+    assert!(html.contains(r#"<small id="setup-github">to use it, set <code>GITHUB_CLIENT_ID</code>, <code>GITHUB_CLIENT_SECRET</code>."#), "{html}");
+    assert!(html.contains(r#"<small id="setup-apple">to use it, set <code>APPLE_CLIENT_ID</code>, <code>APPLE_PRIVATE_KEY</code>, <code>APPLE_TEAM_ID</code>, <code>APPLE_KEY_ID</code>."#), "{html}");
+    assert!(html.contains(r#"<small id="setup-okta">to use it, set <code>OKTA_CLIENT_ID</code>, <code>OKTA_CLIENT_SECRET</code>, <code>OKTA_DOMAIN</code>."#), "{html}");
+
+    // Credentials set: a button.
+    let registry = providers::registry_with(
+        &local,
+        env(&[
+            ("GITHUB_CLIENT_ID", "id"),
+            ("GITHUB_CLIENT_SECRET", "secret"),
+        ]),
+    )
+    .build()
+    .unwrap();
+    let html = examples::page::sign_in_buttons(&registry.list());
+    assert!(
+        html.contains(
+            r#"<a class="button" id="login-github" href="/login/github">Sign in with GitHub</a>"#
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("setup-github"), "{html}");
 }

@@ -355,6 +355,55 @@ pub fn fill(template: &str, value: impl Fn(Key) -> Option<String>) -> Result<Str
     Ok(out)
 }
 
+/// The README's table of presets, one row per preset of the catalog: its name, what to set
+/// (environment variables and declaration keys), the quirks it handles, and the identity a
+/// login keys accounts on. The README holds this text verbatim; a test compares them.
+pub fn markdown_table() -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut table =
+        String::from("| Preset | What to set | Quirks handled | Identity |\n|---|---|---|---|\n");
+    for preset in PRESETS {
+        let upper = preset.name.to_ascii_uppercase();
+        let mut set = vec![format!("`{upper}_CLIENT_ID`")];
+        set.push(match preset.behaviour.secret {
+            SecretRule::AppleJwt => format!("`{upper}_PRIVATE_KEY` (PKCS#8 PEM)"),
+            SecretRule::Configured => format!("`{upper}_CLIENT_SECRET`"),
+        });
+        for param in preset.params.iter().filter(|p| p.key != Key::PrivateKey) {
+            let how = match (param.required, param.default) {
+                (true, _) => "required".to_string(),
+                (false, Some(default)) => format!("default `{default}`"),
+                (false, None) => "optional".to_string(),
+            };
+            set.push(format!("`{}` ({how})", param.key));
+        }
+        for (key, _) in preset.requires {
+            set.push(format!("`{key}` (required)"));
+        }
+        let identity = match preset.profile {
+            ProfileSource::Claims { .. } | ProfileSource::AppleClaims => {
+                "ID token `(iss, sub)`".to_string()
+            }
+            ProfileSource::MicrosoftClaims => "ID token `(tid, oid)`".to_string(),
+            ProfileSource::Api(api) => format!(
+                "`(api_base_url, {})` of `{} {}`",
+                api.id,
+                if api.post { "POST" } else { "GET" },
+                api.path
+            ),
+        };
+        table.push_str(&format!(
+            "| `{}` ({}) | {} | {} | {} |\n",
+            preset.name,
+            cell(preset.title),
+            cell(&set.join(", ")),
+            cell(&preset.quirks.join("; ")),
+            cell(&identity)
+        ));
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +516,26 @@ mod tests {
         assert_eq!(
             check_value(Key::Domain, &Value::Str("dev-1.okta.com"), Origin::Settings),
             Ok(Checked::Text("dev-1.okta.com".into()))
+        );
+    }
+
+    #[test]
+    fn the_readme_lists_every_preset_as_the_catalog_says() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("the workspace README");
+        assert!(PRESETS.len() >= 23, "{} presets", PRESETS.len());
+        for preset in PRESETS {
+            assert!(
+                readme.contains(&format!("\n| `{}` (", preset.name)),
+                "README.md has no row for the preset `{}`",
+                preset.name
+            );
+        }
+        let table = markdown_table();
+        assert_eq!(table.lines().count(), PRESETS.len() + 2);
+        assert!(
+            readme.contains(&table),
+            "README.md's presets table differs from the catalog; replace it with:\n{table}"
         );
     }
 }

@@ -152,6 +152,11 @@ pub struct Behaviour {
     pub redirecting: Vec<&'static str>,
     /// The token endpoint answers 200 with a body that never ends.
     pub token_endless: bool,
+    /// The `user` field a `response_mode=form_post` approval posts along with the code: Sign
+    /// in with Apple's first-login JSON, e.g.
+    /// `{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@example.test"}`
+    /// (default `None`: no such field). Never sent in a query redirect.
+    pub form_post_user: Option<String>,
 }
 
 /// What the authorization response carries as `iss`.
@@ -265,6 +270,7 @@ impl Default for Behaviour {
             logout_state: None,
             redirecting: Vec::new(),
             token_endless: false,
+            form_post_user: None,
         }
     }
 }
@@ -493,6 +499,13 @@ impl TestProvider {
 
     /// Logs `user` in for the authorization request at `authorize_url`, as a browser would
     /// after the user approved, and returns the URL the provider redirects back to.
+    ///
+    /// When the request asked for `response_mode=form_post`, the provider answers with a page
+    /// that POSTs the fields to the redirect URI instead of redirecting; this reads that form
+    /// and returns its target with the posted fields (`code`, `state`, `iss`, and
+    /// [`Behaviour::form_post_user`] as `user`) as the query, so tests without a browser read
+    /// it with [`Callback::from_url`](oauth_clients::Callback::from_url) as any other
+    /// callback. A browser test sees the real POST.
     pub async fn approve(&self, authorize_url: &Url, user: &str) -> Result<Url, String> {
         self.decide(authorize_url, user, true).await
     }
@@ -516,18 +529,54 @@ impl TestProvider {
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        let location = response
+        let status = response.status();
+        if let Some(location) = response
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                format!(
-                    "the provider answered {} without a redirect",
-                    response.status()
-                )
-            })?;
-        Url::parse(location).map_err(|e| e.to_string())
+        {
+            return Url::parse(location).map_err(|e| e.to_string());
+        }
+        let form_post = authorize_url
+            .query_pairs()
+            .any(|(k, v)| k == "response_mode" && v == "form_post");
+        if form_post && status.is_success() {
+            let page = response.text().await.map_err(|e| e.to_string())?;
+            return posted_form(&page)
+                .ok_or_else(|| "the provider's form_post page has no form to read".to_string());
+        }
+        Err(format!("the provider answered {status} without a redirect"))
     }
+}
+
+/// The form of a `response_mode=form_post` page (as this provider writes it): its `action`
+/// with the hidden fields as the query.
+fn posted_form(page: &str) -> Option<Url> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    };
+    let form_start = page.find("<form ")?;
+    let form_tag = &page[form_start..form_start + page[form_start..].find('>')?];
+    let mut url = Url::parse(&attribute(form_tag, "action")?).ok()?;
+    let mut rest = &page[form_start..];
+    while let Some(at) = rest.find("<input ") {
+        let tag = &rest[at..at + rest[at..].find('>')?];
+        if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
+            url.query_pairs_mut().append_pair(&name, &value);
+        }
+        rest = &rest[at + tag.len()..];
+    }
+    Some(url)
+}
+
+/// Reverses the provider's HTML escaping.
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&")
 }
 
 pub(crate) struct Shared {

@@ -102,7 +102,8 @@ async fn authorize_decision(
         Err(response) => return response,
     };
     if params.get("decision").map(String::as_str) != Some("allow") {
-        return back(
+        return answer(
+            &params,
             &redirect_uri,
             &[
                 ("error", "access_denied"),
@@ -123,12 +124,6 @@ async fn authorize_decision(
 }
 
 fn login_page(params: &Params) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let hidden: String = params
         .iter()
         .filter(|(k, _)| k.as_str() != "username" && k.as_str() != "decision")
@@ -174,14 +169,78 @@ fn issue_code(shared: &Shared, params: &Params, redirect_uri: &str, user: &str) 
         },
     );
     let state = params.get("state").map(String::as_str).unwrap_or("");
-    back(
+    let user_field = shared.behaviour().form_post_user.unwrap_or_default();
+    answer(
+        params,
         redirect_uri,
         &[
             ("code", &code),
             ("state", state),
             ("iss", &response_iss(shared)),
+            ("user", &user_field),
         ],
     )
+}
+
+/// Whether the authorization request asked for `response_mode=form_post`.
+fn wants_form_post(params: &Params) -> bool {
+    params.get("response_mode").map(String::as_str) == Some("form_post")
+}
+
+/// The authorization response: a redirect with the fields in the query, or, for
+/// `response_mode=form_post`, a page that POSTs them to the redirect URI. `user` (Sign in
+/// with Apple's first-login name) goes only into a form post, as Apple sends it.
+fn answer(params: &Params, redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    if wants_form_post(params) {
+        return form_post(redirect_uri, pairs);
+    }
+    let query: Vec<(&str, &str)> = pairs
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != "user")
+        .collect();
+    back(redirect_uri, &query)
+}
+
+/// OAuth 2.0 Form Post Response Mode, as Sign in with Apple answers when asked for
+/// `response_mode=form_post`
+/// (developer.apple.com/documentation/sign_in_with_apple/request_an_authorization_to_the_sign_in_with_apple_server):
+/// an HTML page whose form POSTs the fields (empty values left out) to the redirect URI and
+/// submits itself on load. The browser's POST is cross-site, so only cookies with
+/// `SameSite=None` come with it.
+fn form_post(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    if url::Url::parse(redirect_uri).is_err() {
+        return (StatusCode::BAD_REQUEST, "bad redirect_uri").into_response();
+    }
+    let fields: String = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(name, value)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Local provider: signing you in</title></head>
+<body onload="document.forms[0].submit()">
+<form method="post" action="{action}">{fields}
+<noscript><button type="submit">Continue</button></noscript>
+</form></body></html>"#,
+        action = escape(redirect_uri)
+    ))
+    .into_response()
+}
+
+/// Escapes text for an HTML attribute or text.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The `iss` of authorization responses (RFC 9207), success or error alike.

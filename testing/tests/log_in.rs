@@ -10,6 +10,12 @@ oauth_clients! {
         api_base_url: "https://api.forge.com/",
         scope: "user:email",
     },
+    /// Answers in a form post, as Sign in with Apple does.
+    poster {
+        authorize_url: "https://idp.example/authorize",
+        access_token_url: "https://idp.example/token",
+        authorize_params: { response_mode: "form_post" },
+    },
     strict {
         authorize_url: "https://idp.example/authorize",
         access_token_url: "https://idp.example/token",
@@ -32,6 +38,7 @@ async fn setup() -> (TestProvider, Registry<Providers>) {
         .unwrap();
     let settings = provider.settings_for("forge");
     let settings = provider.add_endpoints(settings, "strict");
+    let settings = provider.add_settings(settings, "poster");
     let registry = Providers::builder()
         .settings(settings)
         .env_source(|_| None)
@@ -183,4 +190,88 @@ async fn a_login_that_cannot_start_never_reaches_the_provider() {
         other => panic!("{other:?}"),
     }
     assert_eq!(provider.count("authorize"), 0);
+}
+
+const APPLE_USER: &str =
+    r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@example.test"}"#;
+
+#[tokio::test]
+async fn a_form_post_approval_is_a_page_that_posts_the_callback_to_the_redirect_uri() {
+    let (provider, registry) = setup().await;
+    provider.configure(|b| {
+        b.login = oauth_clients_testing::LoginMode::AutoApprove("ada".into());
+        b.form_post_user = Some(APPLE_USER.into());
+    });
+    let poster = registry.client::<Poster>();
+    let redirect = poster
+        .authorize_redirect(&MemorySession::new(), REDIRECT_URI)
+        .await
+        .unwrap();
+    assert!(redirect
+        .location()
+        .query_pairs()
+        .any(|(k, v)| k == "response_mode" && v == "form_post"));
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(redirect.location().as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("location").is_none());
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!(r#"<form method="post" action="{REDIRECT_URI}">"#)),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<body onload="document.forms[0].submit()">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<input type="hidden" name="code" value=""#));
+    assert!(html.contains(r#"<input type="hidden" name="state" value=""#));
+    assert!(html.contains(&format!(
+        r#"<input type="hidden" name="iss" value="{}">"#,
+        provider.issuer()
+    )));
+    assert!(html.contains(
+        r#"<input type="hidden" name="user" value="{&quot;name&quot;:{&quot;firstName&quot;:&quot;Ada&quot;,&quot;lastName&quot;:&quot;Lovelace&quot;},&quot;email&quot;:&quot;ada@example.test&quot;}">"#
+    ), "{html}");
+}
+
+#[tokio::test]
+async fn approve_reads_a_form_post_page_as_a_callback_url() {
+    let (provider, registry) = setup().await;
+    provider.configure(|b| b.form_post_user = Some(APPLE_USER.into()));
+    let poster = registry.client::<Poster>();
+    let session = MemorySession::new();
+    let back = provider
+        .approved_callback(&poster, &session, REDIRECT_URI, "ada")
+        .await
+        .unwrap();
+    assert!(back.as_str().starts_with(&format!("{REDIRECT_URI}?code=")));
+    let callback = Callback::from_url(&back);
+    assert_eq!(callback.user.as_deref(), Some(APPLE_USER));
+    assert_eq!(callback.iss.as_deref(), Some(provider.issuer()));
+    assert!(callback.state.is_some());
+    let token = poster.authorize_access_token(&session, &callback).await;
+    assert!(token.is_ok(), "{token:?}");
+    assert_eq!(provider.count("token.authorization_code"), 1);
+
+    // A query redirect never carries `user`, and a refusal is posted too.
+    let forge = registry.client::<Forge>();
+    let back = provider
+        .approved_callback(&forge, &MemorySession::new(), REDIRECT_URI, "ada")
+        .await
+        .unwrap();
+    assert_eq!(Callback::from_url(&back).user, None);
+    let redirect = poster
+        .authorize_redirect(&MemorySession::new(), REDIRECT_URI)
+        .await
+        .unwrap();
+    let refused = Callback::from_url(&provider.deny(redirect.location()).await.unwrap());
+    assert_eq!(refused.error.as_deref(), Some("access_denied"));
+    assert_eq!(refused.code, None);
 }

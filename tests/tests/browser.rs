@@ -5,7 +5,9 @@
 //! test fails with what to install. It never skips.
 
 use examples::store::TokenStore;
-use examples::web::App;
+use examples::web::{App, SameSite, StartOptions};
+use oauth_clients::Settings;
+use oauth_clients_testing::{TestClient, TestProvider};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Stdio;
@@ -309,5 +311,146 @@ async fn a_refused_sign_in_shows_a_readable_error_page() {
     );
     assert!(error.contains("access_denied"), "{error}");
     assert_eq!(app.local_provider.count("token"), 0);
+    browser.quit().await;
+}
+
+/// Apple's first-login `user` field: the name is sent only there, never in the ID token.
+const APPLE_USER: &str =
+    r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@privaterelay.example"}"#;
+const APPLE_CLIENT_ID: &str = "com.example.web";
+const APPLE_SUBJECT: &str = "001234.abcdef.0042";
+
+/// A PKCS#8 PEM P-256 key, as the `.p8` file Apple hands out.
+fn p256_pem() -> String {
+    use base64::Engine;
+    let rng = ring::rand::SystemRandom::new();
+    let der = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &rng,
+    )
+    .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A stand-in for Sign in with Apple on 127.0.0.1 that answers `response_mode=form_post` as
+/// Apple does (developer.apple.com/documentation/sign_in_with_apple/request_an_authorization_to_the_sign_in_with_apple_server):
+/// a page that POSTs `code`, `state` and the first login's `user` JSON to the redirect URI.
+/// And the example app with the `apple` preset pointed at it, served as `http://localhost`:
+/// another site than 127.0.0.1 for Chromium, so the callback is a cross-site POST.
+///
+/// The client is registered without a secret and the app sends none
+/// (`token_endpoint_auth_method: none` in settings): the test provider does not check Apple's
+/// ES256 client-secret JWT, so this test covers the browser's side of the login (the form post
+/// and the session cookie); the JWT itself is covered by the runtime's tests. The key is
+/// still generated and read from `APPLE_PRIVATE_KEY`, as a real deployment's would be.
+async fn start_apple_app(tokens: &TempDir, same_site: SameSite) -> (TestProvider, App) {
+    let apple = TestProvider::builder()
+        .auto_approve(APPLE_SUBJECT)
+        .client(TestClient {
+            client_id: APPLE_CLIENT_ID.into(),
+            client_secret: None,
+            redirect_uris: Vec::new(),
+        })
+        .behaviour(|b| b.form_post_user = Some(APPLE_USER.into()))
+        .start()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let discovery = apple.discovery_url();
+    let key = p256_pem();
+    let env = move |var: &str| match var {
+        "APPLE_CLIENT_ID" => Some(APPLE_CLIENT_ID.to_string()),
+        "APPLE_PRIVATE_KEY" => Some(key.clone()),
+        "APPLE_TEAM_ID" => Some("TEAM123456".to_string()),
+        "APPLE_KEY_ID" => Some("KEY1234567".to_string()),
+        _ => None,
+    };
+    let options = StartOptions {
+        providers: examples::providers::Options {
+            settings: Box::new(move |settings: Settings| {
+                settings.set("apple", "server_metadata_url", discovery).set(
+                    "apple",
+                    "token_endpoint_auth_method",
+                    "none",
+                )
+            }),
+            env: Some(std::sync::Arc::new(env)),
+        },
+        same_site,
+        base_url: Some(format!("http://localhost:{port}")),
+    };
+    let app = examples::web::start_with(
+        listener,
+        0,
+        TokenStore::new(tokens.0.join("tokens.json")),
+        options,
+    )
+    .await
+    .unwrap();
+    (apple, app)
+}
+
+#[tokio::test]
+async fn sign_in_with_apple_posts_the_callback_cross_site_and_shows_the_profile() {
+    let tokens = temp_dir("tokens");
+    let (apple, app) = start_apple_app(&tokens, SameSite::None).await;
+    assert!(app.base_url.starts_with("http://localhost:"));
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.base_url)).await;
+    browser.click("#login-apple").await;
+    // Apple's page posts the callback; the app answers it with the profile.
+    assert_eq!(browser.text("#user").await, "Ada Lovelace");
+    assert_eq!(browser.text("#provider").await, "Apple");
+    assert_eq!(browser.text("#profile-provider").await, "apple");
+    assert_eq!(
+        browser.text("#profile-identity").await,
+        format!("{} {APPLE_SUBJECT}", apple.issuer())
+    );
+    assert_eq!(browser.text("#profile-name").await, "Ada Lovelace");
+    assert_eq!(
+        browser.current_url().await,
+        format!("{}/profile", app.base_url)
+    );
+    assert_eq!(apple.count("authorize"), 1);
+    assert_eq!(apple.count("token.authorization_code"), 1);
+    browser.quit().await;
+}
+
+/// The control: the same login with the session cookie `SameSite=Lax`. The browser leaves the
+/// cookie out of the cross-site POST, so the app finds no pending login and the code is never
+/// redeemed. This is what the test above detects.
+#[tokio::test]
+async fn with_a_lax_session_cookie_the_apple_form_post_arrives_without_the_session() {
+    let tokens = temp_dir("tokens");
+    let (apple, app) = start_apple_app(&tokens, SameSite::Lax).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.base_url)).await;
+    browser.click("#login-apple").await;
+    let error = browser.text("#error").await;
+    assert!(
+        error.starts_with("This sign-in could not be matched to your browser session"),
+        "{error}"
+    );
+    // No session cookie came: a fresh session, which never issued this state.
+    assert!(
+        error.contains("the callback's `state` is unknown to this session for provider `apple`"),
+        "{error}"
+    );
+    assert_eq!(
+        browser.current_url().await,
+        format!("{}/auth/apple", app.base_url)
+    );
+    assert_eq!(apple.count("authorize"), 1);
+    assert_eq!(apple.count("token"), 0);
     browser.quit().await;
 }

@@ -1,9 +1,11 @@
 //! The main example on actix-web: `cargo run -p examples --bin actix`, then open the printed URL.
 //!
 //! The app listens on 127.0.0.1:8010 (`PORT` changes it) and starts the embedded OpenID Connect
-//! provider on 127.0.0.1:8011 (`LOCAL_PROVIDER_PORT`). GitHub and Google sign-in work when
-//! `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET` and `GOOGLE_CLIENT_ID`/`GOOGLE_CLIENT_SECRET` are
-//! set (register `http://127.0.0.1:8010/auth/github` and `/auth/google` as redirect URIs).
+//! provider on 127.0.0.1:8011 (`LOCAL_PROVIDER_PORT`). Every preset's sign-in works when its
+//! credentials are set, e.g. `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET` (register
+//! `http://127.0.0.1:8010/auth/github` as the redirect URI); the start page lists what each one
+//! needs. Its session cookie is `SameSite=Lax`: for Sign in with Apple's form-post callback use
+//! the axum app (`cargo run -p examples`), whose cookie is then `SameSite=None; Secure`.
 
 use examples::actix_app;
 use examples::store::TokenStore;

@@ -1,9 +1,12 @@
 //! The main example: `cargo run -p examples`, then open the printed URL.
 //!
 //! The app listens on 127.0.0.1:8000 (`PORT` changes it) and starts the embedded OpenID
-//! Connect provider on 127.0.0.1:8001 (`LOCAL_PROVIDER_PORT`). GitHub and Google sign-in work
-//! when `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET` and `GOOGLE_CLIENT_ID`/`GOOGLE_CLIENT_SECRET`
-//! are set (register `http://127.0.0.1:8000/auth/github` and `/auth/google` as redirect URIs).
+//! Connect provider on 127.0.0.1:8001 (`LOCAL_PROVIDER_PORT`). Every preset's sign-in works
+//! when its credentials are set, e.g. `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET` (register
+//! `http://127.0.0.1:8000/auth/github` as the redirect URI); the start page lists what each
+//! one needs. `BASE_URL` is the app's public address when it is not the listener's (e.g. an
+//! HTTPS tunnel, which Sign in with Apple requires). When `APPLE_CLIENT_ID` is set, the session
+//! cookie is `SameSite=None; Secure`, which Apple's form-post callback needs.
 
 use examples::store::TokenStore;
 
@@ -17,10 +20,20 @@ async fn main() -> std::io::Result<()> {
             .join("oauth-clients-demo")
             .join("tokens.json"),
     );
-    let app = examples::web::start(
+    let options = examples::web::StartOptions {
+        same_site: if std::env::var_os("APPLE_CLIENT_ID").is_some() {
+            examples::web::SameSite::None
+        } else {
+            examples::web::SameSite::Lax
+        },
+        base_url: std::env::var("BASE_URL").ok(),
+        ..Default::default()
+    };
+    let app = examples::web::start_with(
         listener,
         examples::port_from_env("LOCAL_PROVIDER_PORT", 8001),
         store,
+        options,
     )
     .await?;
     println!("oauth-clients demo: open {}/ in your browser", app.base_url);
