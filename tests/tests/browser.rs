@@ -7,7 +7,7 @@
 use examples::store::TokenStore;
 use examples::web::{App, SameSite, StartOptions};
 use oauth_clients::Settings;
-use oauth_clients_testing::{TestClient, TestProvider};
+use oauth_clients_testing::{SignedSecretKey, TestClient, TestProvider};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Stdio;
@@ -320,26 +320,34 @@ const APPLE_USER: &str =
 const APPLE_CLIENT_ID: &str = "com.example.web";
 const APPLE_SUBJECT: &str = "001234.abcdef.0042";
 
-/// A PKCS#8 PEM P-256 key, as the `.p8` file Apple hands out.
-fn p256_pem() -> String {
+/// A P-256 key as the `.p8` file Apple hands out (PKCS#8 PEM), and its public half as Apple
+/// keeps it (an uncompressed SEC1 point), to check the client secrets signed with it.
+fn p256_key() -> (String, Vec<u8>) {
     use base64::Engine;
+    use ring::signature::KeyPair;
     let rng = ring::rand::SystemRandom::new();
-    let der = ring::signature::EcdsaKeyPair::generate_pkcs8(
-        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        &rng,
-    )
-    .unwrap();
+    let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+    let der = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+    let public = ring::signature::EcdsaKeyPair::from_pkcs8(alg, der.as_ref(), &rng)
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .to_vec();
     let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
     let lines: Vec<&str> = b64
         .as_bytes()
         .chunks(64)
         .map(|line| std::str::from_utf8(line).unwrap())
         .collect();
-    format!(
+    let pem = format!(
         "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
         lines.join("\n")
-    )
+    );
+    (pem, public)
 }
+
+const APPLE_TEAM_ID: &str = "TEAM123456";
+const APPLE_KEY_ID: &str = "KEY1234567";
 
 /// A stand-in for Sign in with Apple on 127.0.0.1 that answers `response_mode=form_post` as
 /// Apple does (developer.apple.com/documentation/sign_in_with_apple/request_an_authorization_to_the_sign_in_with_apple_server):
@@ -347,19 +355,25 @@ fn p256_pem() -> String {
 /// And the example app with the `apple` preset pointed at it, served as `http://localhost`:
 /// another site than 127.0.0.1 for Chromium, so the callback is a cross-site POST.
 ///
-/// The client is registered without a secret and the app sends none
-/// (`token_endpoint_auth_method: none` in settings): the test provider does not check Apple's
-/// ES256 client-secret JWT, so this test covers the browser's side of the login (the form post
-/// and the session cookie); the JWT itself is covered by the runtime's tests. The key is
-/// still generated and read from `APPLE_PRIVATE_KEY`, as a real deployment's would be.
+/// The client is registered as Apple registers one, with the public half of its key: the
+/// provider redeems the code only with a client secret that is an ES256 JWT signed by the key
+/// in `APPLE_PRIVATE_KEY`, with the team and key ids.
 async fn start_apple_app(tokens: &TempDir, same_site: SameSite) -> (TestProvider, App) {
+    let (key, public_key) = p256_key();
     let apple = TestProvider::builder()
         .auto_approve(APPLE_SUBJECT)
-        .client(TestClient {
-            client_id: APPLE_CLIENT_ID.into(),
-            client_secret: None,
-            redirect_uris: Vec::new(),
-        })
+        .signed_secret_client(
+            TestClient {
+                client_id: APPLE_CLIENT_ID.into(),
+                client_secret: None,
+                redirect_uris: Vec::new(),
+            },
+            SignedSecretKey {
+                team_id: APPLE_TEAM_ID.into(),
+                key_id: APPLE_KEY_ID.into(),
+                public_key,
+            },
+        )
         .behaviour(|b| b.form_post_user = Some(APPLE_USER.into()))
         .start()
         .await
@@ -367,22 +381,17 @@ async fn start_apple_app(tokens: &TempDir, same_site: SameSite) -> (TestProvider
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let discovery = apple.discovery_url();
-    let key = p256_pem();
     let env = move |var: &str| match var {
         "APPLE_CLIENT_ID" => Some(APPLE_CLIENT_ID.to_string()),
         "APPLE_PRIVATE_KEY" => Some(key.clone()),
-        "APPLE_TEAM_ID" => Some("TEAM123456".to_string()),
-        "APPLE_KEY_ID" => Some("KEY1234567".to_string()),
+        "APPLE_TEAM_ID" => Some(APPLE_TEAM_ID.to_string()),
+        "APPLE_KEY_ID" => Some(APPLE_KEY_ID.to_string()),
         _ => None,
     };
     let options = StartOptions {
         providers: examples::providers::Options {
             settings: Box::new(move |settings: Settings| {
-                settings.set("apple", "server_metadata_url", discovery).set(
-                    "apple",
-                    "token_endpoint_auth_method",
-                    "none",
-                )
+                settings.set("apple", "server_metadata_url", discovery)
             }),
             env: Some(std::sync::Arc::new(env)),
         },
@@ -423,6 +432,8 @@ async fn sign_in_with_apple_posts_the_callback_cross_site_and_shows_the_profile(
     );
     assert_eq!(apple.count("authorize"), 1);
     assert_eq!(apple.count("token.authorization_code"), 1);
+    // Redeemed with the client secret the app signed.
+    assert_eq!(apple.count("token.auth.signed_secret"), 1);
     browser.quit().await;
 }
 
