@@ -17,10 +17,11 @@ oauth_clients! {
         server_metadata_url: "https://idp.example/.well-known/openid-configuration",
         scope: "openid email",
     },
-    github {
-        authorize_url: "https://github.com/login/oauth/authorize",
-        access_token_url: "https://github.com/login/oauth/access_token",
-        api_base_url: "https://api.github.com/",
+    // A generic OAuth 2.0 provider (not a preset, so a login makes no profile calls).
+    forge {
+        authorize_url: "https://forge.com/login/oauth/authorize",
+        access_token_url: "https://forge.com/login/oauth/access_token",
+        api_base_url: "https://api.forge.com/",
         scope: "user:email",
     },
 }
@@ -84,7 +85,7 @@ struct Setup {
 async fn setup(change: impl FnOnce(Settings) -> Settings) -> Setup {
     captured();
     let provider = TestProvider::builder().start().await.unwrap();
-    let settings = provider.add_settings(provider.oidc_settings_for("idp"), "github");
+    let settings = provider.add_settings(provider.oidc_settings_for("idp"), "forge");
     let registry = Providers::builder()
         .settings(change(settings))
         .env_source(|_| None)
@@ -132,12 +133,12 @@ async fn login<P: oauth_clients::Provider<Set = Providers>>(
 #[tokio::test]
 async fn a_provider_that_is_down_is_a_connect_error() {
     // Port 9 (discard) on loopback: nothing listens there.
-    let s = setup(|s| s.set("github", "access_token_url", "http://127.0.0.1:9/token")).await;
+    let s = setup(|s| s.set("forge", "access_token_url", "http://127.0.0.1:9/token")).await;
     let session = MemorySession::new();
-    let callback = callback::<Github>(&s, &s.registry, &session, "alice").await;
+    let callback = callback::<Forge>(&s, &s.registry, &session, "alice").await;
     let outcome = s
         .registry
-        .client::<Github>()
+        .client::<Forge>()
         .authorize_access_token(&session, &callback)
         .await;
     assert!(
@@ -180,15 +181,15 @@ async fn a_provider_that_is_down_is_a_connect_error() {
 
 #[tokio::test]
 async fn a_stalled_provider_times_out_within_twice_the_declared_timeout() {
-    let s = setup(|s| s.set("github", "timeout", 1)).await;
+    let s = setup(|s| s.set("forge", "timeout", 1)).await;
     let session = MemorySession::new();
-    let callback = callback::<Github>(&s, &s.registry, &session, "alice").await;
+    let callback = callback::<Forge>(&s, &s.registry, &session, "alice").await;
     s.provider
         .configure(|b| b.token_delay = Some(Duration::from_secs(30)));
     let started = std::time::Instant::now();
     let outcome = s
         .registry
-        .client::<Github>()
+        .client::<Forge>()
         .authorize_access_token(&session, &callback)
         .await;
     let elapsed = started.elapsed();
@@ -207,7 +208,7 @@ async fn server_errors_from_token_jwks_and_discovery_are_typed() {
     let s = setup(|s| s).await;
     s.provider
         .configure(|b| b.token_override = Some((503, "text/plain".into(), "try later".into())));
-    let outcome = login::<Github>(&s, &s.registry, "alice").await;
+    let outcome = login::<Forge>(&s, &s.registry, "alice").await;
     assert!(
         matches!(
             outcome,
@@ -309,7 +310,7 @@ async fn a_thousand_concurrent_calls_with_one_expired_rotating_token_refresh_onc
     let hooks = Arc::new(AtomicUsize::new(0));
     let counter = hooks.clone();
     let registry = Providers::builder()
-        .settings(s.provider.settings_for("github"))
+        .settings(s.provider.settings_for("forge"))
         .env_source(|_| None)
         .allow_unconfigured()
         .on_token_update(move |update| {
@@ -319,15 +320,15 @@ async fn a_thousand_concurrent_calls_with_one_expired_rotating_token_refresh_onc
         })
         .build()
         .unwrap();
-    let mut token = login::<Github>(&s, &registry, "alice").await.unwrap();
+    let mut token = login::<Forge>(&s, &registry, "alice").await.unwrap();
     token.expires_at = Some(1);
     let token = Arc::new(token);
-    let github = registry.client::<Github>();
+    let forge = registry.client::<Forge>();
     let calls: Vec<_> = (0..1000)
         .map(|_| {
-            let github = github.clone();
+            let forge = forge.clone();
             let token = token.clone();
-            tokio::spawn(async move { github.get("user", &token).await })
+            tokio::spawn(async move { forge.get("user", &token).await })
         })
         .collect();
     let mut new_tokens = HashSet::new();
@@ -341,7 +342,7 @@ async fn a_thousand_concurrent_calls_with_one_expired_rotating_token_refresh_onc
     assert_eq!(new_tokens.len(), 1, "every caller got the same new token");
     assert_eq!(s.provider.count("api"), 1000);
     // Shortly afterwards, a caller still holding the spent token gets the new one too.
-    let late = github.get("user", &token).await.unwrap();
+    let late = forge.get("user", &token).await.unwrap();
     assert!(new_tokens.contains(&late.new_token().unwrap().access_token));
     assert_eq!(s.provider.count("token.refresh_token"), 1);
 }
