@@ -17,8 +17,10 @@ Usage: .ci/release.py
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 # The workspace's `[profile.dev]` settings, passed on the command line: the packaged manifests
 # carry no profile, and building the tarballs under the same one reuses the build cache.
@@ -34,6 +36,21 @@ PROFILE = [
 def run(args, env=None):
     print("+", " ".join(args), flush=True)
     subprocess.run(args, check=True, env=env)
+
+
+def forget_earlier_tarballs(published):
+    """Cargo unpacks the tarballs of the local registry into its registry sources, in a folder
+    named after where the registry is (`$CARGO_HOME/registry/src/-<hash>/`), and keeps that
+    copy: a second run from the same checkout would verify against the first run's sources of
+    the same version. Those copies of our own crates are removed first, and (in `main`) what
+    was built from them."""
+    cargo_home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    names = {f"{package['name']}-{package['version']}" for package in published}
+    for registry in (cargo_home / "registry" / "src").glob("-*"):
+        for name in names:
+            stale = registry / name
+            if stale.is_dir():
+                shutil.rmtree(stale)
 
 
 def main():
@@ -53,8 +70,11 @@ def main():
     if not published:
         sys.exit("no published crate in the workspace")
 
+    forget_earlier_tarballs(published)
     config = [arg for setting in PROFILE for arg in ("--config", setting)]
     selected = [arg for package in published for arg in ("-p", package["name"])]
+    # And what was built from them: cargo takes a registry crate of a known version as built.
+    run(["cargo", "clean", *selected])
     # --allow-dirty: this checks that the crates build from their tarballs, which a local edit
     # does not change; a real `cargo publish` still refuses a dirty tree.
     run(["cargo", "package", *selected, "--all-features", "--allow-dirty", *config])
