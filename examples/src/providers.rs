@@ -24,14 +24,13 @@ oauth_clients! {
         leeway: 5,
     },
     // Every preset. Each works once its credentials are in the environment
-    // (`<NAME>_CLIENT_ID`, `<NAME>_CLIENT_SECRET`; Apple: `APPLE_CLIENT_ID`, `APPLE_PRIVATE_KEY`).
-    // The values below stand in for the preset-only keys a declaration must give; the app
-    // replaces them with `<NAME>_<KEY>` from the environment (`OKTA_DOMAIN`, `APPLE_TEAM_ID`,
-    // ...), see `preset_settings`.
+    // (`<NAME>_CLIENT_ID`, `<NAME>_CLIENT_SECRET`; Apple: `APPLE_CLIENT_ID`, `APPLE_PRIVATE_KEY`),
+    // with the keys it needs, read from `<NAME>_<KEY>` (`OKTA_DOMAIN`, `APPLE_TEAM_ID`, ...).
+    // Optional preset keys may come from the environment too, see `preset_settings`.
     github,
     google { authorize_params: { access_type: "offline", prompt: "consent" } },
-    microsoft { tenant: "common" },
-    apple { team_id: "ABCDE12345", key_id: "XYZ9876543" },
+    microsoft { tenant: env("MICROSOFT_TENANT") },
+    apple { team_id: env("APPLE_TEAM_ID"), key_id: env("APPLE_KEY_ID") },
     gitlab,
     discord,
     facebook,
@@ -39,10 +38,10 @@ oauth_clients! {
     slack,
     twitch,
     x,
-    okta { domain: "dev-123456.okta.com" },
-    auth0 { domain: "example.us.auth0.com" },
-    keycloak { base_url: "https://sso.example.com", realm: "myrealm" },
-    cognito { region: "us-east-1", user_pool_id: "us-east-1_AbCdEf123" },
+    okta { domain: env("OKTA_DOMAIN") },
+    auth0 { domain: env("AUTH0_DOMAIN") },
+    keycloak { base_url: env("KEYCLOAK_BASE_URL"), realm: env("KEYCLOAK_REALM") },
+    cognito { region: env("COGNITO_REGION"), user_pool_id: env("COGNITO_USER_POOL_ID") },
     bitbucket,
     spotify,
     reddit { user_agent: "web:oauth-clients-demo:0.1 (by /u/oauth-clients-demo)" },
@@ -135,12 +134,17 @@ pub fn key_variable(provider: &str, key: Key) -> String {
     )
 }
 
-/// The preset-only keys (`tenant`, `domain`, `team_id`, ...) found in the environment, as
-/// settings over the stand-ins of the declaration. (`private_key` is a credential: the library
-/// reads `APPLE_PRIVATE_KEY` itself.)
+/// The optional preset keys found in the environment (`GITLAB_BASE_URL` for a self-managed
+/// GitLab, `GOOGLE_HOSTED_DOMAIN`, `MICROSOFT_ALLOWED_TENANTS`, ...), as settings. The
+/// required ones are `env(..)` in the declaration, and `private_key` is a credential the
+/// library reads itself.
 fn preset_settings(mut settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> Settings {
     for preset in presets::PRESETS {
-        for param in preset.params.iter().filter(|p| p.key != Key::PrivateKey) {
+        for param in preset
+            .params
+            .iter()
+            .filter(|p| !p.required && p.key != Key::PrivateKey)
+        {
             if let Some(value) = env(&key_variable(preset.name, param.key)) {
                 settings = settings.set(preset.name, param.key.name(), value);
             }
@@ -150,7 +154,7 @@ fn preset_settings(mut settings: Settings, env: &dyn Fn(&str) -> Option<String>)
 }
 
 /// What to set for a provider to be usable: its credentials' environment variables, and
-/// those of the preset-only keys the declaration only stands in for.
+/// those of the keys its preset needs (read with `env(..)` in the declaration).
 pub fn setup_variables(provider: &str) -> Vec<String> {
     let Some(preset) = presets::preset(provider) else {
         return Vec::new();

@@ -213,7 +213,9 @@ pub(crate) fn from_api(
         email_verified,
         name: field(answer, spec.name),
         username: field(answer, spec.username),
-        picture: field(answer, spec.picture),
+        // Reddit's `icon_img` comes HTML-escaped (`&amp;` between query parameters); no URL
+        // holds `&amp;` on purpose.
+        picture: field(answer, spec.picture).map(|url| url.replace("&amp;", "&")),
         raw: match answer {
             Value::Object(map) => map.clone(),
             other => Map::from_iter([("profile".to_string(), other.clone())]),
@@ -297,6 +299,14 @@ mod tests {
         let profile = from_api("github", base, &github(), &user, None).unwrap();
         assert_eq!(profile.email.as_deref(), Some("public@example.com"));
         assert!(!profile.email_verified);
+        // A picture URL sent HTML-escaped, as Reddit's `icon_img` is, is unescaped.
+        let user = json!({"id": 1, "login": "x",
+                          "avatar_url": "https://img.example/a.png?width=256&amp;s=abc"});
+        let profile = from_api("github", base, &github(), &user, None).unwrap();
+        assert_eq!(
+            profile.picture.as_deref(),
+            Some("https://img.example/a.png?width=256&s=abc")
+        );
         // No id: no profile.
         assert_eq!(
             from_api("github", base, &github(), &json!({"login": "x"}), None),

@@ -659,7 +659,7 @@ pub const PRESETS: &[Preset] = &[
             "a descriptive `user_agent` is required (`<platform>:<app id>:<version> (by /u/<user>)`)",
             "`duration=permanent` for a refresh token",
             "API calls go to `oauth.reddit.com`",
-            "no email address",
+            "no email address; the picture URL (`icon_img`) comes HTML-escaped and is unescaped",
         ],
     },
     Preset {
