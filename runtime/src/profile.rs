@@ -114,23 +114,28 @@ pub(crate) fn from_claims(
     verified_rule: Verified,
     username: Field,
 ) -> Option<Profile> {
+    // One copy of the claims: read through, then kept as the raw answer.
     let all = Value::Object(claims.clone());
     let subject = field(&all, "/sub")?;
     let email = field(&all, "/email");
+    let email_verified = email.is_some() && verified(&all, verified_rule);
+    let name = field(&all, "/name")
+        .or_else(|| joined(field(&all, "/given_name"), field(&all, "/family_name")));
+    let username = field(&all, username).or_else(|| field(&all, "/preferred_username"));
+    let picture = field(&all, "/picture");
+    let Value::Object(raw) = all else {
+        return None;
+    };
     Some(Profile {
         provider: provider.to_string(),
         issuer: issuer.to_string(),
         subject,
-        email_verified: email.is_some() && verified(&all, verified_rule),
         email,
-        name: field(&all, "/name").or_else(|| {
-            let given = field(&all, "/given_name");
-            let family = field(&all, "/family_name");
-            joined(given, family)
-        }),
-        username: field(&all, username).or_else(|| field(&all, "/preferred_username")),
-        picture: field(&all, "/picture"),
-        raw: claims.clone(),
+        email_verified,
+        name,
+        username,
+        picture,
+        raw,
     })
 }
 
