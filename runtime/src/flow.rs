@@ -392,6 +392,7 @@ impl Context {
                 reason: crate::error::IdTokenError::MissingNonce,
             })?;
             self.complete_oidc_login(&mut token, nonce).await?;
+            self.check_callback_issuer_is_the_tokens(callback.iss.as_deref(), &token)?;
             self.check_hosted_domain(&token)?;
         }
         token.profile = self.load_profile(&token, callback.user.as_deref()).await?;

@@ -160,7 +160,7 @@ impl IssuerRule<'_> {
                     return Err(wrong(&expected));
                 }
                 match allowed {
-                    Some(list) if !list.split_whitespace().any(|t| t == tid) => {
+                    Some(list) if !list.split_whitespace().any(|t| t.eq_ignore_ascii_case(tid)) => {
                         Err(IdTokenError::TenantNotAllowed(tid.to_string()))
                     }
                     _ => Ok(()),

@@ -141,12 +141,14 @@ impl Context {
             Some(list) => self.profile_answer(list.path, false, token).await.ok(),
             None => None,
         };
-        let base = config
+        // The API's origin, not its versioned base: moving Facebook to another Graph version
+        // (or Discord to another API version) must not make every user someone new.
+        let origin = config
             .api_base_url
             .as_ref()
-            .map(|url| url.as_str())
+            .map(|url| url.origin().ascii_serialization())
             .unwrap_or_default();
-        profile::from_api(provider, base, &api, &answer, emails.as_ref())
+        profile::from_api(provider, &origin, &api, &answer, emails.as_ref())
             .map(Some)
             .ok_or_else(|| invalid("the profile has no user id"))
     }

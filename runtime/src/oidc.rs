@@ -95,6 +95,11 @@ impl Context {
         };
         if fetch {
             let fetched = self.fetch_userinfo(token, info.sub()).await?;
+            // `email` and `email_verified` say something only together: an ID token without
+            // the address does not vouch for the one userinfo gives.
+            if !info.claims.contains_key("email") {
+                info.claims.remove("email_verified");
+            }
             for (name, value) in fetched.claims {
                 // The ID token's own claims (iss, aud, exp, ...) are not the endpoint's to change.
                 info.claims.entry(name).or_insert(value);

@@ -5,26 +5,60 @@
 use crate::config::{ClientConfig, Secret};
 use crate::context::Context;
 use crate::error::{Error, IdTokenError};
-use crate::id_token::IssuerRule;
+use crate::id_token::{unverified_claims, IssuerRule};
 use crate::token::Token;
 use oauth_clients_spec::presets as spec;
 use oauth_clients_spec::Key;
 use serde_json::Value;
 
-/// Whether `found` is an issuer of Microsoft's shape for the authority `expected` names:
-/// the same text around the tenant segment, which is the template `{tenantid}` or a tenant id
-/// (a tenant declared by its domain name publishes its id). "Validate the issuer",
-/// learn.microsoft.com/en-us/entra/identity-platform/claims-validation.
-fn tenant_issuer_matches(found: &str, expected: &str) -> bool {
-    let segments = |s: &str| s.split('/').map(str::to_string).collect::<Vec<_>>();
-    let (found, expected) = (segments(found), segments(expected));
-    found.len() == expected.len() && found.len() >= 2 && {
-        let tenant = found.len() - 2;
-        found
-            .iter()
-            .zip(&expected)
-            .enumerate()
-            .all(|(i, (f, e))| f == e || (i == tenant && (f == "{tenantid}" || is_tenant_id(f))))
+/// The personal-accounts tenant that Microsoft's `consumers` endpoint names in its issuer
+/// ("OpenID Connect on the Microsoft identity platform", learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc).
+const CONSUMERS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// The tenant segments of two issuers of Microsoft's shape (`.../{tenant}/v2.0`) that agree
+/// everywhere else: `(found's, expected's)`.
+fn tenant_segments<'a>(found: &'a str, expected: &'a str) -> Option<(&'a str, &'a str)> {
+    let (found, expected): (Vec<&str>, Vec<&str>) =
+        (found.split('/').collect(), expected.split('/').collect());
+    if found.len() != expected.len() || found.len() < 2 {
+        return None;
+    }
+    let tenant = found.len() - 2;
+    found
+        .iter()
+        .zip(&expected)
+        .enumerate()
+        .all(|(i, (f, e))| i == tenant || f == e)
+        .then(|| (found[tenant], expected[tenant]))
+}
+
+/// Whether a discovery document's issuer `found` is right for the authority `expected` names
+/// ("Validate the issuer", learn.microsoft.com/en-us/entra/identity-platform/claims-validation):
+/// a tenant named by id publishes exactly its own; `common` and `organizations` the template
+/// `{tenantid}`; `consumers` the personal-accounts tenant; a tenant named by a domain name
+/// its id.
+fn discovered_tenant_accepted(found: &str, expected: &str) -> bool {
+    match tenant_segments(found, expected) {
+        Some((found, expected)) if is_tenant_id(expected) => found.eq_ignore_ascii_case(expected),
+        Some((found, "common" | "organizations")) => found == "{tenantid}",
+        Some((found, "consumers")) => found == CONSUMERS_TENANT,
+        Some((found, _)) => is_tenant_id(found),
+        None => false,
+    }
+}
+
+/// Whether a callback's RFC 9207 `iss` can be this authority's: one tenant's issuer, never the
+/// template; which tenant is checked against the ID token's `iss` once it is validated.
+fn callback_tenant_accepted(found: &str, expected: &str) -> bool {
+    match tenant_segments(found, expected) {
+        Some((found, expected)) if is_tenant_id(found) => {
+            if is_tenant_id(expected) {
+                found.eq_ignore_ascii_case(expected)
+            } else {
+                expected != "consumers" || found == CONSUMERS_TENANT
+            }
+        }
+        _ => false,
     }
 }
 
@@ -51,7 +85,7 @@ impl Context {
     pub(crate) fn discovered_issuer_accepted(&self, found: &str, expected: &str) -> bool {
         found == expected
             || (self.behaviour().issuer == spec::IssuerRule::TenantTemplate
-                && tenant_issuer_matches(found, expected))
+                && discovered_tenant_accepted(found, expected))
     }
 
     /// Whether the discovered issuer stands over a declared `issuer`: Microsoft's is the
@@ -68,7 +102,7 @@ impl Context {
             spec::IssuerRule::AlsoWithoutScheme => {
                 found == expected || expected.strip_prefix("https://") == Some(found)
             }
-            spec::IssuerRule::TenantTemplate => tenant_issuer_matches(found, expected),
+            spec::IssuerRule::TenantTemplate => callback_tenant_accepted(found, expected),
         }
     }
 
@@ -89,6 +123,29 @@ impl Context {
                 template: discovered.unwrap_or(expected),
                 allowed: config.preset_param(Key::AllowedTenants),
             },
+        }
+    }
+
+    /// RFC 9207 with Microsoft's multi-tenant endpoints: the callback's `iss` could only be
+    /// checked for its shape before the code was redeemed (any tenant may sign in); it must be
+    /// the validated ID token's issuer, so a response from another tenant's login is refused.
+    pub(crate) fn check_callback_issuer_is_the_tokens(
+        &self,
+        callback_iss: Option<&str>,
+        token: &Token,
+    ) -> Result<(), Error> {
+        if self.behaviour().issuer != spec::IssuerRule::TenantTemplate {
+            return Ok(());
+        }
+        let token_iss = token.userinfo.as_ref().and_then(|info| info.iss());
+        match (callback_iss, token_iss) {
+            (Some(found), Some(expected)) if found != expected => Err(Error::IssuerMismatch {
+                provider: self.name(),
+                expected: expected.to_string(),
+                found: found.to_string(),
+                source_of: "callback",
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -132,12 +189,13 @@ impl Context {
         let Some(expected) = config.preset_param(Key::HostedDomain) else {
             return Ok(());
         };
-        let found = token
-            .userinfo
+        // The ID token's own claim, which the login validated; userinfo's does not count.
+        let claims = token.id_token.as_deref().and_then(unverified_claims);
+        let found = claims
             .as_ref()
-            .and_then(|info| info.get("hd"))
+            .and_then(|claims| claims.get("hd"))
             .and_then(Value::as_str);
-        if found == Some(expected) {
+        if found.is_some_and(|found| found.eq_ignore_ascii_case(expected)) {
             return Ok(());
         }
         Err(Error::IdToken {
@@ -155,23 +213,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn microsoft_issuers_match_by_tenant_segment() {
-        let expected = "https://login.microsoftonline.com/common/v2.0";
-        assert!(tenant_issuer_matches(
-            "https://login.microsoftonline.com/{tenantid}/v2.0",
-            expected
-        ));
-        assert!(tenant_issuer_matches(
-            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
-            expected
-        ));
+    fn microsoft_issuers_match_by_what_the_tenant_segment_allows() {
+        let at = |tenant: &str| format!("https://login.microsoftonline.com/{tenant}/v2.0");
+        let id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let other = "11111111-2222-3333-4444-555555555555";
+        // Discovery: (expected tenant, found tenant, accepted)
+        for (expected, found, accepted) in [
+            ("common", "{tenantid}", true),
+            ("organizations", "{tenantid}", true),
+            ("common", id, false),
+            ("consumers", CONSUMERS_TENANT, true),
+            ("consumers", id, false),
+            ("consumers", "{tenantid}", false),
+            (id, id, true),
+            (id, &id.to_uppercase(), true),
+            (id, other, false),
+            (id, "{tenantid}", false),
+            ("contoso.onmicrosoft.com", id, true),
+            ("contoso.onmicrosoft.com", "{tenantid}", false),
+            ("common", "other", false),
+        ] {
+            assert_eq!(
+                discovered_tenant_accepted(&at(found), &at(expected)),
+                accepted,
+                "discovery: {expected} publishing {found}"
+            );
+        }
         for wrong in [
             "https://login.evil.example/{tenantid}/v2.0",
             "https://login.microsoftonline.com/{tenantid}/v1.0",
-            "https://login.microsoftonline.com/other/v2.0",
             "https://login.microsoftonline.com/{tenantid}/x/v2.0",
         ] {
-            assert!(!tenant_issuer_matches(wrong, expected), "{wrong}");
+            assert!(!discovered_tenant_accepted(wrong, &at("common")), "{wrong}");
         }
+        // Callbacks: one tenant's issuer, never the template.
+        assert!(callback_tenant_accepted(&at(id), &at("common")));
+        assert!(!callback_tenant_accepted(&at("{tenantid}"), &at("common")));
+        assert!(!callback_tenant_accepted(&at(other), &at(id)));
+        assert!(!callback_tenant_accepted(&at(id), &at("consumers")));
     }
 }

@@ -30,8 +30,9 @@ pub struct Profile {
     /// The provider's name, as declared (e.g. `github`).
     pub provider: String,
     /// What `subject` is unique within: the OpenID Connect issuer (Microsoft: the user's
-    /// tenant's issuer), or an OAuth 2.0 provider's API base URL (GitHub Enterprise ids are
-    /// not github.com's).
+    /// tenant's issuer), or an OAuth 2.0 preset's API origin, e.g. `https://api.github.com`
+    /// (GitHub Enterprise ids are not github.com's; the API's version is left out, as it
+    /// changes while ids stay).
     pub issuer: String,
     /// The user's stable id there: `sub`, Microsoft's `oid`, GitHub's numeric `id`, ...
     pub subject: String,
@@ -192,11 +193,11 @@ fn joined(first: Option<String>, last: Option<String>) -> Option<String> {
     }
 }
 
-/// The profile from an API's answer: identity `(api base, id)`. With an email list, the
+/// The profile from an API's answer: identity `(api_origin, id)`. With an email list, the
 /// verified primary address replaces the profile's own, which is then never verified.
 pub(crate) fn from_api(
     provider: &str,
-    api_base: &str,
+    api_origin: &str,
     spec: &ApiProfile,
     answer: &Value,
     emails: Option<&Value>,
@@ -212,7 +213,7 @@ pub(crate) fn from_api(
     }
     Some(Profile {
         provider: provider.to_string(),
-        issuer: api_base.to_string(),
+        issuer: api_origin.to_string(),
         subject,
         email,
         email_verified,

@@ -751,6 +751,22 @@ fn resolve(
         }
     }
     if let Some(preset) = preset {
+        // Parameters given add to the preset's (and replace those of the same name): a
+        // `prompt` must not drop Apple's `response_mode=form_post` or Google's
+        // `access_type=offline`.
+        for (key, default) in preset.values {
+            if let (spec::presets::Default::Params(defaults), Some((Checked::Params(given), _))) =
+                (default, values.get_mut(key))
+            {
+                let mut merged: Vec<(String, String)> = defaults
+                    .iter()
+                    .filter(|(name, _)| !given.iter().any(|(n, _)| n == name))
+                    .map(|(name, value)| (name.to_string(), value.to_string()))
+                    .collect();
+                merged.append(given);
+                *given = merged;
+            }
+        }
         let param = |key| match values.get(&key) {
             Some((Checked::Text(text) | Checked::Url(text), _)) => Some(text.clone()),
             _ => None,
@@ -794,7 +810,11 @@ fn resolve(
         }
         let declared = |key| values.contains_key(&key) || invalid.contains(&key);
         for found in preset.check(name, declared) {
-            problems.push(problem(found.key, Origin::Declaration, found.message));
+            let origin = found
+                .key
+                .and_then(|k| values.get(&k))
+                .map_or(Origin::Declaration, |(_, origin)| *origin);
+            problems.push(problem(found.key, origin, found.message));
         }
     }
     let declared = |key| values.contains_key(&key) || invalid.contains(&key);

@@ -248,3 +248,62 @@ fn wrong_preset_keys_in_settings_and_the_environment_are_reported() {
         ["apple.private_key (environment): `private_key` is not a P-256 (ES256) key"]
     );
 }
+
+#[test]
+fn parameters_given_add_to_the_presets() {
+    let settings = Settings::new().set(
+        "google",
+        "authorize_params",
+        [("prompt", "consent"), ("access_type", "online")]
+            .into_iter()
+            .collect::<oauth_clients::SettingValue>(),
+    );
+    let registry = build(settings, &[]).unwrap();
+    // The preset's `access_type` replaced by the one given, `prompt` added.
+    let mut params = registry.google().config().unwrap().authorize_params.clone();
+    params.sort();
+    assert_eq!(
+        params,
+        [
+            ("access_type".to_string(), "online".to_string()),
+            ("prompt".to_string(), "consent".to_string())
+        ]
+    );
+    let settings = Settings::new().set(
+        "apple",
+        "authorize_params",
+        [("prompt", "login")]
+            .into_iter()
+            .collect::<oauth_clients::SettingValue>(),
+    );
+    let registry = build(settings, &[]).unwrap();
+    assert_eq!(
+        registry.apple().config().unwrap().authorize_params,
+        [
+            ("response_mode".to_string(), "form_post".to_string()),
+            ("prompt".to_string(), "login".to_string())
+        ]
+    );
+}
+
+#[test]
+fn keys_a_preset_would_ignore_or_misread_are_refused() {
+    let settings: Settings = serde_json::from_str(
+        r#"{
+            "apple": { "client_secret": "a-secret" },
+            "gitlab": { "base_url": "https://gitlab.example.com/" },
+            "keycloak": { "base_url": "https://sso.example.com?x=1" }
+        }"#,
+    )
+    .unwrap();
+    let error = build(settings, &[]).unwrap_err();
+    let shown: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "gitlab.base_url (settings): `base_url` is the server's address that preset URLs are built on: no query and no trailing `/` (did you mean `https://gitlab.example.com`?)",
+            "keycloak.base_url (settings): `base_url` is the server's address that preset URLs are built on: no query and no trailing `/` (did you mean `https://sso.example.com`?)",
+            "apple.client_secret (settings): preset `apple` makes its client secret from `private_key` (a signed JWT); remove `client_secret`",
+        ]
+    );
+}

@@ -1049,8 +1049,6 @@ impl Login {
 /// The profile a login must have.
 struct Expected<'a> {
     provider: &'a str,
-    /// The API path on the mock: the identity's issuer is the API base URL.
-    api: &'a str,
     subject: &'a str,
     email: Option<&'a str>,
     email_verified: bool,
@@ -1061,7 +1059,8 @@ struct Expected<'a> {
 
 fn assert_profile(token: &Token, expected: Expected) {
     let profile = token.profile().expect("a login has a profile");
-    let issuer = format!("{}/{}{}", mock().base, expected.provider, expected.api);
+    // The API's origin: the mock serves every provider on one.
+    let issuer = mock().base.to_string();
     assert_eq!(profile.provider, expected.provider);
     assert_eq!(profile.identity(), (issuer.as_str(), expected.subject));
     assert_eq!(profile.email.as_deref(), expected.email);
@@ -1092,7 +1091,6 @@ async fn github_primary_address_unverified_gives_no_verified_email() {
         token,
         Expected {
             provider: "github",
-            api: "/api/",
             subject: "583231",
             email: None,
             email_verified: false,
@@ -1129,7 +1127,6 @@ async fn github_verified_primary_address_is_the_verified_email() {
         login.token(),
         Expected {
             provider: "github",
-            api: "/api/",
             subject: "583231",
             email: Some("octocat@example.com"),
             email_verified: true,
@@ -1186,7 +1183,6 @@ async fn discord_avatar_url_is_built_and_verified_marks_the_email() {
         token,
         Expected {
             provider: "discord",
-            api: "/api/v10/",
             subject: "80351110224678912",
             email: Some("nelly@discord.example"),
             email_verified: true,
@@ -1223,7 +1219,6 @@ async fn facebook_asks_for_fields_and_never_verifies_the_email() {
         token,
         Expected {
             provider: "facebook",
-            api: "/v23.0/",
             subject: "10158224589012345",
             email: Some("jane@example.com"),
             email_verified: false,
@@ -1266,7 +1261,6 @@ async fn twitch_reads_a_list_scope_and_sends_client_id_to_helix() {
         token,
         Expected {
             provider: "twitch",
-            api: "/helix/",
             subject: "141981764",
             email: Some("twitchdev@example.com"),
             email_verified: false,
@@ -1301,7 +1295,6 @@ async fn x_requests_offline_access_and_reads_the_profile_under_data() {
         token,
         Expected {
             provider: "x",
-            api: "/2/",
             subject: "2244994945",
             email: None,
             email_verified: false,
@@ -1335,7 +1328,6 @@ async fn bitbucket_email_is_the_confirmed_primary_of_the_list() {
         token,
         Expected {
             provider: "bitbucket",
-            api: "/2.0/",
             subject: "{c0ffee00-1111-2222-3333-444455556666}",
             email: Some("jane@example.com"),
             email_verified: true,
@@ -1369,7 +1361,6 @@ async fn spotify_email_is_never_verified() {
         token,
         Expected {
             provider: "spotify",
-            api: "/v1/",
             subject: "jane123",
             email: Some("jane@example.com"),
             email_verified: false,
@@ -1402,7 +1393,6 @@ async fn reddit_sends_basic_auth_and_the_declared_user_agent() {
         token,
         Expected {
             provider: "reddit",
-            api: "/oauth/",
             subject: "1w72",
             email: None,
             email_verified: false,
@@ -1440,7 +1430,6 @@ async fn dropbox_posts_to_get_current_account_and_trusts_email_verified() {
         token,
         Expected {
             provider: "dropbox",
-            api: "/2/",
             subject: "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc",
             email: Some("franz@example.com"),
             email_verified: true,
@@ -1473,7 +1462,6 @@ async fn zoom_verified_one_marks_the_email() {
         token,
         Expected {
             provider: "zoom",
-            api: "/v2/",
             subject: "KDcuGIm1QgePTO8WbOqwIQ",
             email: Some("jane@example.com"),
             email_verified: true,
@@ -1506,7 +1494,6 @@ async fn amazon_email_is_never_verified_and_there_is_no_picture() {
         token,
         Expected {
             provider: "amazon",
-            api: "/",
             subject: "amzn1.account.K2LI23KL2LK2",
             email: Some("johndoe@example.com"),
             email_verified: false,

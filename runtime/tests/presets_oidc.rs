@@ -222,6 +222,47 @@ async fn microsoft_refuses_other_tenants_mismatched_issuers_and_tokens_without_t
     assert_eq!(provider.count("token.authorization_code"), 3);
 }
 
+/// RFC 9207 at Microsoft's multi-tenant endpoints: the callback's `iss` may name any tenant
+/// before the code is redeemed, so it must then be the validated ID token's own issuer; the
+/// template itself is never an issuer.
+#[tokio::test]
+async fn microsoft_callback_issuers_must_be_the_id_tokens() {
+    let provider = microsoft_provider().await;
+    let registry = microsoft_registry(&provider);
+    let microsoft = registry.client::<Microsoft>();
+    microsoft_tokens(&provider, TENANT_A, Some(TENANT_A), "oid-of-alice");
+    let log_in = |iss: String| {
+        provider.configure(|b| b.response_iss = ResponseIss::Value(iss));
+        async {
+            provider
+                .log_in(&microsoft, &MemorySession::new(), REDIRECT_URI, "alice")
+                .await
+        }
+    };
+    let tenant_a = format!("{}/{TENANT_A}/v2.0", provider.issuer());
+    let tenant_b = format!("{}/{TENANT_B}/v2.0", provider.issuer());
+
+    // Tenant A's login, with tenant A's issuer in the callback: signed in.
+    assert!(log_in(tenant_a.clone()).await.is_ok());
+    // Another (allowed) tenant's issuer in the callback of tenant A's login: a mix-up.
+    match log_in(tenant_b.clone()).await {
+        Err(LoginError::AuthorizeAccessToken(Error::IssuerMismatch {
+            expected, found, ..
+        })) => assert_eq!((expected, found), (tenant_a, tenant_b)),
+        other => panic!("expected an issuer mismatch: {other:?}"),
+    }
+    // The template is refused before the code is redeemed.
+    let redeemed = provider.count("token.authorization_code");
+    let template = format!("{}/{{tenantid}}/v2.0", provider.issuer());
+    assert!(matches!(
+        log_in(template).await,
+        Err(LoginError::AuthorizeAccessToken(
+            Error::IssuerMismatch { .. }
+        ))
+    ));
+    assert_eq!(provider.count("token.authorization_code"), redeemed);
+}
+
 #[tokio::test]
 async fn microsoft_without_an_allow_list_accepts_any_tenant_but_still_checks_the_issuer() {
     let provider = microsoft_provider().await;

@@ -211,7 +211,12 @@ impl Key {
     pub fn oidc_only(self) -> bool {
         matches!(
             self,
-            Key::JwksUri | Key::EndSessionEndpoint | Key::FetchUserinfo
+            Key::JwksUri
+                | Key::EndSessionEndpoint
+                | Key::FetchUserinfo
+                // Checked in the ID token: without one they would restrict nothing.
+                | Key::HostedDomain
+                | Key::AllowedTenants
         )
     }
 }
@@ -495,6 +500,12 @@ pub fn check_url(key: Key, s: &str) -> Result<String, String> {
     }
     if key == Key::Issuer && url.query().is_some() {
         return Err("`issuer` must not have a query (OpenID Connect Discovery §3)".into());
+    }
+    if key == Key::BaseUrl && (url.query().is_some() || s.ends_with('/')) {
+        return Err(format!(
+            "`base_url` is the server's address that preset URLs are built on: no query and no trailing `/` (did you mean `{}`?)",
+            s.split('?').next().unwrap_or(s).trim_end_matches('/')
+        ));
     }
     if key == Key::ApiBaseUrl && !url.path().ends_with('/') {
         return Err(format!(

@@ -131,7 +131,8 @@ pub enum ProfileSource {
     /// the name only from the `user` form field of the first login's callback.
     AppleClaims,
     /// An API endpoint (relative to `api_base_url`), GET (or POST with no body, for
-    /// Dropbox). Identity: `(api_base_url, id)`.
+    /// Dropbox). Identity: `(origin of api_base_url, id)`: the API's version may change, the
+    /// user's id does not.
     Api(ApiProfile),
 }
 
@@ -275,6 +276,17 @@ impl Preset {
                     param.example
                 ),
             })
+            // The client secret is made from `private_key`: one given would be ignored.
+            .chain(
+                (self.behaviour.secret == SecretRule::AppleJwt && declared(Key::ClientSecret))
+                    .then(|| Problem {
+                        key: Some(Key::ClientSecret),
+                        message: format!(
+                            "preset `{}` makes its client secret from `private_key` (a signed JWT); remove `client_secret`",
+                            self.name
+                        ),
+                    }),
+            )
             .chain(
                 self.requires
                     .iter()
@@ -386,7 +398,7 @@ pub fn markdown_table() -> String {
             }
             ProfileSource::MicrosoftClaims => "ID token `(tid, oid)`".to_string(),
             ProfileSource::Api(api) => format!(
-                "`(api_base_url, {})` of `{} {}`",
+                "`(API origin, {})` of `{} {}`",
                 api.id,
                 if api.post { "POST" } else { "GET" },
                 api.path
