@@ -115,15 +115,18 @@ impl Context {
                     profile::from_apple_claims(provider, issuer, claims, apple_user)
                         .ok_or_else(|| invalid("the claims have no `sub`"))?
                 }
-                Some(ProfileSource::Claims { verified, username }) => {
-                    profile::from_claims(provider, issuer, claims, verified, username)
-                        .ok_or_else(|| invalid("the claims have no `sub`"))?
-                }
+                Some(ProfileSource::Claims {
+                    subject,
+                    verified,
+                    username,
+                }) => profile::from_claims(provider, issuer, claims, subject, verified, username)
+                    .ok_or_else(|| invalid("the claims do not name the user (`sub`)"))?,
                 // Any OpenID Connect provider: the standard claims.
                 _ => profile::from_claims(
                     provider,
                     issuer,
                     claims,
+                    "/sub",
                     Verified::When("/email_verified"),
                     "",
                 )

@@ -40,7 +40,8 @@ pub struct Profile {
     pub email: Option<String>,
     /// Whether the provider vouches that `email` belongs to the user.
     pub email_verified: bool,
-    /// The display name.
+    /// The display name. Sign in with Apple's comes from the first login's `user` form field,
+    /// which Apple does not sign.
     pub name: Option<String>,
     /// The login, handle or preferred username; not unique over time.
     pub username: Option<String>,
@@ -112,12 +113,13 @@ pub(crate) fn from_claims(
     provider: &str,
     issuer: &str,
     claims: &Map<String, Value>,
+    subject: Field,
     verified_rule: Verified,
     username: Field,
 ) -> Option<Profile> {
     // One copy of the claims: read through, then kept as the raw answer.
     let all = Value::Object(claims.clone());
-    let subject = field(&all, "/sub")?;
+    let subject = field(&all, subject)?;
     let email = field(&all, "/email");
     let email_verified = email.is_some() && verified(&all, verified_rule);
     let name = field(&all, "/name")
@@ -151,7 +153,7 @@ pub(crate) fn from_microsoft_claims(
     let all = Value::Object(claims.clone());
     let tid = field(&all, "/tid")?;
     let oid = field(&all, "/oid")?;
-    let mut profile = from_claims(provider, "", claims, Verified::Never, "")?;
+    let mut profile = from_claims(provider, "", claims, "/sub", Verified::Never, "")?;
     profile.issuer = issuer_template.replace("{tenantid}", &tid);
     profile.subject = oid;
     profile.email = profile
@@ -172,16 +174,18 @@ pub(crate) fn from_apple_claims(
         provider,
         issuer,
         claims,
+        "/sub",
         Verified::When("/email_verified"),
         "",
     )?;
+    // The field is not signed: only the name is taken from it (the address it also carries
+    // is the ID token's business), and it is not mixed into the claims.
     if let Some(Value::Object(user)) = user.and_then(|u| serde_json::from_str(u).ok()) {
         let user = Value::Object(user);
         profile.name = joined(
             field(&user, "/name/firstName"),
             field(&user, "/name/lastName"),
         );
-        profile.raw.insert("user".into(), user);
     }
     Some(profile)
 }
@@ -330,6 +334,7 @@ mod tests {
             "p",
             "https://idp.example",
             &claims,
+            "/sub",
             Verified::When("/email_verified"),
             "",
         )
@@ -337,7 +342,7 @@ mod tests {
         assert_eq!(profile.identity(), ("https://idp.example", "1"));
         assert!(profile.email_verified);
         assert_eq!(profile.name.as_deref(), Some("Ada Lovelace"));
-        let profile = from_claims("p", "i", &claims, Verified::Never, "").unwrap();
+        let profile = from_claims("p", "i", &claims, "/sub", Verified::Never, "").unwrap();
         assert!(!profile.email_verified);
     }
 

@@ -662,12 +662,12 @@ async fn each_oidc_preset_logs_in_with_its_identity_and_username() {
             username: Some("alice"),
         },
         // `sub` is a user id within one workspace, the team in its own claim
-        // (https://api.slack.com/authentication/sign-in-with-slack).
+        // (https://api.slack.com/authentication/sign-in-with-slack): both make the identity.
         Case {
             name: "slack",
             issuer_path: "",
             claims: json!({"sub": "U0123ALICE", "https://slack.com/team_id": "T0123"}),
-            subject: "U0123ALICE",
+            subject: "T0123/U0123ALICE",
             username: Some("alice"),
         },
         // `preferred_username` is the Okta login, often an email

@@ -81,6 +81,7 @@ pub const PRESETS: &[Preset] = &[
             ..Behaviour::STANDARD
         },
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "",
         },
@@ -202,6 +203,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/nickname",
         },
@@ -300,6 +302,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "",
         },
@@ -325,12 +328,15 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            // `sub` is a user id within one workspace ("Sign in with Slack"): the workspace's
+            // id is part of the identity, so users of two workspaces never share one.
+            subject: "{/https:~1~1slack.com~1team_id}/{/sub}",
             verified: Verified::When("/email_verified"),
             username: "",
         },
         quirks: &[
             "token errors may come with HTTP 200 and `ok: false` (read as errors)",
-            "`sub` is the user id within one workspace; the team is in the `https://slack.com/team_id` claim",
+            "`sub` is the user id within one workspace: the identity's subject is `{team_id}/{sub}`, with the team from the `https://slack.com/team_id` claim",
         ],
     },
     Preset {
@@ -429,6 +435,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/preferred_username",
         },
@@ -459,6 +466,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/nickname",
         },
@@ -499,6 +507,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/preferred_username",
         },
@@ -540,6 +549,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/cognito:username",
         },
@@ -751,6 +761,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/preferred_username",
         },
@@ -809,6 +820,7 @@ pub const PRESETS: &[Preset] = &[
         requires: &[],
         behaviour: Behaviour::STANDARD,
         profile: ProfileSource::Claims {
+            subject: "/sub",
             verified: Verified::When("/email_verified"),
             username: "/nickname",
         },

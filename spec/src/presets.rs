@@ -118,8 +118,11 @@ pub enum Verified {
 /// Where a preset's normalized profile comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileSource {
-    /// The ID token's claims, merged with userinfo: identity `(iss, sub)`.
+    /// The ID token's claims, merged with userinfo: identity `(iss, subject)`.
     Claims {
+        /// The user's id at the issuer: `/sub`, or a template when `sub` is unique only within
+        /// a part of the issuer (Slack's workspace).
+        subject: Field,
         /// Whether `email_verified` is believed.
         verified: Verified,
         /// The claim with the user's short name, when there is one.
@@ -393,6 +396,9 @@ pub fn markdown_table() -> String {
             set.push(format!("`{key}` (required)"));
         }
         let identity = match preset.profile {
+            ProfileSource::Claims { subject, .. } if subject != "/sub" => {
+                format!("ID token `(iss, {subject})`")
+            }
             ProfileSource::Claims { .. } | ProfileSource::AppleClaims => {
                 "ID token `(iss, sub)`".to_string()
             }
