@@ -293,34 +293,21 @@ async fn profile(state: web::Data<AppState>, session: Session) -> Result<HttpRes
         return Ok(see_other("/"));
     };
     let token = state.store.get(&user.provider, &user.user).await?;
-    let body = format!(
-        r#"<p>Signed in with <strong id="provider">{provider}</strong> as <strong id="user">{name}</strong>.</p>
-<p>Access token expires <span id="expiry">{expiry}</span>; scopes: <span id="scopes">{scopes}</span>.
-Token values are never shown, and never leave the server.</p>
-{profile}
-<p>Everything the provider said:</p>
-{claims}
-{api}
-<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
-        provider = escape(providers::display_name(&user.provider)),
-        name = escape(page::shown_name(&user.profile, &user.user)),
-        expiry = escape(&match &token {
-            Some(token) => page::expiry(token.expires_at),
-            None => "unknown (no stored token)".into(),
-        }),
-        scopes = escape(
-            &token
-                .as_ref()
-                .map(|t| t.scopes().join(" "))
-                .unwrap_or_default()
-        ),
-        profile = page::profile_table(&user.profile),
-        claims = page::claims_table(&user.profile.raw),
-        api = match providers::api_path(&user.provider) {
-            Some(_) =>
-                r#"<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>"#,
-            None => "",
-        },
+    let expiry = match &token {
+        Some(token) => page::expiry(token.expires_at),
+        None => "unknown (no stored token)".into(),
+    };
+    let scopes = token
+        .as_ref()
+        .map(|t| t.scopes().join(" "))
+        .unwrap_or_default();
+    let body = page::profile_body(
+        &user.provider,
+        &user.user,
+        &user.profile,
+        &expiry,
+        &scopes,
+        "Token values are never shown, and never leave the server.",
     );
     Ok(html_page(StatusCode::OK, layout("Your profile", &body)))
 }

@@ -154,6 +154,42 @@ pub fn error_page(error: &Error) -> (u16, String) {
     (error.status(), layout("Sign-in failed", &body))
 }
 
+/// The signed-in page of both web apps: who signed in with which provider (`account` is the
+/// account key, shown when the profile has no name), the token's expiry and scopes in words,
+/// the normalized profile, the raw claims, and the API and logout buttons. `token_note` says
+/// where the token is kept.
+pub fn profile_body(
+    provider: &str,
+    account: &str,
+    profile: &Profile,
+    expiry: &str,
+    scopes: &str,
+    token_note: &str,
+) -> String {
+    let api = match crate::providers::api_path(provider) {
+        Some(_) => {
+            r#"<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>"#
+        }
+        None => "",
+    };
+    format!(
+        r#"<p>Signed in with <strong id="provider">{provider}</strong> as <strong id="user">{name}</strong>.</p>
+<p>Access token expires <span id="expiry">{expiry}</span>; scopes: <span id="scopes">{scopes}</span>.
+{token_note}</p>
+{profile}
+<p>Everything the provider said:</p>
+{claims}
+{api}
+<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
+        provider = escape(crate::providers::display_name(provider)),
+        name = escape(shown_name(profile, account)),
+        expiry = escape(expiry),
+        scopes = escape(scopes),
+        profile = profile_table(profile),
+        claims = claims_table(&profile.raw),
+    )
+}
+
 /// The name to greet a user by: the profile's name, username or email, else `fallback` (the
 /// account key).
 pub fn shown_name<'a>(profile: &'a Profile, fallback: &'a str) -> &'a str {

@@ -266,26 +266,13 @@ async fn profile(session: Session) -> Response {
     let Some(user) = signed_in(&session).await else {
         return AxumRedirect::to("/").into_response();
     };
-    let body = format!(
-        r#"<p>Signed in with <strong id="provider">{provider}</strong> as <strong id="user">{name}</strong>.</p>
-<p>Access token expires <span id="expiry">{expiry}</span>; scopes: <span id="scopes">{scopes}</span>.
-Token values are never shown.</p>
-{profile}
-<p>Everything the provider said:</p>
-{claims}
-{api}
-<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
-        provider = escape(providers::display_name(&user.provider)),
-        name = escape(page::shown_name(&user.profile, &user.user)),
-        expiry = escape(&page::expiry(user.token.expires_at)),
-        scopes = escape(&user.token.scopes().join(" ")),
-        profile = page::profile_table(&user.profile),
-        claims = page::claims_table(&user.profile.raw),
-        api = match providers::api_path(&user.provider) {
-            Some(_) =>
-                r#"<form method="post" action="/api"><button id="call-api" type="submit">Call the provider's API</button></form>"#,
-            None => "",
-        },
+    let body = page::profile_body(
+        &user.provider,
+        &user.user,
+        &user.profile,
+        &page::expiry(user.token.expires_at),
+        &user.token.scopes().join(" "),
+        "Token values are never shown.",
     );
     Html(layout("Your profile", &body)).into_response()
 }

@@ -10,7 +10,7 @@ use crate::profile::{self, Profile};
 use crate::token::{Token, UserInfoResponse};
 use crate::userinfo::UserInfo;
 use http::StatusCode;
-use oauth_clients_spec::presets::{ProfileSource, Verified};
+use oauth_clients_spec::presets::ProfileSource;
 use serde_json::Value;
 
 impl Context {
@@ -91,51 +91,60 @@ impl Context {
     ) -> Result<Option<Profile>, Error> {
         let provider = self.name();
         let config = self.config()?;
-        let source = config.preset.map(|preset| preset.profile);
+        // Any OpenID Connect provider, or an OAuth 2.0 preset declared with `openid`: the
+        // standard claims.
+        let source = match config.preset.map(|preset| preset.profile) {
+            Some(ProfileSource::Api(_)) if token.userinfo.is_some() => {
+                ProfileSource::STANDARD_CLAIMS
+            }
+            Some(source) => source,
+            None => ProfileSource::STANDARD_CLAIMS,
+        };
         let invalid = |reason: &str| Error::InvalidUserinfo {
             provider,
             reason: reason.to_string(),
         };
-        if let Some(info) = &token.userinfo {
-            let claims = info.claims();
-            let issuer = self.expected_issuer().unwrap_or_default();
-            let profile = match source {
-                Some(ProfileSource::MicrosoftClaims) => {
-                    let template = self.cached_metadata().await?.issuer.clone();
-                    profile::from_microsoft_claims(
-                        provider,
-                        template.as_deref().unwrap_or(issuer),
-                        claims,
-                    )
-                    .ok_or_else(|| {
-                        invalid("the ID token has no `tid` and `oid` (is `profile` in the scope?)")
-                    })?
-                }
-                Some(ProfileSource::AppleClaims) => {
-                    profile::from_apple_claims(provider, issuer, claims, apple_user)
-                        .ok_or_else(|| invalid("the claims have no `sub`"))?
-                }
-                Some(ProfileSource::Claims {
+        let issuer = || self.expected_issuer().unwrap_or_default();
+        let api = match (source, token.userinfo.as_ref().map(|info| info.claims())) {
+            (ProfileSource::Api(api), _) => api,
+            // The claims of an OpenID Connect login; none when a claims preset is declared
+            // without `openid` (an OAuth 2.0 use of it).
+            (_, None) => return Ok(None),
+            (ProfileSource::MicrosoftClaims, Some(claims)) => {
+                let template = self.cached_metadata().await?.issuer.clone();
+                let profile = profile::from_microsoft_claims(
+                    provider,
+                    template.as_deref().unwrap_or(issuer()),
+                    claims,
+                );
+                return profile.map(Some).ok_or_else(|| {
+                    invalid("the ID token has no `tid` and `oid` (is `profile` in the scope?)")
+                });
+            }
+            (ProfileSource::AppleClaims, Some(claims)) => {
+                return profile::from_apple_claims(provider, issuer(), claims, apple_user)
+                    .map(Some)
+                    .ok_or_else(|| invalid("the claims have no `sub`"));
+            }
+            (
+                ProfileSource::Claims {
                     subject,
                     verified,
                     username,
-                }) => profile::from_claims(provider, issuer, claims, subject, verified, username)
-                    .ok_or_else(|| invalid("the claims do not name the user (`sub`)"))?,
-                // Any OpenID Connect provider: the standard claims.
-                _ => profile::from_claims(
+                },
+                Some(claims),
+            ) => {
+                return profile::from_claims(
                     provider,
-                    issuer,
+                    issuer(),
                     claims,
-                    "/sub",
-                    Verified::When("/email_verified"),
-                    "",
+                    subject,
+                    verified,
+                    username,
                 )
-                .ok_or_else(|| invalid("the claims have no `sub`"))?,
-            };
-            return Ok(Some(profile));
-        }
-        let Some(ProfileSource::Api(api)) = source else {
-            return Ok(None);
+                .map(Some)
+                .ok_or_else(|| invalid("the claims do not name the user (`sub`)"));
+            }
         };
         let answer = self.profile_answer(api.path, api.post, token).await?;
         let emails = match api.emails {

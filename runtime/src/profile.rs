@@ -170,6 +170,7 @@ pub(crate) fn from_apple_claims(
     claims: &Map<String, Value>,
     user: Option<&str>,
 ) -> Option<Profile> {
+    // Apple's claims are the standard ones (`email_verified` may be a string).
     let mut profile = from_claims(
         provider,
         issuer,

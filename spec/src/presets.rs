@@ -139,6 +139,16 @@ pub enum ProfileSource {
     Api(ApiProfile),
 }
 
+impl ProfileSource {
+    /// The standard claims of any OpenID Connect provider: `sub`, `email_verified` believed,
+    /// `preferred_username`.
+    pub const STANDARD_CLAIMS: ProfileSource = ProfileSource::Claims {
+        subject: "/sub",
+        verified: Verified::When("/email_verified"),
+        username: "",
+    };
+}
+
 /// A profile read from an API endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiProfile {

@@ -799,13 +799,15 @@ async fn parse(parser: Parser, url: &Url) -> Callback {
     }
 }
 
-const CALLBACK_PARAMETERS: [&str; 6] = [
+const CALLBACK_PARAMETERS: [&str; 7] = [
     "code",
     "state",
     "iss",
     "error",
     "error_description",
     "error_uri",
+    // Sign in with Apple's first-login name: read by the callback, so refused repeated too.
+    "user",
 ];
 
 /// Each callback parameter, repeated (RFC 6749 §3.1) in an approved login's callback and
