@@ -56,6 +56,10 @@ impl Provider {
         self.declared.contains_key(&key) || self.preset.is_some_and(|preset| preset.provides(key))
     }
 
+    /// Whether it is an OAuth 1.0a provider: declared with `request_token_url`.
+    pub fn is_oauth1(&self) -> bool {
+        self.declared.contains_key(&Key::RequestTokenUrl)
+    }
     pub fn is_openid(&self) -> bool {
         matches!(self.get(Key::Scope), Some(Checked::Scope(scope)) if spec::is_openid(scope))
     }
@@ -109,6 +113,11 @@ impl Provider {
         }
         let mut values = BTreeMap::new();
         let mut seen: BTreeMap<Key, Span> = BTreeMap::new();
+        // The kind decides some value rules (an OAuth 1.0a provider's `scope` parameter).
+        let oauth1 = raw
+            .entries
+            .iter()
+            .any(|entry| entry.key == Key::RequestTokenUrl.name());
         let mut near_misses: BTreeMap<Key, Span> = BTreeMap::new();
         for RawEntry {
             key: key_ident,
@@ -131,7 +140,7 @@ impl Provider {
                 continue;
             }
             seen.insert(key, key_ident.span());
-            if let Some(checked) = check(cx, key, &value) {
+            if let Some(checked) = check(cx, key, &value, oauth1) {
                 values.insert(key, (checked, key_ident.span()));
             }
         }
@@ -141,7 +150,9 @@ impl Provider {
             seen.entry(key).or_insert(span);
         }
         let name = raw.name.to_string();
-        let preset = presets::preset(&name);
+        // An OAuth 1.0a provider is never a preset, even when named like one: Authlib's own
+        // docs register `twitter` with a `request_token_url` for X's OAuth 1.0a API.
+        let preset = presets::preset(&name).filter(|_| !seen.contains_key(&Key::RequestTokenUrl));
         if raw.bare && preset.is_none() {
             cx.error_spanned_by(&raw.name, presets::unknown_preset(&name));
         }
@@ -181,10 +192,10 @@ impl Provider {
 }
 
 /// Checks one value, reporting each problem on the most specific token.
-fn check(cx: &Errors, key: Key, raw: &RawValue) -> Option<Checked> {
+fn check(cx: &Errors, key: Key, raw: &RawValue, oauth1: bool) -> Option<Checked> {
     if let RawValue::Map(params, _) = raw {
         if key.kind() == spec::Kind::Params {
-            return check_params(cx, key, params);
+            return check_params(cx, key, params, oauth1);
         }
     }
     if let RawValue::Missing(span) = raw {
@@ -227,11 +238,16 @@ fn check(cx: &Errors, key: Key, raw: &RawValue) -> Option<Checked> {
     }
 }
 
-fn check_params(cx: &Errors, key: Key, params: &[crate::parse::RawParam]) -> Option<Checked> {
+fn check_params(
+    cx: &Errors,
+    key: Key,
+    params: &[crate::parse::RawParam],
+    oauth1: bool,
+) -> Option<Checked> {
     let mut checked = Vec::new();
     let mut ok = true;
     for param in params {
-        if let Err(problem) = spec::check_param(key, &param.name) {
+        if let Err(problem) = spec::check_param_for(key, &param.name, oauth1) {
             cx.error_at(param.name_span, problem);
             ok = false;
         } else if checked.iter().any(|(name, _)| *name == param.name) {

@@ -51,46 +51,85 @@ pub fn expand(decl: &Declaration) -> TokenStream {
                 impl #p::OpenIdProvider for #ty {}
             }
         });
+        let oauth1 = provider.is_oauth1();
+        let config = quote! {
+            const INDEX: usize = #index;
+            const CONFIG: &'static #p::ProviderConfig = &#p::ProviderConfig {
+                name: #name,
+                openid: #openid,
+                oauth1: #oauth1,
+                preset: #preset,
+                entries: &[#(#entries),*],
+            };
+        };
+        // An OAuth 1.0a provider gets its own client type, with the same flow names but its own
+        // token; the OAuth 2.0 and OpenID Connect methods do not exist on it.
+        let (client, constructor, impls) = if oauth1 {
+            (
+                quote!(#p::OAuth1Client<#ty>),
+                quote!(oauth1_client),
+                quote! {
+                    impl #p::DeclaredOAuth1 for #ty {}
+                    impl #p::OAuth1Provider for #ty {
+                        type Set = #registry;
+                        #config
+                    }
+                },
+            )
+        } else {
+            (
+                quote!(#p::Client<#ty>),
+                quote!(client),
+                quote! {
+                    impl #p::DeclaredProvider for #ty {}
+                    impl #p::Provider for #ty {
+                        type Set = #registry;
+                        #config
+                    }
+                    #marker
+                },
+            )
+        };
         items.push(quote! {
             #doc
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
             #vis struct #ty;
 
-            impl #p::DeclaredProvider for #ty {}
-            impl #p::Provider for #ty {
-                type Set = #registry;
-                const INDEX: usize = #index;
-                const CONFIG: &'static #p::ProviderConfig = &#p::ProviderConfig {
-                    name: #name,
-                    openid: #openid,
-                    preset: #preset,
-                    entries: &[#(#entries),*],
-                };
-            }
-            #marker
+            #impls
         });
         let method = &provider.name;
         let method_doc = format!("A client for the `{name}` provider, from the global registry.");
         accessors.push(quote! {
             #[doc = #method_doc]
             #[inline]
-            pub fn #method() -> #p::Client<#ty> {
-                #p::Client::global()
+            pub fn #method() -> #client {
+                <#client>::global()
             }
         });
         let ext_doc = format!("A client for the `{name}` provider, from this registry.");
         ext_methods.push(quote! {
             #[doc = #ext_doc]
-            fn #method(&self) -> #p::Client<#ty>;
+            fn #method(&self) -> #client;
         });
         ext_impls.push(quote! {
             #[inline]
-            fn #method(&self) -> #p::Client<#ty> {
-                #p::Registry::client::<#ty>(self)
+            fn #method(&self) -> #client {
+                #p::Registry::#constructor::<#ty>(self)
             }
         });
     }
 
+    let trait_of: Vec<TokenStream> = decl
+        .providers
+        .iter()
+        .map(|provider| {
+            if provider.is_oauth1() {
+                quote!(#p::OAuth1Provider)
+            } else {
+                quote!(#p::Provider)
+            }
+        })
+        .collect();
     let registry_doc = format!(
         "The providers declared with `oauth_clients!`: {}.",
         decl.providers
@@ -114,7 +153,7 @@ pub fn expand(decl: &Declaration) -> TokenStream {
         impl #p::DeclaredSet for #registry {}
         impl #p::ProviderSet for #registry {
             const CONFIGS: &'static [&'static #p::ProviderConfig] =
-                &[#(<#types as #p::Provider>::CONFIG),*];
+                &[#(<#types as #trait_of>::CONFIG),*];
 
             fn global_cell() -> &'static #p::GlobalCell<Self> {
                 static CELL: #p::GlobalCell<#registry> = #p::GlobalCell::new();

@@ -10,7 +10,7 @@
 use crate::context::Context;
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use crate::grant::refresh_after_401;
-use crate::token::Token;
+use crate::token::{OAuth1Token, Token};
 use crate::TokenPlacement;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -25,12 +25,20 @@ pub struct ApiRequest<'a> {
     context: &'a Context,
     method: Method,
     path: String,
-    token: &'a Token,
+    auth: Auth<'a>,
     headers: HeaderMap,
     query: Vec<(String, String)>,
     body: Option<(Bytes, &'static str)>,
     form: Option<Vec<(String, String)>>,
     error: Option<Error>,
+}
+
+/// What authorizes an API request: an OAuth 2.0 bearer token, or OAuth 1.0a token credentials
+/// that sign it.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Bearer(&'a Token),
+    OAuth1(&'a OAuth1Token),
 }
 
 /// The API's answer, read in full.
@@ -97,12 +105,12 @@ impl ApiResponse {
 }
 
 impl<'a> ApiRequest<'a> {
-    fn new(context: &'a Context, method: Method, path: &str, token: &'a Token) -> Self {
+    fn new(context: &'a Context, method: Method, path: &str, auth: Auth<'a>) -> Self {
         ApiRequest {
             context,
             method,
             path: path.to_string(),
-            token,
+            auth,
             headers: HeaderMap::new(),
             query: Vec::new(),
             body: None,
@@ -142,7 +150,8 @@ impl<'a> ApiRequest<'a> {
         self
     }
 
-    /// Sends a JSON body. Refused for a provider with `token_placement: body`.
+    /// Sends a JSON body. Refused for a provider with `token_placement: body` (or OAuth 1.0a
+    /// `signature_type: body`).
     pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Self {
         match serde_json::to_vec(body) {
             Ok(bytes) => self.body = Some((bytes.into(), "application/json")),
@@ -151,7 +160,8 @@ impl<'a> ApiRequest<'a> {
         self
     }
 
-    /// Sends a form body. With `token_placement: body`, the access token is added to it.
+    /// Sends a form body. With `token_placement: body`, the access token is added to it; an
+    /// OAuth 1.0a request's signature covers its parameters (RFC 5849 §3.4.1.3.1).
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
         self.form = Some(
             pairs
@@ -183,16 +193,24 @@ impl<'a> ApiRequest<'a> {
         let context = self.context;
         let provider = context.name();
         let config = context.config()?;
-        let url = resolve(provider, config.api_base_url.as_ref(), &self.path)?;
+        let mut url = resolve(provider, config.api_base_url.as_ref(), &self.path)?;
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        let token = match self.auth {
+            Auth::Bearer(token) => token,
+            // OAuth 1.0a: signed afresh per request; nothing to refresh.
+            Auth::OAuth1(token) => return self.attempt(config, &url, Auth::OAuth1(token)).await,
+        };
         if config.token_placement == TokenPlacement::Body && self.body.is_some() {
             return Err(Error::InvalidRequest {
                 provider,
                 message: "`token_placement: body` puts the token in a form body, so the request cannot have another body".into(),
             });
         }
-        let (mut token, mut refreshed) = context.usable_token(self.token).await?;
+        let (mut token, mut refreshed) = context.usable_token(token).await?;
         loop {
-            let response = self.attempt(config, &url, &token).await?;
+            let response = self.attempt(config, &url, Auth::Bearer(&token)).await?;
             if refresh_after_401(&token, refreshed, response.status) {
                 token = context.refresh(&token).await?;
                 refreshed = true;
@@ -209,14 +227,42 @@ impl<'a> ApiRequest<'a> {
         &self,
         config: &crate::ClientConfig,
         url: &Url,
-        token: &Token,
+        auth: Auth<'_>,
     ) -> Result<ApiResponse, Error> {
         let http = self.context.http(Endpoint::Api)?;
+        let mut form = self.form.clone();
+        let mut url = url.clone();
+        let mut authorization = None;
+        match auth {
+            Auth::Bearer(token) => match config.token_placement {
+                TokenPlacement::Header => {
+                    authorization = Some(format!("Bearer {}", token.access_token));
+                }
+                TokenPlacement::Body => form
+                    .get_or_insert_with(Vec::new)
+                    .push(("access_token".into(), token.access_token.clone())),
+            },
+            Auth::OAuth1(token) => {
+                let signed = self.context.oauth1_sign(
+                    config,
+                    &self.method,
+                    url,
+                    form,
+                    self.body.is_some(),
+                    Some((&token.oauth_token, &token.oauth_token_secret)),
+                    &[],
+                )?;
+                url = signed.url;
+                form = signed.form;
+                authorization = signed.authorization;
+            }
+        }
         let mut request = self.context.with_user_agent(
-            crate::http::Request::new(self.method.clone(), url.clone())
-                .headers(&self.headers)
-                .query(&self.query),
+            crate::http::Request::new(self.method.clone(), url).headers(&self.headers),
         );
+        if let Some(authorization) = &authorization {
+            request = request.header_text(http::header::AUTHORIZATION, authorization, true);
+        }
         if let Some((name, value)) = Context::preset_api_header(config) {
             // Not `HeaderName::from_static`, which panics on upper case: the catalog spells the
             // name as the provider's documentation does (Twitch's `Client-Id`).
@@ -226,15 +272,6 @@ impl<'a> ApiRequest<'a> {
                     message: format!("the preset's header name `{name}` is not valid"),
                 })?;
             request = request.header_text(name, value, false);
-        }
-        let mut form = self.form.clone();
-        match config.token_placement {
-            TokenPlacement::Header => {
-                request = request.bearer(&token.access_token);
-            }
-            TokenPlacement::Body => form
-                .get_or_insert_with(Vec::new)
-                .push(("access_token".into(), token.access_token.clone())),
         }
         if let Some(form) = &form {
             request = request.form(form);
@@ -291,27 +328,27 @@ fn resolve(provider: &'static str, base: Option<&Url>, path: &str) -> Result<Url
 impl Context {
     /// The work of [`Client::get`](crate::Client::get).
     pub(crate) fn get<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
-        ApiRequest::new(self, Method::GET, path, token)
+        ApiRequest::new(self, Method::GET, path, Auth::Bearer(token))
     }
 
     /// The work of [`Client::post`](crate::Client::post).
     pub(crate) fn post<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
-        ApiRequest::new(self, Method::POST, path, token)
+        ApiRequest::new(self, Method::POST, path, Auth::Bearer(token))
     }
 
     /// The work of [`Client::put`](crate::Client::put).
     pub(crate) fn put<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
-        ApiRequest::new(self, Method::PUT, path, token)
+        ApiRequest::new(self, Method::PUT, path, Auth::Bearer(token))
     }
 
     /// The work of [`Client::patch`](crate::Client::patch).
     pub(crate) fn patch<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
-        ApiRequest::new(self, Method::PATCH, path, token)
+        ApiRequest::new(self, Method::PATCH, path, Auth::Bearer(token))
     }
 
     /// The work of [`Client::delete`](crate::Client::delete).
     pub(crate) fn delete<'a>(&'a self, path: &str, token: &'a Token) -> ApiRequest<'a> {
-        ApiRequest::new(self, Method::DELETE, path, token)
+        ApiRequest::new(self, Method::DELETE, path, Auth::Bearer(token))
     }
 
     /// The work of [`Client::request`](crate::Client::request).
@@ -321,6 +358,19 @@ impl Context {
         path: &str,
         token: &'a Token,
     ) -> ApiRequest<'a> {
-        ApiRequest::new(self, method, path, token)
+        ApiRequest::new(self, method, path, Auth::Bearer(token))
+    }
+}
+
+impl Context {
+    /// The work of [`OAuth1Client::request`](crate::OAuth1Client::request) and its shorthands:
+    /// a request signed with OAuth 1.0a token credentials.
+    pub(crate) fn oauth1_request<'a>(
+        &'a self,
+        method: Method,
+        path: &str,
+        token: &'a OAuth1Token,
+    ) -> ApiRequest<'a> {
+        ApiRequest::new(self, method, path, Auth::OAuth1(token))
     }
 }

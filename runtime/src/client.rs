@@ -11,10 +11,10 @@ use crate::error::Error;
 use crate::flow::{AuthorizeRequest, Callback, Redirect};
 use crate::logout::{LogoutCallback, LogoutRequest, LogoutState};
 use crate::metadata::ProviderMetadata;
-use crate::registry::{Client, OpenIdProvider, Provider};
+use crate::registry::{Client, OAuth1Client, OAuth1Provider, OpenIdProvider, Provider};
 use crate::session::Session;
 use crate::state::PendingLogin;
-use crate::token::{Token, UserInfoResponse};
+use crate::token::{OAuth1Token, Token, UserInfoResponse};
 use crate::userinfo::UserInfo;
 use http::Method;
 use std::future::Future;
@@ -403,5 +403,134 @@ impl<P: Provider> Client<P> {
         P: OpenIdProvider,
     {
         self.context().userinfo(token)
+    }
+}
+
+impl<P: OAuth1Provider> OAuth1Client<P> {
+    /// Redirects the user to the provider to log in (Authlib's `authorize_redirect`): fetches
+    /// a request token with `oauth_callback` set to `redirect_uri` (RFC 5849 §2.1), keeps its
+    /// secret in the session under the request token, and returns the redirect to
+    /// `authorize_url`.
+    ///
+    /// `redirect_uri` is an absolute URL registered with the provider, or `oob` for the
+    /// out-of-band flow, where the provider shows the user a PIN to type into the application
+    /// (see [`authorize_access_token`](Self::authorize_access_token)). Several logins may be
+    /// pending at once; each expires and is used once, as for OAuth 2.0.
+    ///
+    /// Fails with [`Error::CallbackNotConfirmed`] when the provider does not confirm the
+    /// callback (`oauth_callback_confirmed=true`, OAuth 1.0a's fix for session fixation),
+    /// [`Error::OAuth1Endpoint`] when it refuses the request (with its `oauth_problem`, if
+    /// any), [`Error::InvalidTokenResponse`] for an answer without a usable request token, and
+    /// [`Error::Http`] when it cannot be reached, answers too slowly or too much. Nothing is
+    /// stored in the session then.
+    ///
+    /// ```no_run
+    /// use oauth_clients::{oauth_clients, Callback, MemorySession};
+    ///
+    /// oauth_clients! {
+    ///     trello {
+    ///         request_token_url: "https://trello.com/1/OAuthGetRequestToken",
+    ///         authorize_url: "https://trello.com/1/OAuthAuthorizeToken",
+    ///         access_token_url: "https://trello.com/1/OAuthGetAccessToken",
+    ///         api_base_url: "https://api.trello.com/1/",
+    ///         authorize_params: { scope: "read", name: "My app" },
+    ///     },
+    /// }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let session = MemorySession::new();
+    /// // GET /login
+    /// let redirect = Providers::trello()
+    ///     .authorize_redirect(&session, "https://app.example/auth")
+    ///     .await?;
+    /// println!("send the browser to {}", redirect.location());
+    ///
+    /// // GET /auth?oauth_token=...&oauth_verifier=..., the provider's redirect back
+    /// let callback = Callback::from_query("oauth_token=...&oauth_verifier=...");
+    /// let token = Providers::trello()
+    ///     .authorize_access_token(&session, &callback)
+    ///     .await?;
+    /// let me: serde_json::Value = Providers::trello()
+    ///     .get("members/me", &token)
+    ///     .await?
+    ///     .error_for_status("trello")?
+    ///     .json()?;
+    /// # let _ = me;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn authorize_redirect<'a, S: Session>(
+        &'a self,
+        session: &'a S,
+        redirect_uri: &'a str,
+    ) -> impl Future<Output = Result<Redirect, Error>> + 'a {
+        self.context
+            .oauth1_authorize_redirect(session, redirect_uri)
+    }
+    /// Handles the provider's redirect back (Authlib's `authorize_access_token`): takes the
+    /// pending login of the callback's `oauth_token` from the session (once), then exchanges
+    /// the request token and `oauth_verifier` for token credentials (RFC 5849 §2.3).
+    ///
+    /// For the out-of-band flow, build the callback from the request token in the redirect's
+    /// URL and the PIN the user typed: [`Callback::from_query`] with
+    /// `oauth_token=...&oauth_verifier=<PIN>`.
+    ///
+    /// Fails with [`Error::MissingRequestToken`], [`Error::UnknownRequestToken`] (never issued
+    /// to this session), [`Error::ExpiredRequestToken`] or [`Error::ReplayedRequestToken`] for
+    /// a callback this session cannot accept, [`Error::MissingVerifier`],
+    /// [`Error::Authorization`] when the user refused (X's `denied=`), [`Error::OAuth1Endpoint`]
+    /// when the provider refuses the exchange, and as
+    /// [`authorize_redirect`](Self::authorize_redirect) for a bad answer.
+    #[inline]
+    pub fn authorize_access_token<'a, S: Session>(
+        &'a self,
+        session: &'a S,
+        callback: &'a Callback,
+    ) -> impl Future<Output = Result<OAuth1Token, Error>> + 'a {
+        self.context
+            .oauth1_authorize_access_token(session, callback)
+    }
+    /// A `GET` of `path`, signed with `token` (Authlib's `oauth.twitter.get(url, token=...)`);
+    /// `.await` sends it.
+    ///
+    /// Every request gets a fresh nonce and timestamp. The signature covers the method, the
+    /// URL, the query and a form body's parameters (RFC 5849 §3.4.1); the protocol parameters
+    /// go where `signature_type` says. `path` is joined to `api_base_url`, or is an absolute
+    /// `https://` URL. Any status comes back as is: see
+    /// [`ApiResponse::error_for_status`](crate::ApiResponse::error_for_status).
+    #[inline]
+    pub fn get<'a>(&'a self, path: &str, token: &'a OAuth1Token) -> ApiRequest<'a> {
+        self.context.oauth1_request(Method::GET, path, token)
+    }
+    /// A `POST` of `path`, signed with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn post<'a>(&'a self, path: &str, token: &'a OAuth1Token) -> ApiRequest<'a> {
+        self.context.oauth1_request(Method::POST, path, token)
+    }
+    /// A `PUT` of `path`, signed with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn put<'a>(&'a self, path: &str, token: &'a OAuth1Token) -> ApiRequest<'a> {
+        self.context.oauth1_request(Method::PUT, path, token)
+    }
+    /// A `PATCH` of `path`, signed with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn patch<'a>(&'a self, path: &str, token: &'a OAuth1Token) -> ApiRequest<'a> {
+        self.context.oauth1_request(Method::PATCH, path, token)
+    }
+    /// A `DELETE` of `path`, signed with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn delete<'a>(&'a self, path: &str, token: &'a OAuth1Token) -> ApiRequest<'a> {
+        self.context.oauth1_request(Method::DELETE, path, token)
+    }
+    /// A request with any method, signed with `token`; see [`get`](Self::get).
+    #[inline]
+    pub fn request<'a>(
+        &'a self,
+        method: Method,
+        path: &str,
+        token: &'a OAuth1Token,
+    ) -> ApiRequest<'a> {
+        self.context.oauth1_request(method, path, token)
     }
 }

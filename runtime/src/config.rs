@@ -5,7 +5,7 @@
 //! Resolution runs them through the same checks as runtime settings (`oauth-clients-spec`), so
 //! one code path turns "key = value" into configuration whatever its origin.
 
-use oauth_clients_spec::{check_scope, check_value, Checked, Key, Origin, Value};
+use oauth_clients_spec::{check_scope, Checked, Key, Origin, Value};
 use std::fmt;
 use std::time::Duration;
 use url::Url;
@@ -23,8 +23,9 @@ pub enum Static {
 }
 
 impl Static {
-    /// Runs the declared value through the same checks as a runtime setting.
-    pub(crate) fn check(self, key: Key) -> Result<Checked, Vec<String>> {
+    /// Runs the declared value through the same checks as a runtime setting; `oauth1` for
+    /// an OAuth 1.0a provider's.
+    pub(crate) fn check(self, key: Key, oauth1: bool) -> Result<Checked, Vec<String>> {
         let value = match self {
             Static::Str(s) => Value::Str(s),
             Static::Int(n) => Value::Int(n),
@@ -33,7 +34,7 @@ impl Static {
             Static::Scope(tokens) => return check_scope(&tokens.join(" ")).map(Checked::Scope),
             Static::Params(params) => Value::Map(params.to_vec()),
         };
-        check_value(key, &value, Origin::Source)
+        oauth_clients_spec::check_value_for(key, &value, Origin::Source, oauth1)
     }
 }
 
@@ -46,6 +47,8 @@ pub struct ProviderConfig {
     pub name: &'static str,
     /// Whether the declared scope has `openid` (the preset's, when the declaration gives none).
     pub openid: bool,
+    /// Whether it is an OAuth 1.0a provider (declared with `request_token_url`).
+    pub oauth1: bool,
     /// The preset the provider's name selects, if any.
     pub preset: Option<&'static str>,
     #[doc(hidden)]
@@ -55,7 +58,9 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// The kind of provider the declaration made, which its type's methods follow.
     pub(crate) fn kind(&self) -> oauth_clients_spec::ProviderKind {
-        if self.openid {
+        if self.oauth1 {
+            oauth_clients_spec::ProviderKind::OAuth1
+        } else if self.openid {
             oauth_clients_spec::ProviderKind::OpenIdConnect
         } else {
             oauth_clients_spec::ProviderKind::OAuth2
@@ -123,6 +128,65 @@ pub enum TokenPlacement {
     Header,
     /// `access_token=...` in a form body (RFC 6750 §2.2).
     Body,
+}
+
+/// How an OAuth 1.0a provider's requests are signed (`signature_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureMethod {
+    /// HMAC-SHA1 over the base string, keyed by the client and token secrets (RFC 5849
+    /// §3.4.2); the default, and what most OAuth 1.0a APIs require.
+    HmacSha1,
+    /// As HMAC-SHA1, with SHA-256.
+    HmacSha256,
+    /// An RSA PKCS#1 v1.5 signature with SHA-1 by the client's private key (§3.4.3).
+    RsaSha1,
+    /// The secrets themselves as the signature (§3.4.4): only over https.
+    Plaintext,
+}
+
+impl SignatureMethod {
+    /// The name sent as `oauth_signature_method`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureMethod::HmacSha1 => "HMAC-SHA1",
+            SignatureMethod::HmacSha256 => "HMAC-SHA256",
+            SignatureMethod::RsaSha1 => "RSA-SHA1",
+            SignatureMethod::Plaintext => "PLAINTEXT",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> SignatureMethod {
+        match name {
+            "HMAC-SHA256" => SignatureMethod::HmacSha256,
+            "RSA-SHA1" => SignatureMethod::RsaSha1,
+            "PLAINTEXT" => SignatureMethod::Plaintext,
+            _ => SignatureMethod::HmacSha1,
+        }
+    }
+}
+
+/// Where an OAuth 1.0a request carries its protocol parameters (`signature_type`, RFC 5849
+/// §3.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureType {
+    /// The `Authorization: OAuth ...` header, the default (§3.5.1).
+    Header,
+    /// The form body (§3.5.2): only for requests whose body is a form or empty, and not `GET`.
+    Body,
+    /// The URL's query (§3.5.3).
+    Query,
+}
+
+impl SignatureType {
+    pub(crate) fn from_name(name: &str) -> SignatureType {
+        match name {
+            "body" => SignatureType::Body,
+            "query" => SignatureType::Query,
+            _ => SignatureType::Header,
+        }
+    }
 }
 
 /// When a login calls the userinfo endpoint.
@@ -200,6 +264,8 @@ pub struct ClientConfig {
     /// `issuer`, or else the one `server_metadata_url` implies; worked out once, as every
     /// callback and ID token is compared with it.
     pub(crate) expected_issuer: Option<String>,
+    /// The OAuth 1.0a settings, for a provider declared with `request_token_url`.
+    pub oauth1: Option<OAuth1Config>,
     /// The `Authorization` header for `client_secret_basic` (a sensitive header value, which
     /// `Debug` does not show); made once, as every token request sends it.
     pub(crate) basic_credentials: Option<http::HeaderValue>,
@@ -321,8 +387,35 @@ impl ClientConfig {
             secret_maker: None,
             expected_issuer,
             basic_credentials,
+            oauth1: url(Key::RequestTokenUrl).map(|request_token_url| OAuth1Config {
+                request_token_url,
+                request_token_params: params(Key::RequestTokenParams),
+                signature_method: SignatureMethod::from_name(
+                    choice(Key::SignatureMethod).unwrap_or("HMAC-SHA1"),
+                ),
+                signature_type: SignatureType::from_name(
+                    choice(Key::SignatureType).unwrap_or("header"),
+                ),
+                rsa_key: None,
+            }),
         }
     }
+}
+
+/// The settings of an OAuth 1.0a provider (RFC 5849).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OAuth1Config {
+    /// The temporary-credential (request-token) endpoint.
+    pub request_token_url: Url,
+    /// Extra parameters sent, signed, in the request-token request's query.
+    pub request_token_params: Vec<(String, String)>,
+    /// How requests are signed (default [`SignatureMethod::HmacSha1`]).
+    pub signature_method: SignatureMethod,
+    /// Where the protocol parameters go (default [`SignatureType::Header`]).
+    pub signature_type: SignatureType,
+    /// The private key of `RSA-SHA1`.
+    pub(crate) rsa_key: Option<std::sync::Arc<crate::secret_jwt::RsaKey>>,
 }
 
 /// HTTP Basic credentials as RFC 6749 §2.3.1 wants them: each part form-urlencoded first.

@@ -303,6 +303,56 @@ pub enum Error {
         /// The new token: store it, as the refresh token it replaced may be spent.
         token: Box<crate::Token>,
     },
+    /// An OAuth 1.0a callback has no `oauth_token`: it was not started by this application.
+    #[error("the callback from provider `{provider}` has no `oauth_token` parameter")]
+    MissingRequestToken {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// An OAuth 1.0a callback's `oauth_token` was never issued to this session (a forged callback, another user's, or a lost session).
+    #[error("the callback's `oauth_token` is unknown to this session for provider `{provider}`; start the login again")]
+    UnknownRequestToken {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// An OAuth 1.0a login took longer than the pending-login lifetime.
+    #[error("the login with provider `{provider}` expired; start it again")]
+    ExpiredRequestToken {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// An OAuth 1.0a callback was already handled once (a replay, or a double submit).
+    #[error("the callback's `oauth_token` for provider `{provider}` was already used")]
+    ReplayedRequestToken {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// An OAuth 1.0a callback has no `oauth_verifier` (RFC 5849 §2.2), which the access-token request must send.
+    #[error("the callback from provider `{provider}` has no `oauth_verifier` parameter")]
+    MissingVerifier {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// An OAuth 1.0a provider's request-token answer lacks `oauth_callback_confirmed=true` (RFC 5849 §2.1): it is not an OAuth 1.0a provider, or an old one open to session fixation, so the login is not started.
+    #[error("provider `{provider}` did not confirm the callback (`oauth_callback_confirmed=true` is missing)")]
+    CallbackNotConfirmed {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// An OAuth 1.0a endpoint (request token, access token) refused the request: its HTTP
+    /// status and, when the provider reports it (the OAuth Problem Reporting extension), its
+    /// `oauth_problem`, e.g. `signature_invalid` or `token_rejected`.
+    #[error("the {endpoint} of provider `{provider}` refused the request with HTTP status {status}{}", problem.as_deref().map(|p| format!(" (`{p}`)")).unwrap_or_default())]
+    OAuth1Endpoint {
+        /// The provider's name.
+        provider: &'static str,
+        /// The endpoint that refused.
+        endpoint: Endpoint,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The `oauth_problem` the provider reported, if any.
+        problem: Option<String>,
+    },
 }
 
 impl Error {
@@ -319,7 +369,12 @@ impl Error {
             | Error::RepeatedParameter { .. }
             | Error::InvalidRequest { .. }
             | Error::IssuerMismatch { .. }
-            | Error::MissingIssuer { .. } => 400,
+            | Error::MissingIssuer { .. }
+            | Error::MissingRequestToken { .. }
+            | Error::UnknownRequestToken { .. }
+            | Error::ExpiredRequestToken { .. }
+            | Error::ReplayedRequestToken { .. }
+            | Error::MissingVerifier { .. } => 400,
             Error::Authorization { .. } | Error::TokenExpired { .. } => 401,
             Error::TokenEndpoint { .. }
             | Error::InvalidTokenResponse { .. }
@@ -328,7 +383,9 @@ impl Error {
             | Error::InvalidMetadata { .. }
             | Error::IdToken { .. }
             | Error::UserinfoSubjectMismatch { .. }
-            | Error::InvalidUserinfo { .. } => 502,
+            | Error::InvalidUserinfo { .. }
+            | Error::CallbackNotConfirmed { .. }
+            | Error::OAuth1Endpoint { .. } => 502,
             Error::NotConfigured { .. }
             | Error::MissingEndpoint { .. }
             | Error::Session(_)
@@ -383,6 +440,13 @@ impl Error {
             Error::UserinfoSubjectMismatch { .. } => ErrorKind::UserinfoSubjectMismatch,
             Error::InvalidUserinfo { .. } => ErrorKind::InvalidUserinfo,
             Error::TokenUpdateHook { .. } => ErrorKind::TokenUpdateHook,
+            Error::MissingRequestToken { .. } => ErrorKind::MissingRequestToken,
+            Error::UnknownRequestToken { .. } => ErrorKind::UnknownRequestToken,
+            Error::ExpiredRequestToken { .. } => ErrorKind::ExpiredRequestToken,
+            Error::ReplayedRequestToken { .. } => ErrorKind::ReplayedRequestToken,
+            Error::MissingVerifier { .. } => ErrorKind::MissingVerifier,
+            Error::CallbackNotConfirmed { .. } => ErrorKind::CallbackNotConfirmed,
+            Error::OAuth1Endpoint { .. } => ErrorKind::OAuth1Endpoint,
         }
     }
 
@@ -412,7 +476,14 @@ impl Error {
             | Error::IdToken { provider, .. }
             | Error::UserinfoSubjectMismatch { provider }
             | Error::InvalidUserinfo { provider, .. }
-            | Error::TokenUpdateHook { provider, .. } => Some(provider),
+            | Error::TokenUpdateHook { provider, .. }
+            | Error::MissingRequestToken { provider }
+            | Error::UnknownRequestToken { provider }
+            | Error::ExpiredRequestToken { provider }
+            | Error::ReplayedRequestToken { provider }
+            | Error::MissingVerifier { provider }
+            | Error::CallbackNotConfirmed { provider }
+            | Error::OAuth1Endpoint { provider, .. } => Some(provider),
         }
     }
 
@@ -420,9 +491,9 @@ impl Error {
     /// ([`Endpoint::Token`] for [`Error::TokenEndpoint`]).
     pub fn endpoint(&self) -> Option<Endpoint> {
         match self {
-            Error::Http { endpoint, .. } | Error::MissingEndpoint { endpoint, .. } => {
-                Some(*endpoint)
-            }
+            Error::Http { endpoint, .. }
+            | Error::MissingEndpoint { endpoint, .. }
+            | Error::OAuth1Endpoint { endpoint, .. } => Some(*endpoint),
             Error::TokenEndpoint { .. } => Some(Endpoint::Token),
             _ => None,
         }
@@ -438,7 +509,8 @@ impl Error {
                 kind: HttpErrorKind::Status { status } | HttpErrorKind::Redirect { status },
                 ..
             }
-            | Error::TokenEndpoint { status, .. } => Some(*status),
+            | Error::TokenEndpoint { status, .. }
+            | Error::OAuth1Endpoint { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -489,6 +561,11 @@ impl Error {
                 | ErrorKind::MissingCode
                 | ErrorKind::RepeatedParameter
                 | ErrorKind::MissingIssuer
+                | ErrorKind::MissingRequestToken
+                | ErrorKind::UnknownRequestToken
+                | ErrorKind::ExpiredRequestToken
+                | ErrorKind::ReplayedRequestToken
+                | ErrorKind::MissingVerifier
         ) || matches!(self, Error::IssuerMismatch { source_of, .. } if *source_of == "callback")
     }
 
@@ -556,6 +633,20 @@ pub enum ErrorKind {
     InvalidUserinfo,
     /// [`Error::TokenUpdateHook`]: `token_update_hook`.
     TokenUpdateHook,
+    /// [`Error::MissingRequestToken`]: `missing_request_token`.
+    MissingRequestToken,
+    /// [`Error::UnknownRequestToken`]: `unknown_request_token`.
+    UnknownRequestToken,
+    /// [`Error::ExpiredRequestToken`]: `expired_request_token`.
+    ExpiredRequestToken,
+    /// [`Error::ReplayedRequestToken`]: `replayed_request_token`.
+    ReplayedRequestToken,
+    /// [`Error::MissingVerifier`]: `missing_verifier`.
+    MissingVerifier,
+    /// [`Error::CallbackNotConfirmed`]: `callback_not_confirmed`.
+    CallbackNotConfirmed,
+    /// [`Error::OAuth1Endpoint`]: `oauth1_endpoint`.
+    OAuth1Endpoint,
 }
 
 impl ErrorKind {
@@ -585,6 +676,13 @@ impl ErrorKind {
             ErrorKind::UserinfoSubjectMismatch => "userinfo_subject_mismatch",
             ErrorKind::InvalidUserinfo => "invalid_userinfo",
             ErrorKind::TokenUpdateHook => "token_update_hook",
+            ErrorKind::MissingRequestToken => "missing_request_token",
+            ErrorKind::UnknownRequestToken => "unknown_request_token",
+            ErrorKind::ExpiredRequestToken => "expired_request_token",
+            ErrorKind::ReplayedRequestToken => "replayed_request_token",
+            ErrorKind::MissingVerifier => "missing_verifier",
+            ErrorKind::CallbackNotConfirmed => "callback_not_confirmed",
+            ErrorKind::OAuth1Endpoint => "oauth1_endpoint",
         }
     }
 }
@@ -613,6 +711,10 @@ pub enum Endpoint {
     Jwks,
     /// The RP-initiated logout endpoint (`end_session_endpoint`).
     EndSession,
+    /// OAuth 1.0a's temporary-credential endpoint (`request_token_url`).
+    RequestToken,
+    /// OAuth 1.0a's token-credential endpoint (`access_token_url`).
+    AccessToken,
 }
 
 impl fmt::Display for Endpoint {
@@ -625,6 +727,8 @@ impl fmt::Display for Endpoint {
             Endpoint::Discovery => "discovery document",
             Endpoint::Jwks => "JWKS endpoint",
             Endpoint::EndSession => "end-session endpoint",
+            Endpoint::RequestToken => "request-token endpoint",
+            Endpoint::AccessToken => "access-token endpoint",
         })
     }
 }

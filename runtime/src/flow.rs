@@ -44,12 +44,20 @@ pub struct Callback {
     /// Sign in with Apple's `user` form field: the user's name and email as JSON, sent only
     /// on the first login; the [`Profile`](crate::Profile) takes the name from it.
     pub user: Option<String>,
+    /// OAuth 1.0a: the request token the user authorized (RFC 5849 §2.2).
+    pub oauth_token: Option<String>,
+    /// OAuth 1.0a: the verification code that the access-token request sends (RFC 5849
+    /// §2.2); the PIN the user types in the out-of-band flow.
+    pub oauth_verifier: Option<String>,
+    /// OAuth 1.0a: X (Twitter) sends `denied=<request token>` instead of a verifier when the
+    /// user cancels ("Log in with X", developer.x.com/en/docs/authentication/guides/log-in-with-twitter).
+    pub denied: Option<String>,
     /// The first parameter above that came more than once; only reading sets it.
     repeated: Option<&'static str>,
 }
 
 /// The parameters a [`Callback`] reads, in the order of its fields.
-const CALLBACK_PARAMS: [&str; 7] = [
+const CALLBACK_PARAMS: [&str; 10] = [
     "code",
     "state",
     "iss",
@@ -57,6 +65,9 @@ const CALLBACK_PARAMS: [&str; 7] = [
     "error_description",
     "error_uri",
     "user",
+    "oauth_token",
+    "oauth_verifier",
+    "denied",
 ];
 
 impl fmt::Debug for Callback {
@@ -69,6 +80,15 @@ impl fmt::Debug for Callback {
             .field("error", &self.error)
             .field("error_description", &self.error_description)
             .field("user", &self.user.as_ref().map(|_| "[redacted]"))
+            .field(
+                "oauth_token",
+                &self.oauth_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "oauth_verifier",
+                &self.oauth_verifier.as_ref().map(|_| "[redacted]"),
+            )
+            .field("denied", &self.denied.is_some())
             .field("repeated", &self.repeated)
             .finish_non_exhaustive()
     }
@@ -81,8 +101,9 @@ impl<'de> Deserialize<'de> for Callback {
 }
 
 impl Callback {
-    fn read(reader: Reader<7>) -> Callback {
-        let [code, state, iss, error, error_description, error_uri, user] = reader.values;
+    fn read(reader: Reader<10>) -> Callback {
+        let [code, state, iss, error, error_description, error_uri, user, oauth_token, oauth_verifier, denied] =
+            reader.values;
         Callback {
             code,
             state,
@@ -91,6 +112,9 @@ impl Callback {
             error_description,
             error_uri,
             user,
+            oauth_token,
+            oauth_verifier,
+            denied,
             repeated: reader.repeated,
         }
     }
@@ -105,7 +129,8 @@ impl Callback {
         Callback::from_query(url.query().unwrap_or(""))
     }
 
-    /// The first of `code`, `state`, `iss`, `error`, `error_description`, `error_uri` and `user` that
+    /// The first of `code`, `state`, `iss`, `error`, `error_description`, `error_uri`, `user`,
+    /// `oauth_token`, `oauth_verifier` and `denied` that
     /// the callback carried more than once, if any: such a callback is refused with
     /// [`Error::RepeatedParameter`] (RFC 6749 §3.1). Always `None` for a callback built from
     /// its fields.
@@ -115,7 +140,7 @@ impl Callback {
 
     /// RFC 6749 §3.1: a callback with a repeated parameter is refused before anything in it
     /// is used.
-    fn check_repeats(&self, provider: &'static str) -> Result<(), Error> {
+    pub(crate) fn check_repeats(&self, provider: &'static str) -> Result<(), Error> {
         match self.repeated {
             Some(parameter) => Err(Error::RepeatedParameter {
                 provider,

@@ -326,6 +326,7 @@ impl Request {
     }
 
     /// Appends query parameters to the URL.
+    #[cfg(test)]
     pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Request {
         if !pairs.is_empty() {
             self.url.query_pairs_mut().extend_pairs(pairs);

@@ -45,6 +45,7 @@ mod settings;
 mod id_token;
 mod jose;
 mod metadata;
+mod oauth1;
 mod token_response;
 // 4. transport and caches
 mod cache;
@@ -65,6 +66,7 @@ mod api;
 mod flow;
 mod identity;
 mod logout;
+mod oauth1_flow;
 // 8. the typed facade
 mod client;
 mod registry;
@@ -82,7 +84,10 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
-pub use config::{AuthMethod, ClientConfig, FetchUserinfo, PkceMethod, Secret, TokenPlacement};
+pub use config::{
+    AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
+    SignatureType, TokenPlacement,
+};
 pub use error::{
     ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, IdTokenError, Origin, Problem,
     SessionError,
@@ -95,12 +100,13 @@ pub use oauth_clients_spec::Key;
 pub use profile::Profile;
 pub use refresh::{HookError, TokenUpdate};
 pub use registry::{
-    Client, OpenIdProvider, Provider, ProviderInfo, ProviderSet, Registry, RegistryBuilder,
+    Client, OAuth1Client, OAuth1Provider, OpenIdProvider, Provider, ProviderInfo, ProviderSet,
+    Registry, RegistryBuilder,
 };
 pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
 pub use state::PendingLogin;
-pub use token::{Token, UserInfoResponse};
+pub use token::{OAuth1Token, Token, UserInfoResponse};
 pub use userinfo::UserInfo;
 
 /// Declares the OAuth 2.0 / OpenID Connect providers of an application.
@@ -203,9 +209,12 @@ macro_rules! oauth_clients {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::config::{ProviderConfig, Static};
-    pub use crate::registry::sealed::{DeclaredOpenId, DeclaredProvider, DeclaredSet};
+    pub use crate::registry::sealed::{
+        DeclaredOAuth1, DeclaredOpenId, DeclaredProvider, DeclaredSet,
+    };
     pub use crate::registry::{
-        Client, GlobalCell, OpenIdProvider, Provider, ProviderSet, Registry, RegistryBuilder,
+        Client, GlobalCell, OAuth1Client, OAuth1Provider, OpenIdProvider, Provider, ProviderSet,
+        Registry, RegistryBuilder,
     };
     pub use crate::ProviderInfo;
     pub use oauth_clients_macros::__oauth_clients;

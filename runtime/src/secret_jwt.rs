@@ -1,6 +1,7 @@
-//! Client secrets that are JWTs the client signs itself, as Sign in with Apple requires
-//! ("Creating a client secret",
-//! developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret).
+//! Keys the client signs with: client secrets that are JWTs the client signs itself, as Sign in
+//! with Apple requires ("Creating a client secret",
+//! developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret),
+//! and the RSA key of OAuth 1.0a's `RSA-SHA1`.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -96,6 +97,57 @@ impl SecretMaker {
         let secret = format!("{input}.{}", b64(signature.as_ref()));
         *current = Some((secret.clone(), expires));
         Ok(secret)
+    }
+}
+
+/// The private key of `RSA-SHA1`, read once when the registry is built.
+pub(crate) struct RsaKey(rsa::RsaPrivateKey);
+
+impl fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RsaKey([redacted])")
+    }
+}
+
+impl RsaKey {
+    /// Reads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE
+    /// KEY`). The message never quotes the key.
+    pub(crate) fn from_pem(pem: &str) -> Result<RsaKey, String> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        // Keys pasted into one-line environment variables often carry literal `\n`s.
+        let pem = pem.trim().replace("\\n", "\n");
+        let key = if pem.contains("BEGIN RSA PRIVATE KEY") {
+            rsa::RsaPrivateKey::from_pkcs1_pem(&pem).map_err(|e| e.to_string())
+        } else {
+            rsa::RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| e.to_string())
+        }
+        .map_err(|e| format!("`rsa_key` is not an RSA private key in PEM form: {e}"))?;
+        use rsa::traits::PublicKeyParts;
+        if key.size() < 256 {
+            return Err(format!(
+                "`rsa_key` has {} bits; RSA-SHA1 keys must have at least 2048",
+                key.size() * 8
+            ));
+        }
+        Ok(RsaKey(key))
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        // DigestInfo for SHA-1 (RFC 8017 §9.2, note 1), then the 20-byte digest.
+        const SHA1_PREFIX: [u8; 15] = [
+            0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
+            0x14,
+        ];
+        let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, message);
+        let padding = rsa::Pkcs1v15Sign {
+            hash_len: Some(20),
+            prefix: Box::new(SHA1_PREFIX),
+        };
+        // With a random source, the private-key operation is blinded.
+        self.0
+            .sign_with_rng(&mut rsa::rand_core::OsRng, padding, digest.as_ref())
+            .map_err(|e| format!("RSA-SHA1 signing failed: {e}"))
     }
 }
 

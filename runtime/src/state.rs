@@ -72,12 +72,15 @@ struct LoginData {
 pub(crate) enum Purpose {
     Login,
     Logout,
+    /// An OAuth 1.0a login, keyed by its request token.
+    OAuth1Login,
 }
 
 fn key(provider: &str, purpose: Purpose) -> String {
     match purpose {
         Purpose::Login => format!("oauth_clients.{provider}.logins"),
         Purpose::Logout => format!("oauth_clients.{provider}.logouts"),
+        Purpose::OAuth1Login => format!("oauth_clients.{provider}.requests"),
     }
 }
 

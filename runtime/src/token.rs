@@ -135,3 +135,39 @@ impl UserInfoResponse {
         self.new_token.take()
     }
 }
+
+/// An OAuth 1.0a token (RFC 5849 §2.3): the token credentials an OAuth 1.0a login ends with,
+/// which sign every API call.
+///
+/// Serializable, so applications can store it (Authlib's OAuth 1 token dict, typed): keep it
+/// as a secret, since the pair signs requests on the user's behalf. `Debug` never shows the
+/// token or its secret. OAuth 1.0a tokens do not expire on their own; the provider revokes
+/// them.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct OAuth1Token {
+    /// The token identifier (`oauth_token`).
+    pub oauth_token: String,
+    /// The token's shared secret (`oauth_token_secret`).
+    pub oauth_token_secret: String,
+    /// Every other field of the provider's answer, e.g. X's `user_id` and `screen_name`.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for OAuth1Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth1Token")
+            .field("oauth_token", &"[redacted]")
+            .field("oauth_token_secret", &"[redacted]")
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl OAuth1Token {
+    /// A field of the provider's answer beyond the token and its secret, as text (OAuth 1.0a
+    /// answers are forms, so every value is a string): `token.extra_str("user_id")`.
+    pub fn extra_str(&self, name: &str) -> Option<&str> {
+        self.extra.get(name).and_then(Value::as_str)
+    }
+}

@@ -114,6 +114,12 @@ pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post",
 pub const TOKEN_PLACEMENTS: &[&str] = &["header", "body"];
 /// The values of `fetch_userinfo`.
 pub const FETCH_USERINFO: &[&str] = &["auto", "always", "never"];
+/// The values of `signature_method` (OAuth 1.0a, RFC 5849 §3.4, and HMAC-SHA256 as most
+/// servers now offer it); `PLAINTEXT` only with `https://` endpoints.
+pub const SIGNATURE_METHODS: &[&str] = &["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT"];
+/// The values of `signature_type`: where OAuth 1.0a requests carry their protocol parameters
+/// (RFC 5849 §3.5).
+pub const SIGNATURE_TYPES: &[&str] = &["header", "body", "query"];
 
 keys! {
     ClientId "client_id" Kind::Credential, "client_id",
@@ -158,6 +164,16 @@ keys! {
         "The total time one request to the provider may take (default 30).";
     UserAgent "user_agent" Kind::Text, "user_agent",
         "The User-Agent header sent to the provider.";
+    RequestTokenUrl "request_token_url" Kind::Url, "request_token_url",
+        "OAuth 1.0a: the temporary-credential endpoint; declaring it makes the provider an OAuth 1.0a provider.";
+    RequestTokenParams "request_token_params" Kind::Params, "request_token_params",
+        "OAuth 1.0a: extra parameters sent with the request-token request.";
+    SignatureMethod "signature_method" Kind::Choice(SIGNATURE_METHODS), "client_kwargs.signature_method",
+        "OAuth 1.0a: how requests are signed: `HMAC-SHA1` (the default), `HMAC-SHA256`, `RSA-SHA1` or `PLAINTEXT` (https only).";
+    SignatureType "signature_type" Kind::Choice(SIGNATURE_TYPES), "client_kwargs.signature_type",
+        "OAuth 1.0a: where the signed protocol parameters go: `header` (the default), `body` or `query`.";
+    RsaKey "rsa_key" Kind::Secret, "client_kwargs.rsa_key",
+        "OAuth 1.0a with `RSA-SHA1`: the PEM private key, only as `env(\"VAR\")` (default: `env(\"<NAME>_RSA_KEY\")`).";
     Tenant "tenant" Kind::Segment, "(none)",
         "Preset `microsoft`: the tenant: `common`, `organizations`, `consumers`, a tenant id or domain.";
     AllowedTenants "allowed_tenants" Kind::Segments, "(none)",
@@ -205,6 +221,36 @@ impl Key {
                 | Key::UserPoolId
                 | Key::BaseUrl
         )
+    }
+
+    /// Keys that mean something only for an OAuth 1.0a provider (one with `request_token_url`).
+    pub fn oauth1_only(self) -> bool {
+        matches!(
+            self,
+            Key::RequestTokenUrl
+                | Key::RequestTokenParams
+                | Key::SignatureMethod
+                | Key::SignatureType
+                | Key::RsaKey
+        )
+    }
+
+    /// Keys that mean nothing to an OAuth 1.0a provider: scopes, PKCE, token-endpoint
+    /// authentication, discovery and OpenID Connect, bearer-token placement and expiry.
+    pub fn oauth2_only(self) -> bool {
+        self.oidc_only()
+            || matches!(
+                self,
+                Key::Scope
+                    | Key::ServerMetadataUrl
+                    | Key::Issuer
+                    | Key::UserinfoEndpoint
+                    | Key::RefreshTokenUrl
+                    | Key::CodeChallengeMethod
+                    | Key::TokenEndpointAuthMethod
+                    | Key::TokenPlacement
+                    | Key::Leeway
+            )
     }
 
     /// Keys that mean something only for an OpenID Connect provider.
@@ -369,6 +415,17 @@ pub enum Checked {
 
 /// Checks one value against its key. Every problem with the value is returned.
 pub fn check_value(key: Key, value: &Value<'_>, origin: Origin) -> Result<Checked, Vec<String>> {
+    check_value_for(key, value, origin, false)
+}
+
+/// [`check_value`] for a key of an OAuth 1.0a provider when `oauth1`: its parameter maps
+/// follow [`check_param_for`].
+pub fn check_value_for(
+    key: Key,
+    value: &Value<'_>,
+    origin: Origin,
+    oauth1: bool,
+) -> Result<Checked, Vec<String>> {
     let wrong_kind = || {
         vec![format!(
             "`{}` expects {}, found {}",
@@ -385,7 +442,7 @@ pub fn check_value(key: Key, value: &Value<'_>, origin: Origin) -> Result<Checke
             let mut problems = Vec::new();
             let mut seen: Vec<&str> = Vec::new();
             for (name, _) in entries {
-                if let Err(e) = check_param(key, name) {
+                if let Err(e) = check_param_for(key, name, oauth1) {
                     problems.push(e);
                 } else if seen.contains(name) {
                     problems.push(duplicate_param(name));
@@ -669,6 +726,8 @@ pub fn reserved_params(key: Key) -> &'static [&'static str] {
             "response_type",
             "scope",
             "client_secret",
+            // OAuth 1.0a: the request token being authorized.
+            "oauth_token",
         ],
         Key::AccessTokenParams => &[
             "grant_type",
@@ -685,9 +744,25 @@ pub fn reserved_params(key: Key) -> &'static [&'static str] {
 
 /// Checks one parameter name of `authorize_params` or `access_token_params`.
 pub fn check_param(key: Key, name: &str) -> Result<(), String> {
+    check_param_for(key, name, false)
+}
+
+/// [`check_param`] for an OAuth 1.0a provider when `oauth1`: such providers take their scope
+/// as an authorization parameter (Trello's `scope=read,write`), having no `scope` key.
+pub fn check_param_for(key: Key, name: &str, oauth1: bool) -> Result<(), String> {
+    if oauth1 && key == Key::AuthorizeParams && name == "scope" {
+        return Ok(());
+    }
     if name.is_empty() || name.chars().any(|c| c.is_control() || c == ' ') {
         return Err(format!(
             "`{name}` is not a valid parameter name in `{}`",
+            key.name()
+        ));
+    }
+    if matches!(key, Key::RequestTokenParams | Key::AccessTokenParams) && name.starts_with("oauth_")
+    {
+        return Err(format!(
+            "`{}` cannot set `{name}`: OAuth 1.0a protocol parameters (`oauth_...`) are set and signed by the flow",
             key.name()
         ));
     }
@@ -833,6 +908,8 @@ pub enum ProviderKind {
     OAuth2,
     /// An OpenID Connect provider: `openid` in `scope`.
     OpenIdConnect,
+    /// An OAuth 1.0a provider (RFC 5849): declared with `request_token_url`.
+    OAuth1,
 }
 
 impl ProviderKind {
@@ -843,6 +920,9 @@ impl ProviderKind {
         declared: impl Fn(Key) -> bool,
         get: impl Fn(Key) -> Option<&'a Checked>,
     ) -> Option<ProviderKind> {
+        if declared(Key::RequestTokenUrl) {
+            return Some(ProviderKind::OAuth1);
+        }
         match get(Key::Scope) {
             Some(Checked::Scope(scope)) if is_openid(scope) => Some(ProviderKind::OpenIdConnect),
             Some(Checked::Scope(_)) => Some(ProviderKind::OAuth2),
@@ -857,6 +937,7 @@ impl fmt::Display for ProviderKind {
         f.write_str(match self {
             ProviderKind::OAuth2 => "an OAuth 2.0 provider",
             ProviderKind::OpenIdConnect => "an OpenID Connect provider",
+            ProviderKind::OAuth1 => "an OAuth 1.0a provider",
         })
     }
 }
@@ -872,7 +953,18 @@ pub fn check_kind_unchanged(
 ) -> Option<Problem> {
     let (key, change, fix) = match (declared, found) {
         (ProviderKind::OAuth2, ProviderKind::OAuth2)
-        | (ProviderKind::OpenIdConnect, ProviderKind::OpenIdConnect) => return None,
+        | (ProviderKind::OpenIdConnect, ProviderKind::OpenIdConnect)
+        | (ProviderKind::OAuth1, ProviderKind::OAuth1) => return None,
+        (_, ProviderKind::OAuth1) => (
+            Key::RequestTokenUrl,
+            "a `request_token_url`",
+            "declare an OAuth 1.0a provider with `request_token_url` in `oauth_clients!`",
+        ),
+        (ProviderKind::OAuth1, _) => (
+            Key::RequestTokenUrl,
+            "no `request_token_url`",
+            "keep its `request_token_url`",
+        ),
         (ProviderKind::OpenIdConnect, ProviderKind::OAuth2) => (
             Key::Scope,
             "a `scope` without `openid`",
@@ -906,9 +998,25 @@ pub fn check_provider<'a>(
         Some(Checked::Choice(value)) => Some(*value),
         _ => None,
     };
+    let kind = ProviderKind::of(&declared, &get);
+    if kind == Some(ProviderKind::OAuth1) {
+        return check_oauth1_provider(name, &declared, &get);
+    }
+    for key in Key::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.oauth1_only() && has(*k))
+    {
+        problems.push(Problem {
+            key: Some(key),
+            message: format!(
+                "`{key}` applies only to OAuth 1.0a providers, which are declared with `request_token_url`"
+            ),
+        });
+    }
     // `None` when the scope failed its own check: whether it has `openid` is then unknown, and
     // the checks that depend on it wait until it is fixed.
-    let openid = ProviderKind::of(&declared, &get).map(|kind| kind == ProviderKind::OpenIdConnect);
+    let openid = kind.map(|kind| kind == ProviderKind::OpenIdConnect);
 
     if !has(Key::ServerMetadataUrl) {
         match (has(Key::AuthorizeUrl), has(Key::AccessTokenUrl)) {
@@ -973,6 +1081,79 @@ pub fn check_provider<'a>(
                 message: "a public client (`token_endpoint_auth_method: none`) must use PKCE (RFC 9700 §2.1.1); remove `code_challenge_method: none`".into(),
             });
         }
+    }
+    problems
+}
+
+/// The cross-key rules of an OAuth 1.0a provider: its three endpoints, no OAuth 2.0 keys,
+/// `PLAINTEXT` only over https, `rsa_key` only with `RSA-SHA1`.
+fn check_oauth1_provider<'a>(
+    name: &str,
+    declared: &impl Fn(Key) -> bool,
+    get: &impl Fn(Key) -> Option<&'a Checked>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let missing: Vec<&str> = [Key::AuthorizeUrl, Key::AccessTokenUrl]
+        .into_iter()
+        .filter(|key| !declared(*key))
+        .map(Key::name)
+        .collect();
+    if !missing.is_empty() {
+        problems.push(Problem {
+            key: Some(Key::RequestTokenUrl),
+            message: format!(
+                "OAuth 1.0a provider `{name}` also needs {}",
+                missing
+                    .iter()
+                    .map(|key| format!("`{key}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        });
+    }
+    for key in Key::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.oauth2_only() && declared(*k))
+    {
+        problems.push(Problem {
+            key: Some(key),
+            message: format!(
+                "`{key}` applies only to OAuth 2.0 providers; `{name}` is an OAuth 1.0a provider (it has `request_token_url`)"
+            ),
+        });
+    }
+    let method = match get(Key::SignatureMethod) {
+        Some(Checked::Choice(method)) => Some(*method),
+        _ if declared(Key::SignatureMethod) => None,
+        _ => Some("HMAC-SHA1"),
+    };
+    if method == Some("PLAINTEXT") {
+        // RFC 5849 §3.4.4: PLAINTEXT sends the secrets as the signature, so only TLS protects
+        // them; loopback `http://` is no exception.
+        for key in [
+            Key::RequestTokenUrl,
+            Key::AuthorizeUrl,
+            Key::AccessTokenUrl,
+            Key::ApiBaseUrl,
+        ] {
+            if let Some(Checked::Url(url)) = get(key) {
+                if !url.starts_with("https://") {
+                    problems.push(Problem {
+                        key: Some(key),
+                        message: format!(
+                            "`signature_method: \"PLAINTEXT\"` sends the client and token secrets as the signature: `{key}` must be `https://` (RFC 5849 §3.4.4)"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    if method.is_some() && method != Some("RSA-SHA1") && declared(Key::RsaKey) {
+        problems.push(Problem {
+            key: Some(Key::RsaKey),
+            message: "`rsa_key` is used only with `signature_method: \"RSA-SHA1\"`".into(),
+        });
     }
     problems
 }
@@ -1219,6 +1400,90 @@ mod tests {
         );
         // Given, but refused by its own check: unknown.
         assert_eq!(ProviderKind::of(|k| k == Key::Scope, |_| None), None);
+    }
+
+    #[test]
+    fn oauth1_providers_have_their_own_rules() {
+        let url = |s: &str| Checked::Url(s.into());
+        let request = url("https://api.example/oauth/request_token");
+        let authorize = url("https://api.example/oauth/authorize");
+        let access = url("http://api.example/oauth/access_token");
+        let api = url("https://api.example/1/");
+        let scope = Checked::Scope(vec!["read".into()]);
+        let plaintext = Checked::Choice("PLAINTEXT");
+        let values = [
+            (Key::RequestTokenUrl, &request),
+            (Key::AuthorizeUrl, &authorize),
+            (Key::AccessTokenUrl, &access),
+            (Key::ApiBaseUrl, &api),
+            (Key::Scope, &scope),
+            (Key::SignatureMethod, &plaintext),
+        ];
+        let get = |k| values.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let declared = |k| get(k).is_some();
+        assert_eq!(ProviderKind::of(declared, get), Some(ProviderKind::OAuth1));
+        let problems = check_provider("trello", declared, get);
+        let keys: Vec<Option<Key>> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [Some(Key::Scope), Some(Key::AccessTokenUrl)],
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[0].message,
+            "`scope` applies only to OAuth 2.0 providers; `trello` is an OAuth 1.0a provider (it has `request_token_url`)"
+        );
+        assert!(problems[1].message.contains("RFC 5849 §3.4.4"));
+
+        // Without its other endpoints, and with an RSA key it would not use.
+        let values = [(Key::RequestTokenUrl, &request), (Key::RsaKey, &api)];
+        let get = |k| values.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let problems = check_provider("x", |k| get(k).is_some(), get);
+        assert_eq!(
+            problems,
+            [
+                Problem {
+                    key: Some(Key::RequestTokenUrl),
+                    message:
+                        "OAuth 1.0a provider `x` also needs `authorize_url` and `access_token_url`"
+                            .into(),
+                },
+                Problem {
+                    key: Some(Key::RsaKey),
+                    message: "`rsa_key` is used only with `signature_method: \"RSA-SHA1\"`".into(),
+                },
+            ]
+        );
+
+        // OAuth 1.0a keys on an OAuth 2.0 provider.
+        let method = Checked::Choice("HMAC-SHA1");
+        let values = [
+            (Key::AuthorizeUrl, &authorize),
+            (Key::AccessTokenUrl, &api),
+            (Key::SignatureMethod, &method),
+        ];
+        let get = |k| values.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let problems = check_provider("x", |k| get(k).is_some(), get);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, Some(Key::SignatureMethod));
+        assert_eq!(
+            problems[0].message,
+            "`signature_method` applies only to OAuth 1.0a providers, which are declared with `request_token_url`"
+        );
+        assert_eq!(
+            check_param(Key::RequestTokenParams, "oauth_callback").unwrap_err(),
+            "`request_token_params` cannot set `oauth_callback`: OAuth 1.0a protocol parameters (`oauth_...`) are set and signed by the flow"
+        );
+        assert_eq!(
+            check_choice(Key::SignatureMethod, SIGNATURE_METHODS, "hmac-sha1").unwrap_err(),
+            "unknown `signature_method` value `hmac-sha1`; did you mean `HMAC-SHA1`?"
+        );
+        assert_eq!(
+            check_kind_unchanged("x", ProviderKind::OAuth2, ProviderKind::OAuth1)
+                .unwrap()
+                .key,
+            Some(Key::RequestTokenUrl)
+        );
     }
 
     #[test]
