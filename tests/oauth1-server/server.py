@@ -28,7 +28,10 @@ Endpoints:
 * `GET|POST /api/user`: a protected resource (ResourceEndpoint). It answers JSON: the user, the
   client, the HTTP method, where the OAuth parameters came (`header`, `body` or `query`), the
   signature method, and the other parameters received in the query, in a form body, and both.
-* `GET /requests`: how many requests each `METHOD /path STATUS` got so far (JSON).
+* `GET /requests`: how many requests each `METHOD /path STATUS` got so far (JSON);
+  `GET /requests?oauth_token=T`: the same, counting only requests that carried `oauth_token=T`
+  (in any placement), so a test can count what happened to its own token while other tests
+  run.
 
 `--exit-with-stdin` makes the process exit when its standard input closes, so it dies with the
 test process that started it.
@@ -49,6 +52,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from oauthlib.common import CaseInsensitiveDict
 from oauthlib.oauth1 import (
     AccessTokenEndpoint,
     AuthorizationEndpoint,
@@ -56,7 +60,7 @@ from oauthlib.oauth1 import (
     RequestValidator,
     ResourceEndpoint,
 )
-from oauthlib.oauth1.rfc5849 import errors
+from oauthlib.oauth1.rfc5849 import errors, utils
 
 HERE = Path(__file__).resolve().parent
 
@@ -122,6 +126,8 @@ class Store:
         # (client key, timestamp, nonce, token): RFC 5849 3.3's uniqueness scope.
         self.nonces = set()
         self.counts = Counter()
+        # oauth_token -> Counter, for the requests that carried it.
+        self.token_counts = {}
 
 
 STORE = Store()
@@ -371,6 +377,15 @@ class Handler(BaseHTTPRequestHandler):
     def send(self, status, body=b"", headers=None):
         if isinstance(body, str):
             body = body.encode()
+        # Counted before the answer leaves, so a client that has its answer sees it counted.
+        path = urlsplit(self.path).path
+        line = f"{self.command} {path} {status}"
+        with STORE.lock:
+            STORE.counts[line] += 1
+            token = getattr(self, "oauth_token", None)
+            if token:
+                STORE.token_counts.setdefault(token, Counter())[line] += 1
+        print(f"request {line}", file=sys.stderr, flush=True)
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -378,11 +393,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        path = urlsplit(self.path).path
-        line = f"{self.command} {path} {status}"
-        with STORE.lock:
-            STORE.counts[line] += 1
-        print(f"request {line}", file=sys.stderr, flush=True)
 
     def send_json(self, status, value):
         self.send(status, json.dumps(value), {"Content-Type": "application/json"})
@@ -397,15 +407,31 @@ class Handler(BaseHTTPRequestHandler):
         uri = f"{self.server.scheme}://{host}{self.path}"
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8") if length else ""
-        headers = {name: value for name, value in self.headers.items()}
+        # Header names in any case, as oauthlib reads them.
+        headers = CaseInsensitiveDict(dict(self.headers.items()))
         return uri, body, headers
 
+    def find_oauth_token(self, uri, body, headers):
+        """The `oauth_token` the request carries, wherever it is, for the per-token counts."""
+        params = parse_qsl(urlsplit(uri).query)
+        if FORM in headers.get("Content-Type", ""):
+            params += parse_qsl(body)
+        authorization = headers.get("Authorization", "")
+        if authorization[:6].lower() == "oauth ":
+            try:
+                params += utils.parse_authorization_header(authorization)
+            except ValueError:
+                pass
+        return next((value for name, value in params if name == "oauth_token"), None)
+
     def dispatch(self):
+        self.oauth_token = None
         try:
             parts = self.request_parts()
             if parts is None:
                 return self.send(400, "error=unknown+host", {"Content-Type": FORM})
             uri, body, headers = parts
+            self.oauth_token = self.find_oauth_token(uri, body, headers)
             path = urlsplit(self.path).path
             routes = {
                 ("POST", "/request_token"): self.request_token,
@@ -481,8 +507,11 @@ class Handler(BaseHTTPRequestHandler):
         })
 
     def requests(self, uri, body, headers):
+        token = dict(parse_qsl(urlsplit(uri).query)).get("oauth_token")
+        # This request is not counted under the token it asks about.
+        self.oauth_token = None
         with STORE.lock:
-            counts = dict(STORE.counts)
+            counts = dict(STORE.token_counts.get(token, {}) if token else STORE.counts)
         self.send_json(200, counts)
 
 

@@ -339,23 +339,22 @@ impl Oauth1Server {
             .expect("reqwest client")
     }
 
-    /// How many requests the server answered, by `METHOD /path STATUS`, e.g.
-    /// `"POST /access_token 200"`.
-    pub async fn counts(&self) -> HashMap<String, u64> {
-        let url = format!("{}/requests", self.http_base());
+    /// How many requests the server answered, by `METHOD /path STATUS` (e.g.
+    /// `"POST /access_token 200"`), counting only those that carried `oauth_token` (in any
+    /// placement): exact for one test's own request or access token, whatever the other tests
+    /// of the binary do meanwhile.
+    pub async fn token_counts(&self, oauth_token: &str) -> HashMap<String, u64> {
+        let mut url = Url::parse(&format!("{}/requests", self.http_base())).expect("URL");
+        url.query_pairs_mut()
+            .append_pair("oauth_token", oauth_token);
         let response = self
             .browser()
-            .get(&url)
+            .get(url.clone())
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {url}: {e}"));
         assert_eq!(response.status(), 200, "GET {url}");
         response.json().await.expect("JSON counts")
-    }
-
-    /// How many requests got `what` (`METHOD /path STATUS`) so far.
-    pub async fn count(&self, what: &str) -> u64 {
-        self.counts().await.get(what).copied().unwrap_or(0)
     }
 
     /// Plays the user at the authorization page `authorize_url` (what the client redirected
