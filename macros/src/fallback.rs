@@ -22,12 +22,13 @@ pub fn expand_after_errors(mut decl: Declaration) -> TokenStream {
         let krate = &decl.krate;
         quote!(#krate::__private)
     };
-    // Claim OpenID Connect for every provider: a mistake in `scope` must not also produce
-    // "not an OpenID Connect provider" errors at every use.
+    // Claim OpenID Connect for every OAuth 2.0 provider: a mistake in `scope` must not also
+    // produce "not an OpenID Connect provider" errors at every use. (An OAuth 1.0a provider has
+    // its own client type, which has no OpenID Connect methods to misuse.)
     let markers = decl
         .providers
         .iter()
-        .filter(|provider| !provider.is_openid())
+        .filter(|provider| !provider.is_openid() && !provider.is_oauth1())
         .map(|provider| {
             let ty = provider.type_ident();
             quote! {

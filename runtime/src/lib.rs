@@ -1,4 +1,4 @@
-//! Declarative OAuth 2.0 / OpenID Connect login for Rust web apps.
+//! Declarative OAuth 2.0, OpenID Connect and OAuth 1.0a login for Rust web apps.
 //!
 //! Declare the providers once; the compiler checks the declaration, and the runtime does the
 //! protocol work.
@@ -138,7 +138,9 @@ pub use userinfo::UserInfo;
 /// ```
 ///
 /// Each provider `name { key: value, .. }` generates a type (`corp_sso` → `CorpSso`) and a
-/// method on the registry (`Login::corp_sso()`).
+/// method on the registry (`Login::corp_sso()`). A provider declared with `request_token_url`
+/// is an OAuth 1.0a provider: its method returns an [`OAuth1Client`], with the same flow names
+/// and [`OAuth1Token`]s.
 ///
 /// A provider named like a preset (`github`, `google`, `microsoft`, `apple`, `gitlab`,
 /// `okta`, ... — the README lists them all) is that provider: its endpoints, scope and quirks
@@ -167,6 +169,10 @@ pub use userinfo::UserInfo;
 /// | `fetch_userinfo` | `auto`, `always` or `never` (OpenID Connect only) | `auto` |
 /// | `leeway`, `timeout` | seconds | 60, 30 |
 /// | `user_agent` | string | `oauth-clients/<version>` |
+/// | `request_token_url` (makes it OAuth 1.0a), `request_token_params` | URL or `env("VAR")`; `{ .. }` | none |
+/// | `signature_method` | `"HMAC-SHA1"`, `"HMAC-SHA256"`, `"RSA-SHA1"`, `"PLAINTEXT"` (OAuth 1.0a) | `"HMAC-SHA1"` |
+/// | `signature_type` | `header`, `body` or `query` (OAuth 1.0a) | `header` |
+/// | `rsa_key` | `env("VAR")` only (OAuth 1.0a `RSA-SHA1`) | `env("<NAME>_RSA_KEY")` |
 /// | preset keys (`tenant`, `domain`, ...) | a name, or `env("VAR")` | the preset's |
 ///
 /// A URL known only at run time (one discovery URL per deployment) is written `env("VAR")`:

@@ -452,3 +452,169 @@ fn an_unset_env_url_makes_the_provider_unavailable_only_when_allowed() {
         ["corp_sso.end_session_endpoint (environment): `end_session_endpoint` must not have a `#` fragment (read from `CORP_LOGOUT_URL`)"]
     );
 }
+
+// OAuth 1.0a providers: the same resolution, with their own keys and rules.
+oauth_clients! {
+    pub Legacy;
+
+    trello {
+        request_token_url: "https://trello.com/1/OAuthGetRequestToken",
+        authorize_url: "https://trello.com/1/OAuthAuthorizeToken",
+        access_token_url: "https://trello.com/1/OAuthGetAccessToken",
+        api_base_url: "https://api.trello.com/1/",
+        authorize_params: { scope: "read", name: "demo" },
+    },
+    signed {
+        request_token_url: "https://api.example/oauth/request_token",
+        authorize_url: "https://api.example/oauth/authorize",
+        access_token_url: "https://api.example/oauth/access_token",
+        signature_method: "RSA-SHA1",
+    },
+    plain_forge {
+        authorize_url: "https://forge.com/login/oauth/authorize",
+        access_token_url: "https://forge.com/login/oauth/access_token",
+    },
+}
+
+/// A 2048-bit RSA key made for this test, as PKCS#8 PEM.
+fn test_rsa_pem() -> String {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+}
+
+#[test]
+fn oauth1_providers_resolve_with_their_keys_and_defaults() {
+    use oauth_clients::{SignatureMethod, SignatureType};
+    let registry = Legacy::builder()
+        .env_source(env(&[
+            ("TRELLO_CLIENT_ID", "trello-key"),
+            ("TRELLO_CLIENT_SECRET", "trello-sentinel-secret"),
+            ("SIGNED_CLIENT_ID", "signed-key"),
+            ("PLAIN_FORGE_CLIENT_ID", "x"),
+            ("PLAIN_FORGE_CLIENT_SECRET", "y"),
+        ]))
+        .allow_unconfigured()
+        .settings(
+            Settings::new()
+                .set("trello", "signature_type", "query")
+                .set("trello", "signature_method", "HMAC-SHA256"),
+        )
+        .build()
+        .unwrap();
+    let trello = registry.oauth1_client::<Trello>();
+    let config = trello.config().unwrap();
+    let oauth1 = config.oauth1.as_ref().unwrap();
+    assert_eq!(
+        oauth1.request_token_url.as_str(),
+        "https://trello.com/1/OAuthGetRequestToken"
+    );
+    assert_eq!(oauth1.signature_method, SignatureMethod::HmacSha256);
+    assert_eq!(oauth1.signature_type, SignatureType::Query);
+    assert_eq!(
+        config.authorize_params,
+        [
+            ("scope".to_string(), "read".to_string()),
+            ("name".into(), "demo".into())
+        ]
+    );
+    assert_eq!(
+        config.client_secret().unwrap().expose(),
+        "trello-sentinel-secret"
+    );
+    // RSA-SHA1 needs its key, not the client secret: without the key it is unusable, and the
+    // problem names the variable to set.
+    let list = registry.list();
+    let signed = list.iter().find(|p| p.name == "signed").unwrap();
+    assert!(signed.oauth1 && !signed.available);
+    let shown: Vec<String> = signed.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        ["signed.rsa_key (environment): `rsa_key` is not set: set the environment variable `SIGNED_RSA_KEY`"]
+    );
+    assert!(
+        !list
+            .iter()
+            .find(|p| p.name == "plain_forge")
+            .unwrap()
+            .oauth1
+    );
+}
+
+#[test]
+fn oauth1_rsa_keys_are_read_and_checked_when_the_registry_is_built() {
+    let pem = test_rsa_pem();
+    assert!(pem.contains("BEGIN PRIVATE KEY"), "{pem}");
+    let base = [
+        ("TRELLO_CLIENT_ID", "k"),
+        ("TRELLO_CLIENT_SECRET", "s"),
+        ("SIGNED_CLIENT_ID", "signed-key"),
+        ("PLAIN_FORGE_CLIENT_ID", "x"),
+        ("PLAIN_FORGE_CLIENT_SECRET", "y"),
+    ];
+    let mut good = base.to_vec();
+    good.push(("SIGNED_RSA_KEY", pem.as_str()));
+    let registry = Legacy::builder().env_source(env(&good)).build().unwrap();
+    let signed = registry.oauth1_client::<Signed>();
+    // No client secret is needed, nor read.
+    assert!(signed.config().unwrap().client_secret().is_none());
+    // The key never shows in debug output.
+    let shown = format!("{:?}", signed.config().unwrap());
+    assert!(
+        !shown.contains("PRIVATE KEY") && shown.contains("RsaKey([redacted])"),
+        "{shown}"
+    );
+
+    let mut bad = base.to_vec();
+    bad.push((
+        "SIGNED_RSA_KEY",
+        "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----",
+    ));
+    let error = Legacy::builder().env_source(env(&bad)).build().unwrap_err();
+    assert_eq!(error.problems.len(), 1, "{error}");
+    assert_eq!(error.problems[0].key.as_deref(), Some("rsa_key"));
+    assert!(
+        error.problems[0]
+            .message
+            .starts_with("`rsa_key` is not an RSA private key in PEM form"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("not base64"), "{error}");
+}
+
+#[test]
+fn settings_cannot_change_whether_a_provider_is_oauth1() {
+    let settings: Settings = serde_json::from_str(
+        r#"{
+            "plain_forge": { "request_token_url": "https://forge.com/oauth/request_token" },
+            "trello": {
+                "scope": "read",
+                "signature_method": "PLAINTEXT",
+                "request_token_params": { "oauth_callback": "https://evil.example/" }
+            }
+        }"#,
+    )
+    .unwrap();
+    let error = Legacy::builder()
+        .settings(settings)
+        .env_source(env(&[
+            ("TRELLO_CLIENT_ID", "k"),
+            ("TRELLO_CLIENT_SECRET", "s"),
+            ("SIGNED_CLIENT_ID", "signed-key"),
+            ("SIGNED_RSA_KEY", &test_rsa_pem()),
+            ("PLAIN_FORGE_CLIENT_ID", "x"),
+            ("PLAIN_FORGE_CLIENT_SECRET", "y"),
+        ]))
+        .allow_unconfigured()
+        .build()
+        .unwrap_err();
+    let shown: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "trello.request_token_params (settings): `request_token_params` cannot set `oauth_callback`: OAuth 1.0a protocol parameters (`oauth_...`) are set and signed by the flow",
+            "trello.scope (settings): `scope` applies only to OAuth 2.0 providers; `trello` is an OAuth 1.0a provider (it has `request_token_url`)",
+            "plain_forge.request_token_url (settings): settings cannot change what kind of provider `plain_forge` is: it is declared as an OAuth 2.0 provider, and a `request_token_url` would make it an OAuth 1.0a provider; declare an OAuth 1.0a provider with `request_token_url` in `oauth_clients!`",
+        ]
+    );
+}
