@@ -132,20 +132,41 @@ impl<'a> ApiRequest<'a> {
     }
 
     /// Adds query parameters, from anything that serializes to a map (a struct, a `HashMap`,
-    /// `serde_json::json!({..})`); anything else makes the request fail with
+    /// `serde_json::json!({..})`) or to a list of pairs (`&[("tag", "a"), ("tag", "b")]`, which
+    /// keeps order and repeated names); anything else makes the request fail with
     /// [`Error::InvalidRequest`] when awaited.
     pub fn query<T: serde::Serialize + ?Sized>(mut self, query: &T) -> Self {
+        let text = |v: serde_json::Value| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
         match serde_json::to_value(query) {
             Ok(serde_json::Value::Object(map)) => {
                 for (k, v) in map {
-                    let v = match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    self.query.push((k, v));
+                    self.query.push((k, text(v)));
                 }
             }
-            _ => self.fail("query parameters must serialize to a map".into()),
+            Ok(serde_json::Value::Array(pairs)) => {
+                for pair in pairs {
+                    match pair {
+                        serde_json::Value::Array(pair) if pair.len() == 2 => {
+                            let mut pair = pair.into_iter();
+                            let (k, v) = (pair.next(), pair.next());
+                            if let (Some(serde_json::Value::String(k)), Some(v)) = (k, v) {
+                                self.query.push((k, text(v)));
+                                continue;
+                            }
+                            self.fail("query parameter names must be strings".into());
+                        }
+                        _ => self.fail(
+                            "query parameters must serialize to a map or to (name, value) pairs"
+                                .into(),
+                        ),
+                    }
+                }
+            }
+            _ => self
+                .fail("query parameters must serialize to a map or to (name, value) pairs".into()),
         }
         self
     }

@@ -920,6 +920,36 @@ mod tests {
             (Error::ReplayedState { provider: "p" }, "replayed_state"),
             (Error::MissingCode { provider: "p" }, "missing_code"),
             (
+                Error::MissingRequestToken { provider: "p" },
+                "missing_request_token",
+            ),
+            (
+                Error::UnknownRequestToken { provider: "p" },
+                "unknown_request_token",
+            ),
+            (
+                Error::ExpiredRequestToken { provider: "p" },
+                "expired_request_token",
+            ),
+            (
+                Error::ReplayedRequestToken { provider: "p" },
+                "replayed_request_token",
+            ),
+            (Error::MissingVerifier { provider: "p" }, "missing_verifier"),
+            (
+                Error::CallbackNotConfirmed { provider: "p" },
+                "callback_not_confirmed",
+            ),
+            (
+                Error::OAuth1Endpoint {
+                    provider: "p",
+                    endpoint: Endpoint::AccessToken,
+                    status: 401,
+                    problem: Some("token_rejected".into()),
+                },
+                "oauth1_endpoint",
+            ),
+            (
                 Error::RepeatedParameter {
                     provider: "p",
                     parameter: "state",

@@ -301,6 +301,66 @@ mod tests {
         );
     }
 
+    /// One request signed with each method, as oauthlib (the interop server's library) signs
+    /// it: `tests/oauth1-server/vectors.md`. The URL has an upper-case host, the default port,
+    /// an encoded space in its path and a repeated query parameter; the form body has non-ASCII
+    /// and reserved characters; both secrets need encoding.
+    #[test]
+    fn every_method_signs_the_reference_request_as_oauthlib_does() {
+        let url = Url::parse(
+            "http://API.Example.COM:80/1.1/Photos%20Album/upload?title=Sun%20%26%20Sea&tag=b&tag=a",
+        )
+        .unwrap();
+        let form = [
+            ("status".to_string(), "café ☃ a+b=c".to_string()),
+            ("tag".to_string(), "~zip".to_string()),
+        ];
+        let secret = Secret::new("consumer secret/+&");
+        let rsa =
+            RsaKey::from_pem(include_str!("../../tests/oauth1-server/rsa-client-key.pem")).unwrap();
+        let credentials = Credentials {
+            consumer_key: "interopConsumerKey0001",
+            consumer_secret: Some(&secret),
+            rsa_key: Some(&rsa),
+            token: Some("interopAccessToken0000000001"),
+            token_secret: Some("token~secret%"),
+        };
+        let signature_by = |method| {
+            let protocol = sign(
+                &Unsigned {
+                    method: "POST",
+                    url: &url,
+                    form: Some(&form),
+                },
+                method,
+                &credentials,
+                1796000000,
+                "3f9a8c1e7b2d4a6f9e0c".into(),
+                &[],
+            )
+            .unwrap();
+            let (name, value) = protocol.last().unwrap().clone();
+            assert_eq!(name, "oauth_signature");
+            value
+        };
+        assert_eq!(
+            signature_by(SignatureMethod::HmacSha1),
+            "B/nLF24eBva2w6F0sjey4fev0T8="
+        );
+        assert_eq!(
+            signature_by(SignatureMethod::HmacSha256),
+            "xmeZ/gz1H7PO4cGLfLqIAwqIP3pAyUpeywjTUgHkn80="
+        );
+        assert_eq!(
+            signature_by(SignatureMethod::RsaSha1),
+            "Hp6gENhQg1m/NDzkXia8ITUjmBEq3SZMsMgzoviMwA2lu5a/s9xOZ//jrk5KWTQgwEQiMEhJruxttZg5+F0eXFtbc522aPEouKm0BF4qyVhnl8JkJtR4t2qK1vY9iqeNWPMF0b9TJt28CqW+jcLbIcvzkPzXbKgm5/GPfYCmOZYxq+pkM9S0NcVHvDFBFYkC8LQAsRJTd7PmruiUnAYXi8NzXLULI54aFy+znfze0Rm9tzotwSrrKytMrG+IWbWcIqaSbXGSHzLaZVwa1lKuRiw9JiB5uhQfZ10u5Vwsg53x50DzsVIq0ZcJLjhGBfBpzjN4jh8FRrI5tbFAd3U1lg=="
+        );
+        assert_eq!(
+            signature_by(SignatureMethod::Plaintext),
+            "consumer%20secret%2F%2B%26&token~secret%25"
+        );
+    }
+
     #[test]
     fn plaintext_is_the_encoded_secrets() {
         let secret = Secret::new("kd94hf93k423kf44");
