@@ -229,6 +229,8 @@ async fn parameters_in_the_query_log_in_and_sign_api_calls() {
     login_and_api_calls::<InQuery>("HMAC-SHA1", "query").await;
 }
 
+/// PUT and DELETE are signed like GET and POST; a form with a repeated name is signed with
+/// its values sorted (RFC 5849 §3.4.1.3.2) and sent in its own order.
 #[tokio::test]
 async fn put_and_delete_are_signed_too() {
     let provider = start().await;
@@ -237,22 +239,32 @@ async fn put_and_delete_are_signed_too() {
     let token = log_in(&provider, &hmac, "alice").await;
     let response = hmac
         .put("user", &token)
-        .form(&[("name", "Alice A.")])
+        .form(&[
+            ("tag", "b"),
+            ("name", "Alice A."),
+            ("tag", "a b"),
+            ("tag", "a"),
+        ])
         .await
         .unwrap();
     assert_eq!(
         response.json::<Value>().unwrap(),
-        json!({ "user": "alice", "method": "PUT", "params": { "name": "Alice A." } })
+        json!({
+            "user": "alice",
+            "method": "PUT",
+            "params": { "name": "Alice A.", "tag": ["b", "a b", "a"] },
+        })
     );
     let response = hmac
-        .delete("user", &token)
-        .query(&json!({ "id": "7" }))
+        .delete("user?id=7", &token)
+        .query(&json!({ "reason": "" }))
         .await
         .unwrap();
     assert_eq!(
         response.json::<Value>().unwrap(),
-        json!({ "user": "alice", "method": "DELETE", "params": { "id": "7" } })
+        json!({ "user": "alice", "method": "DELETE", "params": { "id": "7", "reason": "" } })
     );
+    assert_eq!(provider.count("oauth1.signature_method.HMAC-SHA1"), 4);
 }
 
 #[tokio::test]
