@@ -846,3 +846,64 @@ async fn the_out_of_band_flow_finishes_with_the_pin() {
     let response = hmac.get("user", &credentials).await.unwrap();
     assert_eq!(response.json::<Value>().unwrap()["user"], "carol");
 }
+
+/// What a browser sees at the authorization URL: the login page, or, with `auto_approve`, a
+/// redirect to the callback at once.
+#[tokio::test]
+async fn the_authorization_page_asks_for_a_user_unless_auto_approving() {
+    let browser = oauth_clients::reqwest::Client::builder()
+        .redirect(oauth_clients::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let provider = start().await;
+    let redirect = registry(&provider)
+        .oauth1_client::<Hmac>()
+        .authorize_redirect(&MemorySession::new(), REDIRECT_URI)
+        .await
+        .unwrap();
+    let page = browser
+        .get(redirect.location().clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let token = request_token(redirect.location());
+    for part in [
+        r#"<form method="post" action="/oauth1/authorize">"#,
+        &format!(r#"<input type="hidden" name="oauth_token" value="{token}">"#),
+        r#"id="username""#,
+        r#"id="allow""#,
+        r#"id="deny""#,
+    ] {
+        assert!(page.contains(part), "{part} not in {page}");
+    }
+
+    let provider = TestProvider::builder()
+        .auto_approve("dave")
+        .start()
+        .await
+        .unwrap();
+    let auto = registry(&provider);
+    let hmac = auto.oauth1_client::<Hmac>();
+    let session = MemorySession::new();
+    let redirect = hmac
+        .authorize_redirect(&session, REDIRECT_URI)
+        .await
+        .unwrap();
+    let answer = browser
+        .get(redirect.location().clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 302);
+    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(&back[..url::Position::AfterPath], REDIRECT_URI);
+    let token = hmac
+        .authorize_access_token(&session, &Callback::from_url(&back))
+        .await
+        .unwrap();
+    assert_eq!(token.extra_str("screen_name"), Some("dave"));
+    assert_eq!(provider.count("oauth1.authorize"), 1);
+}
