@@ -18,13 +18,40 @@
 //! ```
 //!
 //! [`TestProvider::log_in`] runs a whole login against it (see there for a complete test).
+//!
+//! # OAuth 1.0a
+//!
+//! The same server is also an OAuth 1.0a provider (RFC 5849), under `/oauth1/`, with one
+//! client: [`OAUTH1_CONSUMER_KEY`] / [`OAUTH1_CONSUMER_SECRET`]. Point a declared OAuth 1.0a
+//! provider at it with [`TestProvider::oauth1_settings_for`].
+//!
+//! | endpoint | what it does |
+//! |---|---|
+//! | `POST /oauth1/request_token` | issues a request token: `oauth_token`, `oauth_token_secret`, `oauth_callback_confirmed=true`, as a form; requires `oauth_callback` (an absolute URL, or `oob`) |
+//! | `GET /oauth1/authorize?oauth_token=..` | the login page (user name, "Allow", "Deny"), or approval at once with [`auto_approve`](TestProviderBuilder::auto_approve); then a redirect to the callback with `oauth_token` and `oauth_verifier`, or with `denied=<request token>` (as X does); for `oob`, a page showing the verifier in `<code id="pin">` |
+//! | `POST /oauth1/access_token` | signed with the request token, with its `oauth_verifier`: issues `oauth_token`, `oauth_token_secret`, `user_id` and `screen_name`; each request token is spent by its first access-token request that verifies |
+//! | `GET`, `POST`, `PUT`, `DELETE /oauth1/api/user` | signed with an access token: answers `{"user": .., "method": .., "params": {..}}`, `params` being every query and form parameter that is not `oauth_*` |
+//!
+//! Every signed request is checked as a strict server would: HMAC-SHA1 or HMAC-SHA256 over
+//! the signature base string of RFC 5849 §3.4.1 (method, URL, query, form body and protocol
+//! parameters, which may come in the `Authorization` header, the form body or the query, from
+//! one place only), compared in constant time; `oauth_timestamp` within ten minutes of the
+//! provider's clock; an `oauth_nonce` never seen before with the same timestamp, client and
+//! token. A refusal is `400` or `401` with a form body `oauth_problem=..` (the OAuth Problem
+//! Reporting names: `signature_invalid`, `consumer_key_unknown`, `token_rejected`,
+//! `token_used`, `timestamp_refused`, `nonce_used`, `verifier_invalid`, `parameter_absent`,
+//! ...) and, for a `401`, `WWW-Authenticate: OAuth realm="<issuer>"`. Misbehaviours are in
+//! [`Behaviour::oauth1`]; the counters are `oauth1.request_token`, `oauth1.authorize`,
+//! `oauth1.access_token` and `oauth1.api` (see [`TestProvider::count`]).
 
 #![warn(missing_docs)]
 
 mod login;
+mod oauth1;
 mod server;
 
 pub use login::LoginError;
+pub use oauth1::{CallbackConfirmation, OAuth1Behaviour, OAuth1EndpointBehaviour, ReceivedRequest};
 use oauth_clients::Settings;
 use openidconnect::core::CoreRsaPrivateSigningKey;
 use openidconnect::JsonWebKeyId;
@@ -157,6 +184,8 @@ pub struct Behaviour {
     /// `{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@example.test"}`
     /// (default `None`: no such field). Never sent in a query redirect.
     pub form_post_user: Option<String>,
+    /// How the OAuth 1.0a endpoints under `/oauth1/` behave (default: well).
+    pub oauth1: OAuth1Behaviour,
 }
 
 /// What the authorization response carries as `iss`.
@@ -271,6 +300,7 @@ impl Default for Behaviour {
             redirecting: Vec::new(),
             token_endless: false,
             form_post_user: None,
+            oauth1: OAuth1Behaviour::default(),
         }
     }
 }
@@ -279,6 +309,10 @@ impl Default for Behaviour {
 pub const CLIENT_ID: &str = "test-client";
 /// The secret of the client registered by default.
 pub const CLIENT_SECRET: &str = "test-client-secret";
+/// The consumer key (client identifier) of the OAuth 1.0a endpoints' one client.
+pub const OAUTH1_CONSUMER_KEY: &str = "test-consumer";
+/// The consumer secret (client shared secret) of the OAuth 1.0a endpoints' one client.
+pub const OAUTH1_CONSUMER_SECRET: &str = "test-consumer-secret";
 
 /// Builds a [`TestProvider`].
 #[derive(Debug)]
@@ -359,6 +393,7 @@ impl TestProviderBuilder {
             ),
             signed_secret_keys: self.signed_secret_keys.into_iter().collect(),
             grants: Mutex::new(Grants::default()),
+            oauth1: Mutex::new(oauth1::Grants::default()),
             counts: Mutex::new(BTreeMap::new()),
         });
         let router = server::router(shared.clone());
@@ -485,6 +520,11 @@ impl TestProvider {
 
     /// How many requests `endpoint` received, e.g. `"token"`, `"token.refresh_token"`,
     /// `"token.auth.client_secret_basic"`, `"authorize"`, `"api"`.
+    ///
+    /// The OAuth 1.0a endpoints count `"oauth1.request_token"`, `"oauth1.authorize"`,
+    /// `"oauth1.access_token"` and `"oauth1.api"` for every request, and, for each signed
+    /// request that passed every check, `"oauth1.signature_method.<method>"` (e.g.
+    /// `HMAC-SHA256`) and `"oauth1.parameters_in.<place>"` (`header`, `body` or `query`).
     pub fn count(&self, endpoint: &str) -> usize {
         lock(&self.shared.counts)
             .get(endpoint)
@@ -591,6 +631,8 @@ pub(crate) struct Shared {
     /// The keys of clients that authenticate with a signed JWT, by client id.
     signed_secret_keys: HashMap<String, SignedSecretKey>,
     grants: Mutex<Grants>,
+    /// What the OAuth 1.0a endpoints issued and saw.
+    oauth1: Mutex<oauth1::Grants>,
     counts: Mutex<BTreeMap<String, usize>>,
 }
 

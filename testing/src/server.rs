@@ -34,10 +34,11 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/jwks", get(jwks))
         .route("/userinfo", any(userinfo))
         .route("/logout", get(end_session))
+        .merge(super::oauth1::routes())
         .with_state(shared)
 }
 
-fn random() -> String {
+pub(crate) fn random() -> String {
     oauth2::CsrfToken::new_random_len(24).secret().clone()
 }
 
@@ -236,7 +237,7 @@ fn form_post(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 }
 
 /// Escapes text for an HTML attribute or text.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -675,7 +676,7 @@ fn scope_claims(user: &str, scope: &str) -> Vec<(&'static str, Value)> {
     claims
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -912,7 +913,7 @@ async fn end_session(State(shared): State<Arc<Shared>>, Query(params): Query<Par
 }
 
 /// A stable numeric id for a user name, like the numeric ids real providers give.
-fn stable_id(user: &str) -> u64 {
+pub(crate) fn stable_id(user: &str) -> u64 {
     user.bytes().fold(1469598103934665603u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(1099511628211)
     }) % 1_000_000_000
