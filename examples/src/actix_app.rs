@@ -231,7 +231,16 @@ async fn home(state: web::Data<AppState>, session: Session) -> HttpResponse {
     };
     let body = format!(
         "{status}{buttons}<p><small>This is the actix-web example. The local provider runs inside this app on a loopback port: type any user name on its sign-in page.</small></p>",
-        buttons = page::sign_in_buttons(&state.registry.list()),
+        // The OAuth 2.0 and OpenID Connect providers: this app keeps tokens in a store made for
+        // refreshable OAuth 2.0 tokens; the axum app and the CLI show OAuth 1.0a.
+        buttons = page::sign_in_buttons(
+            &state
+                .registry
+                .list()
+                .into_iter()
+                .filter(|provider| !provider.oauth1)
+                .collect::<Vec<_>>()
+        ),
     );
     html_page(StatusCode::OK, layout("oauth-clients demo", &body))
 }

@@ -9,11 +9,12 @@
 //! is closed; token values are never printed.
 //!
 //! Run it with `cargo run -p examples --bin cli` (add `-- --provider github` or `google` once
-//! their credentials are set).
+//! their credentials are set). `-- --provider local_oauth1` (or `trello`) shows OAuth 1.0a's
+//! out-of-band flow instead: no listener; the provider shows a PIN, which the user types in.
 
 use crate::page::{escape, layout};
-use crate::providers::{self, Github, Google, Local, Providers};
-use oauth_clients::{Callback, Client, Provider, Registry};
+use crate::providers::{self, Github, Google, Local, LocalOauth1, Providers, Trello};
+use oauth_clients::{Callback, Client, OAuth1Client, OAuth1Provider, Provider, Registry};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -143,6 +144,67 @@ async fn login_with<P: Provider<Set = Providers>>(
     Ok(SignedIn {
         provider,
         user,
+        claims: profile.raw,
+    })
+}
+
+/// Logs in with an OAuth 1.0a provider out of band (RFC 5849 §2.1, `oauth_callback=oob`), the
+/// way command-line tools without a listener do: `show` gets the authorization URL, the
+/// provider shows the user a PIN after they approve, and `read_pin` returns what the user typed.
+/// The request token waits in a [`MemorySession`](oauth_clients::MemorySession) in between,
+/// checked and used once like a web login's.
+pub async fn login_oob<F, Fut>(
+    registry: &Registry<Providers>,
+    provider: &str,
+    read_pin: F,
+) -> Result<SignedIn, CliError>
+where
+    F: FnOnce(Url) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<String>>,
+{
+    match provider {
+        "local_oauth1" => oob_with(registry.oauth1_client::<LocalOauth1>(), read_pin).await,
+        "trello" => oob_with(registry.oauth1_client::<Trello>(), read_pin).await,
+        other => Err(CliError::UnknownProvider(other.to_string())),
+    }
+}
+
+async fn oob_with<P, F, Fut>(client: OAuth1Client<P>, read_pin: F) -> Result<SignedIn, CliError>
+where
+    P: OAuth1Provider<Set = Providers>,
+    F: FnOnce(Url) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<String>>,
+{
+    let provider = P::NAME;
+    if let Some(info) = client
+        .registry()
+        .list()
+        .into_iter()
+        .find(|info| info.name == provider && !info.available)
+    {
+        let problems = info.problems.into_iter().map(|p| p.message).collect();
+        return Err(CliError::Unavailable { provider, problems });
+    }
+    let session = oauth_clients::MemorySession::new();
+    let redirect = client.authorize_redirect(&session, "oob").await?;
+    let request_token = redirect
+        .location()
+        .query_pairs()
+        .find(|(name, _)| name == "oauth_token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let pin = read_pin(redirect.into_location()).await?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("oauth_token", &request_token)
+        .append_pair("oauth_verifier", pin.trim())
+        .finish();
+    let token = client
+        .authorize_access_token(&session, &Callback::from_query(&query))
+        .await?;
+    let profile = providers::identify_oauth1(&client, &token).await?;
+    Ok(SignedIn {
+        provider,
+        user: profile.subject,
         claims: profile.raw,
     })
 }

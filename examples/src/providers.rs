@@ -8,10 +8,12 @@
 
 use crate::store::TokenStore;
 use oauth_clients::{
-    oauth_clients, Error, Key, Profile, Registry, RegistryBuilder, Settings, Token,
+    oauth_clients, Error, Key, OAuth1Client, OAuth1Provider, OAuth1Token, Profile, Registry,
+    RegistryBuilder, Settings, Token,
 };
+use serde_json::Value;
 use oauth_clients_spec::presets;
-use oauth_clients_testing::TestProvider;
+use oauth_clients_testing::{TestProvider, OAUTH1_CONSUMER_KEY, OAUTH1_CONSUMER_SECRET};
 use std::time::Duration;
 
 oauth_clients! {
@@ -50,6 +52,25 @@ oauth_clients! {
     salesforce,
     amazon,
     yahoo,
+    /// The embedded provider's OAuth 1.0a endpoints (its `/oauth1/` routes). Its real address
+    /// is set at start-up, in settings.
+    local_oauth1 {
+        request_token_url: "http://127.0.0.1/oauth1/request_token",
+        authorize_url: "http://127.0.0.1/oauth1/authorize",
+        access_token_url: "http://127.0.0.1/oauth1/access_token",
+        api_base_url: "http://127.0.0.1/oauth1/api/",
+    },
+    /// Trello's OAuth 1.0a API: `TRELLO_CLIENT_ID` (the API key) and `TRELLO_CLIENT_SECRET`.
+    /// Endpoints, and `scope`, `expiration` and `name` on the authorization URL, from Trello's
+    /// "Authorizing With Trello's REST API", section "Using Basic OAuth"
+    /// (developer.atlassian.com/cloud/trello/guides/rest-api/authorization/).
+    trello {
+        request_token_url: "https://trello.com/1/OAuthGetRequestToken",
+        authorize_url: "https://trello.com/1/OAuthAuthorizeToken",
+        access_token_url: "https://trello.com/1/OAuthGetAccessToken",
+        api_base_url: "https://api.trello.com/1/",
+        authorize_params: { scope: "read", expiration: "1hour", name: "oauth-clients demo" },
+    },
 }
 
 /// Calls `$m!` with the type of every declared provider, in declaration order: for the code
@@ -67,6 +88,14 @@ macro_rules! each_provider {
             $crate::providers::Reddit, $crate::providers::Dropbox, $crate::providers::Zoom,
             $crate::providers::Salesforce, $crate::providers::Amazon, $crate::providers::Yahoo
         }
+    };
+}
+
+/// Calls `$m!` with the type of every declared OAuth 1.0a provider.
+#[macro_export]
+macro_rules! each_oauth1_provider {
+    ($m:ident) => {
+        $m! { $crate::providers::LocalOauth1, $crate::providers::Trello }
     };
 }
 
@@ -115,10 +144,23 @@ pub fn registry_with(local: &TestProvider, options: Options) -> RegistryBuilder<
     let env: EnvFn = options
         .env
         .unwrap_or_else(|| std::sync::Arc::new(|var: &str| std::env::var(var).ok()));
-    let settings: Settings =
-        local
-            .oidc_settings_for("local")
-            .set("local", "api_base_url", local.url("api/"));
+    let settings: Settings = local
+        .oidc_settings_for("local")
+        .set("local", "api_base_url", local.url("api/"))
+        .set(
+            "local_oauth1",
+            "request_token_url",
+            local.url("oauth1/request_token"),
+        )
+        .set("local_oauth1", "authorize_url", local.url("oauth1/authorize"))
+        .set(
+            "local_oauth1",
+            "access_token_url",
+            local.url("oauth1/access_token"),
+        )
+        .set("local_oauth1", "api_base_url", local.url("oauth1/api/"))
+        .set("local_oauth1", "client_id", OAUTH1_CONSUMER_KEY)
+        .set("local_oauth1", "client_secret", OAUTH1_CONSUMER_SECRET);
     let settings = (options.settings)(preset_settings(settings, &*env));
     let builder = Providers::builder().settings(settings).allow_unconfigured();
     builder.env_source(move |var| env(var))
@@ -157,7 +199,14 @@ fn preset_settings(mut settings: Settings, env: &dyn Fn(&str) -> Option<String>)
 /// those of the keys its preset needs (read with `env(..)` in the declaration).
 pub fn setup_variables(provider: &str) -> Vec<String> {
     let Some(preset) = presets::preset(provider) else {
-        return Vec::new();
+        // Trello, and any other provider declared in full: its credentials.
+        return match provider {
+            "local" | "local_oauth1" => Vec::new(),
+            _ => vec![
+                key_variable(provider, Key::ClientId),
+                key_variable(provider, Key::ClientSecret),
+            ],
+        };
     };
     let mut vars = vec![key_variable(provider, Key::ClientId)];
     vars.push(match preset.behaviour.secret {
@@ -206,6 +255,8 @@ pub async fn start_with_options(
 pub fn display_name(provider: &str) -> &str {
     match provider {
         "local" => "Local provider",
+        "local_oauth1" => "Local provider (OAuth 1.0a)",
+        "trello" => "Trello",
         "apple" => "Apple",
         other => presets::preset(other).map_or(other, |p| p.title),
     }
@@ -238,4 +289,49 @@ pub fn identify(provider: &'static str, token: &Token) -> Result<(String, Profil
             reason: "the login has no profile: who signed in is unknown".into(),
         }),
     }
+}
+
+/// Who signed in with an OAuth 1.0a provider, which has no ID token or profile endpoint of the
+/// protocol's own: its API's "who am I" answer (`user` at the local provider, Trello's
+/// `members/me`), as a [`Profile`] keyed on the provider's user id.
+pub async fn identify_oauth1<P: OAuth1Provider>(
+    client: &OAuth1Client<P>,
+    token: &OAuth1Token,
+) -> Result<Profile, Error> {
+    let provider = P::NAME;
+    let path = match provider {
+        "trello" => "members/me",
+        _ => "user",
+    };
+    let answer: Value = client
+        .get(path, token)
+        .await?
+        .error_for_status(provider)?
+        .json()
+        .map_err(|e| Error::InvalidUserinfo {
+            provider,
+            reason: format!("the API's answer is not JSON: {e}"),
+        })?;
+    let text = |name: &str| answer.get(name).and_then(Value::as_str).map(String::from);
+    // Trello's member id; the local provider's user id, sent with the token, as X does.
+    let subject = text("id")
+        .or_else(|| token.extra_str("user_id").map(String::from))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::InvalidUserinfo {
+            provider,
+            reason: "the API's answer names no user id".into(),
+        })?;
+    let issuer = client
+        .config()?
+        .api_base_url
+        .as_ref()
+        .map_or_else(String::new, |url| url.origin().ascii_serialization());
+    let mut profile = Profile::new(provider, issuer, subject);
+    profile.username = text("username")
+        .or_else(|| text("user"))
+        .or_else(|| token.extra_str("screen_name").map(String::from));
+    profile.name = text("fullName");
+    profile.email = text("email");
+    profile.raw = answer.as_object().cloned().unwrap_or_default();
+    Ok(profile)
 }

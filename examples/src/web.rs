@@ -20,7 +20,8 @@ use axum::response::{Html, IntoResponse, Redirect as AxumRedirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use oauth_clients::{
-    Callback, Client, Error, LogoutCallback, OpenIdProvider, Profile, Provider, Registry, Token,
+    Callback, Client, Error, LogoutCallback, OAuth1Provider, OAuth1Token, OpenIdProvider, Profile,
+    Provider, Registry, Token,
 };
 use oauth_clients_testing::TestProvider;
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,16 @@ struct SignedIn {
     user: String,
     /// The normalized profile; its `raw` has every claim.
     profile: Profile,
-    token: Token,
+    token: Credentials,
+}
+
+/// What the user's login left the app to call the provider's API with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Credentials {
+    /// An OAuth 2.0 token, refreshed when it expires.
+    OAuth2(Token),
+    /// OAuth 1.0a token credentials, which sign each request and do not expire.
+    OAuth1(OAuth1Token),
 }
 
 const SIGNED_IN: &str = "signed_in";
@@ -146,7 +156,24 @@ pub async fn start_with(
                 )*
         };
     }
+    // The same two routes for the OAuth 1.0a providers, whose callback is always a redirect.
+    macro_rules! oauth1_routes {
+        ($($provider:ty),*) => {
+            Router::new()
+                $(
+                    .route(
+                        &format!("/login/{}", <$provider as OAuth1Provider>::NAME),
+                        get(login_oauth1::<$provider>),
+                    )
+                    .route(
+                        &format!("/auth/{}", <$provider as OAuth1Provider>::NAME),
+                        get(callback_oauth1::<$provider>),
+                    )
+                )*
+        };
+    }
     let router = crate::each_provider!(provider_routes)
+        .merge(crate::each_oauth1_provider!(oauth1_routes))
         .route("/", get(home))
         .route("/profile", get(profile))
         .route("/api", post(call_api))
@@ -246,32 +273,78 @@ async fn finish_login<P: Provider<Set = Providers>>(
     // Persist the token where the token-update hook will find it.
     let _ = state.store.save_login(P::NAME, &user, &token).await;
     // A new session id after login: a session fixed by an attacker before login is useless.
+    sign_in(
+        session,
+        SignedIn {
+            provider: P::NAME.to_string(),
+            user,
+            profile,
+            token: Credentials::OAuth2(token),
+        },
+    )
+    .await
+}
+
+/// Keeps who signed in in the session, under a new session id: a session fixed by an attacker
+/// before login is useless.
+async fn sign_in(session: &Session, user: SignedIn) -> Result<AxumRedirect, Failure> {
     session.cycle_id().await.map_err(session_failure)?;
     session
-        .insert(
-            SIGNED_IN,
-            SignedIn {
-                provider: P::NAME.to_string(),
-                user,
-                profile,
-                token,
-            },
-        )
+        .insert(SIGNED_IN, user)
         .await
         .map_err(session_failure)?;
     Ok(AxumRedirect::to("/profile"))
+}
+
+async fn login_oauth1<P: OAuth1Provider<Set = Providers>>(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+) -> Result<oauth_clients::Redirect, Failure> {
+    let callback = format!("{}/auth/{}", state.base_url, P::NAME);
+    Ok(state
+        .registry
+        .oauth1_client::<P>()
+        .authorize_redirect(&session, &callback)
+        .await?)
+}
+
+async fn callback_oauth1<P: OAuth1Provider<Set = Providers>>(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    Query(callback): Query<Callback>,
+) -> Result<AxumRedirect, Failure> {
+    let client = state.registry.oauth1_client::<P>();
+    let token = client.authorize_access_token(&session, &callback).await?;
+    let profile = providers::identify_oauth1(&client, &token).await?;
+    sign_in(
+        &session,
+        SignedIn {
+            provider: P::NAME.to_string(),
+            user: profile.subject.clone(),
+            profile,
+            token: Credentials::OAuth1(token),
+        },
+    )
+    .await
 }
 
 async fn profile(session: Session) -> Response {
     let Some(user) = signed_in(&session).await else {
         return AxumRedirect::to("/").into_response();
     };
+    let (expiry, scopes) = match &user.token {
+        Credentials::OAuth2(token) => (page::expiry(token.expires_at), token.scopes().join(" ")),
+        Credentials::OAuth1(_) => (
+            "never (OAuth 1.0a token credentials last until revoked)".to_string(),
+            String::new(),
+        ),
+    };
     let body = page::profile_body(
         &user.provider,
         &user.user,
         &user.profile,
-        &page::expiry(user.token.expires_at),
-        &user.token.scopes().join(" "),
+        &expiry,
+        &scopes,
         "Token values are never shown.",
     );
     Html(layout("Your profile", &body)).into_response()
@@ -286,15 +359,29 @@ async fn call_api(
     };
     macro_rules! dispatch {
         ($($provider:ty),*) => {
-            match user.provider.as_str() {
-                $(name if name == <$provider as Provider>::NAME => {
-                    api::<$provider>(&state, &user.token).await?
+            match (user.provider.as_str(), &user.token) {
+                $((name, Credentials::OAuth2(token)) if name == <$provider as Provider>::NAME => {
+                    api::<$provider>(&state, token).await?
                 })*
                 _ => return Ok(AxumRedirect::to("/").into_response()),
             }
         };
     }
-    let Some(response) = crate::each_provider!(dispatch) else {
+    macro_rules! dispatch_oauth1 {
+        ($($provider:ty),*) => {
+            match (user.provider.as_str(), &user.token) {
+                $((name, Credentials::OAuth1(token)) if name == <$provider as OAuth1Provider>::NAME => {
+                    api_oauth1::<$provider>(&state, token).await?
+                })*
+                _ => return Ok(AxumRedirect::to("/").into_response()),
+            }
+        };
+    }
+    let response = match &user.token {
+        Credentials::OAuth2(_) => crate::each_provider!(dispatch),
+        Credentials::OAuth1(_) => crate::each_oauth1_provider!(dispatch_oauth1),
+    };
+    let Some(response) = response else {
         return Ok(AxumRedirect::to("/profile").into_response());
     };
     let refreshed = response.new_token().cloned();
@@ -303,7 +390,7 @@ async fn call_api(
         None => "<p id=\"refreshed\">The access token was still valid.</p>",
     };
     if let Some(token) = refreshed {
-        user.token = token;
+        user.token = Credentials::OAuth2(token);
         session
             .insert(SIGNED_IN, user)
             .await
@@ -331,6 +418,20 @@ async fn api<P: Provider<Set = Providers>>(
     state
         .registry
         .client::<P>()
+        .get(path, token)
+        .await
+        .map(Some)
+}
+
+/// The OAuth 1.0a provider's "who am I" call, signed with the user's token credentials.
+async fn api_oauth1<P: OAuth1Provider<Set = Providers>>(
+    state: &AppState,
+    token: &OAuth1Token,
+) -> Result<Option<oauth_clients::ApiResponse>, Error> {
+    let path = if P::NAME == "trello" { "members/me" } else { "user" };
+    state
+        .registry
+        .oauth1_client::<P>()
         .get(path, token)
         .await
         .map(Some)

@@ -52,6 +52,32 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// A profile with only its identity, for an app that builds one itself: from an OAuth
+    /// 1.0a provider's API, or from another source of users. Set the other fields after.
+    ///
+    /// ```
+    /// let mut profile = oauth_clients::Profile::new("trello", "https://api.trello.com", "5f1d");
+    /// profile.username = Some("ada".into());
+    /// assert_eq!(profile.identity(), ("https://api.trello.com", "5f1d"));
+    /// ```
+    pub fn new(
+        provider: impl Into<String>,
+        issuer: impl Into<String>,
+        subject: impl Into<String>,
+    ) -> Profile {
+        Profile {
+            provider: provider.into(),
+            issuer: issuer.into(),
+            subject: subject.into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            username: None,
+            picture: None,
+            raw: Map::new(),
+        }
+    }
+
     /// The stable identity to key accounts on: `(issuer, subject)`.
     pub fn identity(&self) -> (&str, &str) {
         (&self.issuer, &self.subject)

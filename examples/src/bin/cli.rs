@@ -6,14 +6,18 @@
 //! `--provider google` signs in there instead, once `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`
 //! or `GOOGLE_CLIENT_ID`/`GOOGLE_CLIENT_SECRET` are set (a GitHub OAuth app with the callback
 //! URL `http://127.0.0.1/callback`, a Google "Desktop app" client). `--timeout SECONDS` changes
-//! how long it waits (5 minutes by default).
+//! how long it waits (5 minutes by default). `--provider local_oauth1` signs in with the
+//! embedded provider's OAuth 1.0a endpoints out of band: open the URL, approve, and type the PIN
+//! the page shows (`--provider trello` does the same at Trello, with `TRELLO_CLIENT_ID` and
+//! `TRELLO_CLIENT_SECRET` set).
 
 use examples::{cli, providers};
 use serde_json::Value;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: cli [--provider local|github|google] [--timeout SECONDS]";
+const USAGE: &str =
+    "usage: cli [--provider local|github|google|local_oauth1|trello] [--timeout SECONDS]";
 
 struct Options {
     provider: String,
@@ -71,7 +75,24 @@ async fn main() -> ExitCode {
         eprintln!("Open this URL in your browser to sign in:\n\n    {url}\n");
         eprintln!("Waiting for the sign-in (up to {wait})...");
     };
-    match cli::login(&registry, &options.provider, options.timeout, show).await {
+    let outcome = match options.provider.as_str() {
+        // OAuth 1.0a, out of band: the provider shows a PIN to type in here.
+        "local_oauth1" | "trello" => {
+            let read_pin = |url: url::Url| async move {
+                eprintln!("Open this URL in your browser to sign in:\n\n    {url}\n");
+                eprint!("Then type the PIN it shows: ");
+                tokio::task::spawn_blocking(|| {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map(|_| line)
+                })
+                .await
+                .map_err(std::io::Error::other)?
+            };
+            cli::login_oob(&registry, &options.provider, read_pin).await
+        }
+        provider => cli::login(&registry, provider, options.timeout, show).await,
+    };
+    match outcome {
         Ok(user) => {
             println!(
                 "Signed in with {} as {}.",
