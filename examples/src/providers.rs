@@ -11,9 +11,9 @@ use oauth_clients::{
     oauth_clients, Error, Key, OAuth1Client, OAuth1Provider, OAuth1Token, Profile, Registry,
     RegistryBuilder, Settings, Token,
 };
-use serde_json::Value;
 use oauth_clients_spec::presets;
 use oauth_clients_testing::{TestProvider, OAUTH1_CONSUMER_KEY, OAUTH1_CONSUMER_SECRET};
+use serde_json::Value;
 use std::time::Duration;
 
 oauth_clients! {
@@ -152,7 +152,11 @@ pub fn registry_with(local: &TestProvider, options: Options) -> RegistryBuilder<
             "request_token_url",
             local.url("oauth1/request_token"),
         )
-        .set("local_oauth1", "authorize_url", local.url("oauth1/authorize"))
+        .set(
+            "local_oauth1",
+            "authorize_url",
+            local.url("oauth1/authorize"),
+        )
         .set(
             "local_oauth1",
             "access_token_url",
@@ -263,11 +267,13 @@ pub fn display_name(provider: &str) -> &str {
 }
 
 /// The API path the example calls for a provider (relative to its `api_base_url`, or
-/// absolute): the local provider's `user`, a preset's profile endpoint, or Google's userinfo;
+/// absolute): the local provider's `user` (OAuth 2.0 and 1.0a), Trello's `members/me`, a
+/// preset's profile endpoint, or Google's userinfo;
 /// `None` when the demo has no GET call for it.
 pub fn api_path(provider: &str) -> Option<&'static str> {
     match provider {
-        "local" => Some("user"),
+        "local" | "local_oauth1" => Some("user"),
+        "trello" => Some("members/me"),
         "google" => Some("https://openidconnect.googleapis.com/v1/userinfo"),
         other => match presets::preset(other)?.profile {
             presets::ProfileSource::Api(api) if !api.post => Some(api.path),
@@ -299,10 +305,7 @@ pub async fn identify_oauth1<P: OAuth1Provider>(
     token: &OAuth1Token,
 ) -> Result<Profile, Error> {
     let provider = P::NAME;
-    let path = match provider {
-        "trello" => "members/me",
-        _ => "user",
-    };
+    let path = api_path(provider).unwrap_or("user");
     let answer: Value = client
         .get(path, token)
         .await?

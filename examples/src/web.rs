@@ -46,7 +46,7 @@ struct SignedIn {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Credentials {
     /// An OAuth 2.0 token, refreshed when it expires.
-    OAuth2(Token),
+    OAuth2(Box<Token>),
     /// OAuth 1.0a token credentials, which sign each request and do not expire.
     OAuth1(OAuth1Token),
 }
@@ -279,7 +279,7 @@ async fn finish_login<P: Provider<Set = Providers>>(
             provider: P::NAME.to_string(),
             user,
             profile,
-            token: Credentials::OAuth2(token),
+            token: Credentials::OAuth2(Box::new(token)),
         },
     )
     .await
@@ -390,7 +390,7 @@ async fn call_api(
         None => "<p id=\"refreshed\">The access token was still valid.</p>",
     };
     if let Some(token) = refreshed {
-        user.token = Credentials::OAuth2(token);
+        user.token = Credentials::OAuth2(Box::new(token));
         session
             .insert(SIGNED_IN, user)
             .await
@@ -428,7 +428,9 @@ async fn api_oauth1<P: OAuth1Provider<Set = Providers>>(
     state: &AppState,
     token: &OAuth1Token,
 ) -> Result<Option<oauth_clients::ApiResponse>, Error> {
-    let path = if P::NAME == "trello" { "members/me" } else { "user" };
+    let Some(path) = providers::api_path(P::NAME) else {
+        return Ok(None);
+    };
     state
         .registry
         .oauth1_client::<P>()

@@ -432,6 +432,46 @@ async fn cli_login_times_out_with_a_clear_message() {
     );
 }
 
+/// The command line's OAuth 1.0a login, out of band: the user approves at the provider and
+/// types the PIN it shows.
+#[tokio::test]
+async fn cli_oob_login_with_an_oauth1_provider() {
+    let local = providers::start_local_provider(0).await.unwrap();
+    let registry = providers::registry(&local).build().unwrap();
+    let signed_in = cli::login_oob(&registry, "local_oauth1", |url| {
+        let local = &local;
+        async move {
+            assert!(
+                url.as_str().starts_with(&local.url("oauth1/authorize")),
+                "{url}"
+            );
+            // What the user types, with the newline of the terminal.
+            let pin = local
+                .oauth1_pin(&url, "dave")
+                .await
+                .map_err(std::io::Error::other)?;
+            Ok(format!("{pin}\n"))
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(signed_in.provider, "local_oauth1");
+    assert_eq!(signed_in.claims["user"], "dave");
+    assert!(!signed_in.user.is_empty());
+    assert_eq!(local.count("oauth1.access_token"), 1);
+
+    // A wrong PIN is the provider's refusal, reported as such.
+    let wrong = cli::login_oob(&registry, "local_oauth1", |_| async {
+        Ok("000000".to_string())
+    })
+    .await
+    .unwrap_err();
+    match wrong {
+        cli::CliError::Login(Error::OAuth1Endpoint { status, .. }) => assert_eq!(status, 401),
+        other => panic!("expected the provider's refusal, got {other:?}"),
+    }
+}
+
 /// The start page lists every preset: a button when its credentials are set, else the
 /// environment variables to set.
 #[tokio::test]

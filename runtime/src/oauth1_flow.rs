@@ -302,6 +302,10 @@ impl Context {
             Error::ReplayedState { .. } => Error::ReplayedRequestToken { provider },
             other => other,
         });
+        // The session failing is not the provider's answer: it is reported as such.
+        if let Err(Error::Session(error)) = taken {
+            return Err(Error::Session(error));
+        }
         if callback.denied.is_some() || callback.error.is_some() {
             return Err(Error::Authorization {
                 provider,

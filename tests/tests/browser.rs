@@ -296,6 +296,45 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
     browser.quit().await;
 }
 
+/// The example app with an OAuth 1.0a provider: the embedded provider's `/oauth1/` endpoints,
+/// signed in through its page in the browser, then a signed API call.
+#[tokio::test]
+async fn sign_in_with_an_oauth1_provider_and_call_its_api() {
+    let tokens = temp_dir("tokens-oauth1");
+    let app = start_app(&tokens).await;
+    let browser = Browser::start().await;
+
+    browser.goto(&format!("{}/", app.base_url)).await;
+    browser.click("#login-local_oauth1").await;
+    // The local provider's OAuth 1.0a sign-in page, reached with the request token.
+    browser.type_into("#username", "grace").await;
+    browser.click("#allow").await;
+
+    assert_eq!(
+        browser.text("#provider").await,
+        "Local provider (OAuth 1.0a)"
+    );
+    assert_eq!(browser.text("#user").await, "grace");
+    assert!(browser.text("#expiry").await.starts_with("never"));
+    assert_eq!(app.local_provider.count("oauth1.request_token"), 1);
+    assert_eq!(app.local_provider.count("oauth1.access_token"), 1);
+
+    browser.click("#call-api").await;
+    assert_eq!(browser.text("#api-status").await, "200");
+    let answer = browser.text("#api-result").await;
+    assert!(answer.contains("\"user\": \"grace\""), "{answer}");
+    // The identity lookup at login and this call: each signed afresh.
+    assert_eq!(app.local_provider.count("oauth1.api"), 2);
+
+    browser.goto(&format!("{}/profile", app.base_url)).await;
+    browser.click("#logout").await;
+    assert_eq!(
+        browser.text("#logged-out").await,
+        "You have been logged out."
+    );
+    browser.quit().await;
+}
+
 #[tokio::test]
 async fn a_refused_sign_in_shows_a_readable_error_page() {
     let tokens = temp_dir("tokens");
