@@ -34,6 +34,11 @@ fn expansion_of_two_providers_matches_snapshot() {
             scope: "openid profile email",
             authorize_params: { prompt: "select_account" },
         },
+        trello {
+            request_token_url: "https://trello.com/1/OAuthGetRequestToken",
+            authorize_url: "https://trello.com/1/OAuthAuthorizeToken",
+            access_token_url: "https://trello.com/1/OAuthGetAccessToken",
+        },
     };
     let expanded = rustfmt(&crate::expand_tokens(input).to_string());
     let path = concat!(

@@ -1,4 +1,4 @@
-#[doc = "The providers declared with `oauth_clients!`: `github`, `corp_sso`."]
+#[doc = "The providers declared with `oauth_clients!`: `github`, `corp_sso`, `trello`."]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Providers;
 impl ::oauth_clients::__private::DeclaredSet for Providers {}
@@ -6,6 +6,7 @@ impl ::oauth_clients::__private::ProviderSet for Providers {
     const CONFIGS: &'static [&'static ::oauth_clients::__private::ProviderConfig] = &[
         <Github as ::oauth_clients::__private::Provider>::CONFIG,
         <CorpSso as ::oauth_clients::__private::Provider>::CONFIG,
+        <Trello as ::oauth_clients::__private::OAuth1Provider>::CONFIG,
     ];
     fn global_cell() -> &'static ::oauth_clients::__private::GlobalCell<Self> {
         static CELL: ::oauth_clients::__private::GlobalCell<Providers> =
@@ -18,12 +19,17 @@ impl Providers {
     #[doc = "A client for the `github` provider, from the global registry."]
     #[inline]
     pub fn github() -> ::oauth_clients::__private::Client<Github> {
-        ::oauth_clients::__private::Client::global()
+        <::oauth_clients::__private::Client<Github>>::global()
     }
     #[doc = "A client for the `corp_sso` provider, from the global registry."]
     #[inline]
     pub fn corp_sso() -> ::oauth_clients::__private::Client<CorpSso> {
-        ::oauth_clients::__private::Client::global()
+        <::oauth_clients::__private::Client<CorpSso>>::global()
+    }
+    #[doc = "A client for the `trello` provider, from the global registry."]
+    #[inline]
+    pub fn trello() -> ::oauth_clients::__private::OAuth1Client<Trello> {
+        <::oauth_clients::__private::OAuth1Client<Trello>>::global()
     }
     #[doc = r" A builder for a registry of these providers: runtime settings, environment,"]
     #[doc = r" token-update hooks; `install()` makes it the global one, `build()` an owned one."]
@@ -47,6 +53,8 @@ pub trait ProvidersExt {
     fn github(&self) -> ::oauth_clients::__private::Client<Github>;
     #[doc = "A client for the `corp_sso` provider, from this registry."]
     fn corp_sso(&self) -> ::oauth_clients::__private::Client<CorpSso>;
+    #[doc = "A client for the `trello` provider, from this registry."]
+    fn trello(&self) -> ::oauth_clients::__private::OAuth1Client<Trello>;
 }
 impl ProvidersExt for ::oauth_clients::__private::Registry<Providers> {
     #[inline]
@@ -56,6 +64,10 @@ impl ProvidersExt for ::oauth_clients::__private::Registry<Providers> {
     #[inline]
     fn corp_sso(&self) -> ::oauth_clients::__private::Client<CorpSso> {
         ::oauth_clients::__private::Registry::client::<CorpSso>(self)
+    }
+    #[inline]
+    fn trello(&self) -> ::oauth_clients::__private::OAuth1Client<Trello> {
+        ::oauth_clients::__private::Registry::oauth1_client::<Trello>(self)
     }
 }
 #[doc = "The `github` provider, declared with `oauth_clients!`."]
@@ -69,6 +81,7 @@ impl ::oauth_clients::__private::Provider for Github {
         &::oauth_clients::__private::ProviderConfig {
             name: "github",
             openid: false,
+            oauth1: false,
             preset: ::core::option::Option::Some("github"),
             entries: &[],
         };
@@ -84,6 +97,7 @@ impl ::oauth_clients::__private::Provider for CorpSso {
         &::oauth_clients::__private::ProviderConfig {
             name: "corp_sso",
             openid: true,
+            oauth1: false,
             preset: ::core::option::Option::None,
             entries: &[
                 (
@@ -105,3 +119,38 @@ impl ::oauth_clients::__private::Provider for CorpSso {
 }
 impl ::oauth_clients::__private::DeclaredOpenId for CorpSso {}
 impl ::oauth_clients::__private::OpenIdProvider for CorpSso {}
+#[doc = "The `trello` provider, declared with `oauth_clients!`."]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Trello;
+impl ::oauth_clients::__private::DeclaredOAuth1 for Trello {}
+impl ::oauth_clients::__private::OAuth1Provider for Trello {
+    type Set = Providers;
+    const INDEX: usize = 2usize;
+    const CONFIG: &'static ::oauth_clients::__private::ProviderConfig =
+        &::oauth_clients::__private::ProviderConfig {
+            name: "trello",
+            openid: false,
+            oauth1: true,
+            preset: ::core::option::Option::None,
+            entries: &[
+                (
+                    ::oauth_clients::__private::Key::AuthorizeUrl,
+                    ::oauth_clients::__private::Static::Str(
+                        "https://trello.com/1/OAuthAuthorizeToken",
+                    ),
+                ),
+                (
+                    ::oauth_clients::__private::Key::AccessTokenUrl,
+                    ::oauth_clients::__private::Static::Str(
+                        "https://trello.com/1/OAuthGetAccessToken",
+                    ),
+                ),
+                (
+                    ::oauth_clients::__private::Key::RequestTokenUrl,
+                    ::oauth_clients::__private::Static::Str(
+                        "https://trello.com/1/OAuthGetRequestToken",
+                    ),
+                ),
+            ],
+        };
+}
