@@ -907,3 +907,60 @@ async fn the_authorization_page_asks_for_a_user_unless_auto_approving() {
     assert_eq!(token.extra_str("screen_name"), Some("dave"));
     assert_eq!(provider.count("oauth1.authorize"), 1);
 }
+
+/// Several tabs of one session log in at once: each request token has its own pending login,
+/// finished in any order; at most five wait (the default), the oldest dropped first, as OAuth
+/// 2.0 states are.
+#[tokio::test]
+async fn several_logins_wait_in_one_session_bounded_oldest_first() {
+    let provider = start().await;
+    // A clock a second further on for each login, so "oldest" is never a tie.
+    let skew = Arc::new(AtomicU64::new(0));
+    let clock = skew.clone();
+    let registry = builder(settings(&provider))
+        .clock(move || SystemTime::now() + Duration::from_secs(clock.load(Ordering::SeqCst)))
+        .build()
+        .unwrap();
+    let client = registry.hmac();
+    let session = MemorySession::new();
+    let mut callbacks = Vec::new();
+    for user in ["u1", "u2", "u3", "u4", "u5", "u6", "u7"] {
+        skew.fetch_add(1, Ordering::SeqCst);
+        let redirect = client
+            .authorize_redirect(&session, REDIRECT_URI)
+            .await
+            .unwrap();
+        let back = provider
+            .approve_oauth1(redirect.location(), user)
+            .await
+            .unwrap();
+        callbacks.push((user, back));
+    }
+    let waiting = pending(&session).unwrap();
+    assert_eq!(
+        waiting["pending"].as_object().unwrap().len(),
+        5,
+        "{waiting}"
+    );
+    // The two oldest were dropped: unknown, and never sent to the provider.
+    for (_, back) in &callbacks[..2] {
+        let error = client
+            .authorize_access_token(&session, &Callback::from_url(back))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::UnknownRequestToken { provider: "hmac" }),
+            "{error:?}"
+        );
+    }
+    assert_eq!(provider.count("oauth1.access_token"), 0);
+    // The others finish newest first, each as its own user.
+    for (user, back) in callbacks[2..].iter().rev() {
+        let token = client
+            .authorize_access_token(&session, &Callback::from_url(back))
+            .await
+            .unwrap();
+        assert_eq!(token.extra_str("screen_name"), Some(*user));
+    }
+    assert_eq!(provider.count("oauth1.access_token"), 5);
+}
