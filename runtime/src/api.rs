@@ -39,6 +39,8 @@ pub struct ApiRequest<'a> {
 enum Auth<'a> {
     Bearer(&'a Token),
     OAuth1(&'a OAuth1Token),
+    /// The token stored for this user key.
+    User(&'a str),
 }
 
 /// The API's answer, read in full.
@@ -218,22 +220,37 @@ impl<'a> ApiRequest<'a> {
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
-        let token = match self.auth {
-            Auth::Bearer(token) => token,
-            // OAuth 1.0a: signed afresh per request; nothing to refresh.
-            Auth::OAuth1(token) => return self.attempt(config, &url, Auth::OAuth1(token)).await,
-        };
+        // (OAuth 1.0a providers have no `token_placement`: always the header here.)
         if config.token_placement == TokenPlacement::Body && self.body.is_some() {
             return Err(Error::InvalidRequest {
                 provider,
                 message: "`token_placement: body` puts the token in a form body, so the request cannot have another body".into(),
             });
         }
-        let (mut token, mut refreshed) = context.usable_token(token).await?;
+        let (mut token, mut refreshed, version) = match self.auth {
+            // OAuth 1.0a: signed afresh per request; nothing to refresh.
+            Auth::OAuth1(token) => return self.attempt(config, &url, Auth::OAuth1(token)).await,
+            Auth::User(user) if config.oauth1.is_some() => {
+                let token = context.stored_oauth1_token(user).await?;
+                return self.attempt(config, &url, Auth::OAuth1(&token)).await;
+            }
+            Auth::User(user) => {
+                let (version, token, refreshed) = context.stored_usable_token(user).await?;
+                (token, refreshed, Some((user, version)))
+            }
+            Auth::Bearer(token) => {
+                let (token, refreshed) = context.usable_token(token).await?;
+                (token, refreshed, None)
+            }
+        };
         loop {
             let response = self.attempt(config, &url, Auth::Bearer(&token)).await?;
             if refresh_after_401(&token, refreshed, response.status) {
-                token = context.refresh(&token).await?;
+                token = match version {
+                    // The store's token: refreshed once across processes.
+                    Some((user, seen)) => context.refresh_stored(user, seen).await?,
+                    None => context.refresh(&token).await?,
+                };
                 refreshed = true;
                 continue;
             }
@@ -263,6 +280,13 @@ impl<'a> ApiRequest<'a> {
                     .get_or_insert_with(Vec::new)
                     .push(("access_token".into(), token.access_token.clone())),
             },
+            Auth::User(_) => {
+                // Resolved to a token in `send` before any attempt.
+                return Err(Error::InvalidRequest {
+                    provider: self.context.name(),
+                    message: "no token to send".into(),
+                });
+            }
             Auth::OAuth1(token) => {
                 let signed = self.context.oauth1_sign(
                     config,
@@ -393,5 +417,17 @@ impl Context {
         token: &'a OAuth1Token,
     ) -> ApiRequest<'a> {
         ApiRequest::new(self, method, path, Auth::OAuth1(token))
+    }
+}
+
+impl Context {
+    /// The work of [`UserApi`](crate::UserApi)'s requests: with the token stored for `user`.
+    pub(crate) fn user_request<'a>(
+        &'a self,
+        method: Method,
+        path: &str,
+        user: &'a str,
+    ) -> ApiRequest<'a> {
+        ApiRequest::new(self, method, path, Auth::User(user))
     }
 }

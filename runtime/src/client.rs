@@ -534,3 +534,123 @@ impl<P: OAuth1Provider> OAuth1Client<P> {
         self.context.oauth1_request(method, path, token)
     }
 }
+
+/// API calls for a user whose token is in the registry's token store (Authlib's `fetch_token`,
+/// done by the library): from [`Client::for_user`] or [`OAuth1Client::for_user`].
+///
+/// Each request loads the user's token; an OAuth 2.0 token that expires within the leeway (or
+/// of unknown expiry that gets a `401`) is refreshed first, once across every process sharing
+/// the store, the token-update hooks run, and the new token is written back before the call
+/// goes on.
+#[derive(Clone, Copy)]
+pub struct UserApi<'a> {
+    context: &'a Context,
+    user: &'a str,
+}
+
+impl std::fmt::Debug for UserApi<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserApi")
+            .field("provider", &self.context.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> UserApi<'a> {
+    /// A `GET` of `path` with the user's stored token; see [`Client::get`].
+    #[inline]
+    pub fn get(&self, path: &str) -> ApiRequest<'a> {
+        self.context.user_request(Method::GET, path, self.user)
+    }
+    /// A `POST` of `path` with the user's stored token; see [`Client::get`].
+    #[inline]
+    pub fn post(&self, path: &str) -> ApiRequest<'a> {
+        self.context.user_request(Method::POST, path, self.user)
+    }
+    /// A `PUT` of `path` with the user's stored token; see [`Client::get`].
+    #[inline]
+    pub fn put(&self, path: &str) -> ApiRequest<'a> {
+        self.context.user_request(Method::PUT, path, self.user)
+    }
+    /// A `PATCH` of `path` with the user's stored token; see [`Client::get`].
+    #[inline]
+    pub fn patch(&self, path: &str) -> ApiRequest<'a> {
+        self.context.user_request(Method::PATCH, path, self.user)
+    }
+    /// A `DELETE` of `path` with the user's stored token; see [`Client::get`].
+    #[inline]
+    pub fn delete(&self, path: &str) -> ApiRequest<'a> {
+        self.context.user_request(Method::DELETE, path, self.user)
+    }
+    /// A request with any method and the user's stored token; see [`Client::get`].
+    #[inline]
+    pub fn request(&self, method: Method, path: &str) -> ApiRequest<'a> {
+        self.context.user_request(method, path, self.user)
+    }
+    /// The user's OAuth 2.0 token, refreshed first (once across processes) when it expires
+    /// within the leeway: for a call the library does not make itself.
+    ///
+    /// Fails with [`Error::NoStoredToken`] when there is none, [`Error::LoginRequired`] when
+    /// the provider refused its refresh token, [`Error::TamperedToken`] when the stored record
+    /// fails authentication, and [`Error::TokenStore`] when the store does.
+    pub async fn token(&self) -> Result<Token, Error> {
+        let (_, token, _) = self.context.stored_usable_token(self.user).await?;
+        Ok(token)
+    }
+}
+
+impl<P: Provider> Client<P> {
+    /// Keeps `token` in the registry's token store for `user`, the application's key for the
+    /// user (e.g. its account id), replacing the one there: after a login. API calls can then
+    /// be made with [`for_user`](Self::for_user).
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     github {
+    /// #         authorize_url: "https://github.com/login/oauth/authorize",
+    /// #         access_token_url: "https://github.com/login/oauth/access_token",
+    /// #         api_base_url: "https://api.github.com/",
+    /// #     },
+    /// # }
+    /// # async fn demo(token: oauth_clients::Token) -> Result<(), Box<dyn std::error::Error>> {
+    /// let github = Providers::github();
+    /// github.save_token("account-42", &token).await?;
+    /// // Later, in any process sharing the store:
+    /// let repos = github.for_user("account-42").get("user/repos").await?;
+    /// # let _ = repos;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn save_token(&self, user: &str, token: &Token) -> Result<(), Error> {
+        self.context.save_token(user, token).await
+    }
+    /// API calls with the token stored for `user`; see [`UserApi`].
+    pub fn for_user<'a>(&'a self, user: &'a str) -> UserApi<'a> {
+        UserApi {
+            context: &self.context,
+            user,
+        }
+    }
+    /// Removes the token stored for `user` here (a logout).
+    pub async fn delete_token(&self, user: &str) -> Result<(), Error> {
+        self.context.delete_stored(user).await
+    }
+}
+
+impl<P: OAuth1Provider> OAuth1Client<P> {
+    /// Keeps `token` in the registry's token store for `user`; see [`Client::save_token`].
+    pub async fn save_token(&self, user: &str, token: &OAuth1Token) -> Result<(), Error> {
+        self.context.save_oauth1_token(user, token).await
+    }
+    /// Signed API calls with the token stored for `user`; see [`UserApi`].
+    pub fn for_user<'a>(&'a self, user: &'a str) -> UserApi<'a> {
+        UserApi {
+            context: &self.context,
+            user,
+        }
+    }
+    /// Removes the token stored for `user` here.
+    pub async fn delete_token(&self, user: &str) -> Result<(), Error> {
+        self.context.delete_stored(user).await
+    }
+}

@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub http: Result<Http, String>,
     pub hooks: Vec<Hook>,
     pub flights: Flights,
+    /// The token store.
+    pub vault: crate::vault::Vault,
     pub clock: Clock,
     pub state_policy: StatePolicy,
 }
@@ -132,5 +134,8 @@ impl Context {
 
     pub fn flights(&self) -> &Flights {
         &self.shared.flights
+    }
+    pub fn vault(&self) -> &crate::vault::Vault {
+        &self.shared.vault
     }
 }

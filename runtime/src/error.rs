@@ -339,6 +339,33 @@ pub enum Error {
         /// The provider's name.
         provider: &'static str,
     },
+    /// The token store has no token of this user at this provider: they must log in (again).
+    #[error("the token store has no token for this user at provider `{provider}`; log in first")]
+    NoStoredToken {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// The provider refused this user's refresh token (`invalid_grant`), seen by this or another process: the stored token is marked, no process spends it again, and the user must log in again.
+    #[error("provider `{provider}` refused the stored refresh token; the user must log in again")]
+    LoginRequired {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// A stored token failed authentication: changed in the store, copied from another user's or provider's record, or not written by this library. It is never used, and never silently replaced.
+    #[error("the stored token for provider `{provider}` failed authentication (changed, or copied from another record); it is not used")]
+    TamperedToken {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// The token store failed: unreachable, refused the query, a record sealed with a key that
+    /// is not configured, or another process's refresh not finished within the wait.
+    #[error("the token store failed for provider `{provider}`: {reason}")]
+    TokenStore {
+        /// The provider's name.
+        provider: &'static str,
+        /// What went wrong (never a token or a key).
+        reason: String,
+    },
     /// An OAuth 1.0a endpoint (request token, access token) refused the request: its HTTP
     /// status and, when the provider reports it (the OAuth Problem Reporting extension), its
     /// `oauth_problem`, e.g. `signature_invalid` or `token_rejected`.
@@ -375,7 +402,10 @@ impl Error {
             | Error::ExpiredRequestToken { .. }
             | Error::ReplayedRequestToken { .. }
             | Error::MissingVerifier { .. } => 400,
-            Error::Authorization { .. } | Error::TokenExpired { .. } => 401,
+            Error::Authorization { .. }
+            | Error::TokenExpired { .. }
+            | Error::NoStoredToken { .. }
+            | Error::LoginRequired { .. } => 401,
             Error::TokenEndpoint { .. }
             | Error::InvalidTokenResponse { .. }
             | Error::UnsupportedTokenType { .. }
@@ -389,7 +419,9 @@ impl Error {
             Error::NotConfigured { .. }
             | Error::MissingEndpoint { .. }
             | Error::Session(_)
-            | Error::TokenUpdateHook { .. } => 500,
+            | Error::TokenUpdateHook { .. }
+            | Error::TamperedToken { .. }
+            | Error::TokenStore { .. } => 500,
         }
     }
 }
@@ -447,6 +479,10 @@ impl Error {
             Error::MissingVerifier { .. } => ErrorKind::MissingVerifier,
             Error::CallbackNotConfirmed { .. } => ErrorKind::CallbackNotConfirmed,
             Error::OAuth1Endpoint { .. } => ErrorKind::OAuth1Endpoint,
+            Error::NoStoredToken { .. } => ErrorKind::NoStoredToken,
+            Error::LoginRequired { .. } => ErrorKind::LoginRequired,
+            Error::TamperedToken { .. } => ErrorKind::TamperedToken,
+            Error::TokenStore { .. } => ErrorKind::TokenStore,
         }
     }
 
@@ -483,7 +519,11 @@ impl Error {
             | Error::ReplayedRequestToken { provider }
             | Error::MissingVerifier { provider }
             | Error::CallbackNotConfirmed { provider }
-            | Error::OAuth1Endpoint { provider, .. } => Some(provider),
+            | Error::OAuth1Endpoint { provider, .. }
+            | Error::NoStoredToken { provider }
+            | Error::LoginRequired { provider }
+            | Error::TamperedToken { provider }
+            | Error::TokenStore { provider, .. } => Some(provider),
         }
     }
 
@@ -574,7 +614,9 @@ impl Error {
     /// revoked or expired refresh token or code).
     pub fn needs_login(&self) -> bool {
         match self {
-            Error::TokenExpired { .. } => true,
+            Error::TokenExpired { .. }
+            | Error::NoStoredToken { .. }
+            | Error::LoginRequired { .. } => true,
             Error::TokenEndpoint { error, .. } => error == "invalid_grant",
             _ => false,
         }
@@ -647,6 +689,14 @@ pub enum ErrorKind {
     CallbackNotConfirmed,
     /// [`Error::OAuth1Endpoint`]: `oauth1_endpoint`.
     OAuth1Endpoint,
+    /// [`Error::NoStoredToken`]: `no_stored_token`.
+    NoStoredToken,
+    /// [`Error::LoginRequired`]: `login_required`.
+    LoginRequired,
+    /// [`Error::TamperedToken`]: `tampered_token`.
+    TamperedToken,
+    /// [`Error::TokenStore`]: `token_store`.
+    TokenStore,
 }
 
 impl ErrorKind {
@@ -683,6 +733,10 @@ impl ErrorKind {
             ErrorKind::MissingVerifier => "missing_verifier",
             ErrorKind::CallbackNotConfirmed => "callback_not_confirmed",
             ErrorKind::OAuth1Endpoint => "oauth1_endpoint",
+            ErrorKind::NoStoredToken => "no_stored_token",
+            ErrorKind::LoginRequired => "login_required",
+            ErrorKind::TamperedToken => "tampered_token",
+            ErrorKind::TokenStore => "token_store",
         }
     }
 }
@@ -936,6 +990,16 @@ mod tests {
                 "replayed_request_token",
             ),
             (Error::MissingVerifier { provider: "p" }, "missing_verifier"),
+            (Error::NoStoredToken { provider: "p" }, "no_stored_token"),
+            (Error::LoginRequired { provider: "p" }, "login_required"),
+            (Error::TamperedToken { provider: "p" }, "tampered_token"),
+            (
+                Error::TokenStore {
+                    provider: "p",
+                    reason: "down".into(),
+                },
+                "token_store",
+            ),
             (
                 Error::CallbackNotConfirmed { provider: "p" },
                 "callback_not_confirmed",

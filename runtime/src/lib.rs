@@ -36,6 +36,7 @@ mod error;
 mod params;
 mod profile;
 mod secret_jwt;
+pub mod store;
 mod token;
 mod userinfo;
 // 2. configuration
@@ -46,6 +47,7 @@ mod id_token;
 mod jose;
 mod metadata;
 mod oauth1;
+mod seal;
 mod token_response;
 // 4. transport and caches
 mod cache;
@@ -58,6 +60,8 @@ mod jwks;
 mod oidc;
 mod preset;
 mod refresh;
+mod stored;
+mod vault;
 // 6. session state
 mod session;
 mod state;
@@ -84,6 +88,7 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
+pub use client::UserApi;
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
     SignatureType, TokenPlacement,
@@ -103,11 +108,14 @@ pub use registry::{
     Client, OAuth1Client, OAuth1Provider, OpenIdProvider, Provider, ProviderInfo, ProviderSet,
     Registry, RegistryBuilder,
 };
+pub use seal::TOKEN_KEYS_VARIABLE;
 pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
 pub use state::PendingLogin;
+pub use store::{MemoryStore, TokenBackend};
 pub use token::{OAuth1Token, Token, UserInfoResponse};
 pub use userinfo::UserInfo;
+pub use vault::LoginRequired;
 
 /// Declares the OAuth 2.0 / OpenID Connect providers of an application.
 ///

@@ -12,7 +12,10 @@ use crate::context::{Clock, Context, ProviderRuntime, Shared, Slot};
 use crate::error::{ConfigError, Error, Origin, Problem};
 use crate::http::{ClientIdentity, HttpSettings, TlsRoots};
 use crate::refresh::{Flights, Hook, HookError, HookFuture, TokenUpdate};
+use crate::seal::{Sealer, TOKEN_KEYS_VARIABLE};
 use crate::settings::Settings;
+use crate::store::{MemoryStore, TokenBackend};
+use crate::vault::{LoginRequired, LoginRequiredFuture, LoginRequiredHook, Vault};
 use oauth_clients_spec::{self as spec, Checked, Credential, Key, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,6 +207,21 @@ impl<S: ProviderSet> Registry<S> {
 }
 
 impl<S> Registry<S> {
+    /// Removes every stored token of `user`, at every provider (account removal); how many
+    /// there were.
+    pub async fn delete_user(&self, user: &str) -> Result<u64, crate::store::StoreError> {
+        self.inner.vault.backend.delete_user(user).await
+    }
+
+    /// Removes the stored tokens that can no longer be used: access tokens expired with no
+    /// refresh token. Run it now and then; returns how many were removed.
+    pub async fn purge_expired_tokens(&self) -> Result<u64, crate::store::StoreError> {
+        let now = (self.inner.clock)()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.inner.vault.backend.purge_expired(now).await
+    }
+
     /// The current time, from the registry's clock.
     pub fn now(&self) -> SystemTime {
         (self.inner.clock)()
@@ -322,6 +340,12 @@ pub struct RegistryBuilder<S> {
     identities: Vec<(String, Result<ClientIdentity, String>)>,
     /// Problems found while taking the HTTP options, reported by `build`.
     http_problems: Vec<String>,
+    /// The token store's backend; `None`: in memory.
+    store: Option<Arc<dyn TokenBackend>>,
+    /// The sealing keys as configured (`id:base64,...`); `None`: from the environment.
+    token_keys: Option<String>,
+    refresh_lease: Option<Duration>,
+    login_required: Vec<LoginRequiredHook>,
     _set: PhantomData<fn() -> S>,
 }
 
@@ -361,8 +385,58 @@ impl<S: ProviderSet> RegistryBuilder<S> {
             http: HttpSettings::default(),
             identities: Vec::new(),
             http_problems: Vec::new(),
+            store: None,
+            token_keys: None,
+            refresh_lease: None,
+            login_required: Vec::new(),
             _set: PhantomData,
         }
+    }
+
+    /// Keeps users' tokens in `backend` (default: in memory, for one process):
+    /// [`Client::save_token`] after a login, then API calls for a user key with
+    /// [`Client::for_user`], refreshed once across every process that shares the backend.
+    ///
+    /// Records are sealed with AES-256-GCM under the keys of
+    /// [`token_keys`](Self::token_keys), or else of the environment variable
+    /// `OAUTH_CLIENTS_TOKEN_KEYS`; a backend other than the in-memory one needs them (the
+    /// registry reports it when they are missing). The in-memory store seals with a key of
+    /// its own, made at start-up.
+    pub fn token_store(mut self, backend: impl TokenBackend) -> Self {
+        self.store = Some(Arc::new(backend));
+        self
+    }
+
+    /// The keys tokens are sealed with at rest: `id:base64` pairs separated by commas, each
+    /// key 32 random bytes (e.g. `openssl rand -base64 32`). The first seals new records;
+    /// every one opens records, so a key is rotated by putting the new one first and dropping
+    /// the old one once every record was written again. Read from `OAUTH_CLIENTS_TOKEN_KEYS`
+    /// when not given here.
+    pub fn token_keys(mut self, keys: impl Into<String>) -> Self {
+        self.token_keys = Some(keys.into());
+        self
+    }
+
+    /// How long one process may hold a user's refresh lease (default: the provider's
+    /// `timeout` and 5 seconds, so a lease outlives the refresh request). A process that dies
+    /// holding it delays the others this long at most.
+    pub fn refresh_lease(mut self, lease: Duration) -> Self {
+        self.refresh_lease = Some(lease);
+        self
+    }
+
+    /// Adds a hook called when the provider refuses a stored refresh token (`invalid_grant`):
+    /// once, by the process that got the refusal; the others get [`Error::LoginRequired`]
+    /// from the record. Ask the user to log in again here.
+    pub fn on_login_required<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(LoginRequired) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.login_required.push(Arc::new(move |event| {
+            Box::pin(hook(event)) as LoginRequiredFuture
+        }));
+        self
     }
 
     /// Adds a token-update hook, the analogue of Django's `token_update` signal: called with
@@ -703,10 +777,37 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                 }
             })
             .collect();
+        let backend: Arc<dyn TokenBackend> = self
+            .store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let keys = self
+            .token_keys
+            .clone()
+            .or_else(|| (self.env)(TOKEN_KEYS_VARIABLE));
+        let sealer = match (&keys, backend.process_key()) {
+            (Some(keys), _) => Sealer::from_config(keys),
+            (None, Some(key)) => Sealer::process_local(key),
+            (None, None) => Err(format!(
+                "a shared token store needs the keys tokens are sealed with: set `{TOKEN_KEYS_VARIABLE}` (e.g. `k1:` and the output of `openssl rand -base64 32`) or call `token_keys`"
+            )),
+        };
+        let sealer = sealer.unwrap_or_else(|message| {
+            problems.push(registry_problem(message));
+            // Nothing can be sealed or opened until the keys are fixed.
+            Sealer::unusable()
+        });
+        let vault = Vault::new(
+            backend,
+            sealer,
+            self.refresh_lease,
+            self.login_required.clone(),
+        );
         let registry = Registry {
             inner: Arc::new(Shared {
                 providers,
                 http,
+                vault,
                 hooks: self.hooks,
                 flights: Flights::default(),
                 clock: self.clock,

@@ -46,10 +46,12 @@
 
 #![warn(missing_docs)]
 
+mod backend;
 mod login;
 mod oauth1;
 mod server;
 
+pub use backend::check_token_backend;
 pub use login::LoginError;
 pub use oauth1::{CallbackConfirmation, OAuth1Behaviour, OAuth1EndpointBehaviour, ReceivedRequest};
 use oauth_clients::Settings;
