@@ -631,6 +631,12 @@ impl<P: Provider> Client<P> {
             user,
         }
     }
+    /// The token stored for `user`, as it is (not refreshed; see [`UserApi::token`] for a
+    /// usable one): `None` when there is none. Fails with [`Error::LoginRequired`] when the
+    /// provider refused its refresh token, [`Error::TamperedToken`] and [`Error::TokenStore`].
+    pub async fn load_token(&self, user: &str) -> Result<Option<Token>, Error> {
+        self.context.load_token(user).await
+    }
     /// Removes the token stored for `user` here (a logout).
     pub async fn delete_token(&self, user: &str) -> Result<(), Error> {
         self.context.delete_stored(user).await

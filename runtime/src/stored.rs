@@ -279,6 +279,16 @@ impl Context {
         outcome
     }
 
+    /// The work of [`Client::load_token`](crate::Client::load_token).
+    pub(crate) async fn load_token(&self, user: &str) -> Result<Option<Token>, Error> {
+        match self.stored(user).await {
+            Ok((_, Stored::OAuth2 { token })) => Ok(Some(*token)),
+            Ok(_) => Err(self.store_error("the stored token is an OAuth 1.0a token")),
+            Err(Error::NoStoredToken { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The user's stored OAuth 1.0a token.
     pub(crate) async fn stored_oauth1_token(&self, user: &str) -> Result<OAuth1Token, Error> {
         match self.stored(user).await? {

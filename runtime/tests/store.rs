@@ -111,6 +111,8 @@ async fn api_calls_for_a_user_use_and_refresh_the_stored_token() {
     );
     assert_eq!(provider.count("token.refresh_token"), 1);
 
+    assert_eq!(forge.load_token("alice").await.unwrap(), Some(refreshed));
+    assert_eq!(forge.load_token("nobody").await.unwrap(), None);
     // Logout: gone, and a call says the user must log in.
     forge.delete_token("alice").await.unwrap();
     let error = forge.for_user("alice").get("user").await.unwrap_err();
