@@ -2,6 +2,11 @@
 //! preset (those whose credentials are set), a profile page, an API call that shows token
 //! refresh, and logout.
 //!
+//! Tokens are kept in the library's token store, under the provider and the user's subject,
+//! never in the session: the API call is made for the signed-in user's key, and a refresh is
+//! written back to the store (shared by every instance of the app when it is a database or
+//! Redis; see [`StartOptions::token_store`]).
+//!
 //! Run it with `cargo run -p examples` and open the URL it prints.
 //!
 //! Sign in with Apple answers with `response_mode=form_post`: the browser POSTs the callback
@@ -13,15 +18,14 @@
 
 use crate::page::{self, escape, layout};
 use crate::providers::{self, Google, Local, Providers};
-use crate::store::TokenStore;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect as AxumRedirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use oauth_clients::{
-    Callback, Client, Error, LogoutCallback, OAuth1Provider, OAuth1Token, OpenIdProvider, Profile,
-    Provider, Registry, Token,
+    Callback, Client, Error, LogoutCallback, OAuth1Provider, OpenIdProvider, Profile, Provider,
+    Registry, TokenBackend,
 };
 use oauth_clients_testing::TestProvider;
 use serde::{Deserialize, Serialize};
@@ -39,16 +43,9 @@ struct SignedIn {
     user: String,
     /// The normalized profile; its `raw` has every claim.
     profile: Profile,
-    token: Credentials,
-}
-
-/// What the user's login left the app to call the provider's API with.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-enum Credentials {
-    /// An OAuth 2.0 token, refreshed when it expires.
-    OAuth2(Box<Token>),
-    /// OAuth 1.0a token credentials, which sign each request and do not expire.
-    OAuth1(OAuth1Token),
+    /// Whether the provider is an OAuth 1.0a one. The token itself is in the registry's
+    /// token store, under the provider and `user`: never in the session.
+    oauth1: bool,
 }
 
 const SIGNED_IN: &str = "signed_in";
@@ -57,14 +54,14 @@ const SIGNED_IN: &str = "signed_in";
 pub struct AppState {
     registry: Registry<Providers>,
     base_url: String,
-    store: TokenStore,
 }
 
 /// A running example app.
 pub struct App {
     pub base_url: String,
     pub local_provider: TestProvider,
-    pub store: TokenStore,
+    /// The app's registry: its token store has the signed-in users' tokens.
+    pub registry: Registry<Providers>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -92,6 +89,9 @@ pub struct StartOptions {
     /// The app's address as browsers reach it, e.g. `http://localhost:8000` (default
     /// `http://` and the listener's address). Redirect URIs are made from it.
     pub base_url: Option<String>,
+    /// Where users' tokens are kept (default: in memory): the library's token store, shared
+    /// by every instance of the app when it is a database or Redis.
+    pub token_store: Option<Arc<dyn TokenBackend>>,
 }
 
 impl Default for StartOptions {
@@ -100,36 +100,35 @@ impl Default for StartOptions {
             providers: providers::Options::default(),
             same_site: SameSite::Lax,
             base_url: None,
+            token_store: None,
         }
     }
 }
 
 /// Starts the embedded provider (on `provider_port`, 0 for any) and the app on `listener`.
-pub async fn start(
-    listener: tokio::net::TcpListener,
-    provider_port: u16,
-    store: TokenStore,
-) -> std::io::Result<App> {
-    start_with(listener, provider_port, store, StartOptions::default()).await
+pub async fn start(listener: tokio::net::TcpListener, provider_port: u16) -> std::io::Result<App> {
+    start_with(listener, provider_port, StartOptions::default()).await
 }
 
 /// [`start`], changed by `options`.
 pub async fn start_with(
     listener: tokio::net::TcpListener,
     provider_port: u16,
-    store: TokenStore,
     options: StartOptions,
 ) -> std::io::Result<App> {
     let base_url = match options.base_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    let (local_provider, registry) =
-        providers::start_with_options(provider_port, &store, options.providers).await?;
+    let local_provider = providers::start_local_provider(provider_port).await?;
+    let mut builder = providers::registry_with(&local_provider, options.providers);
+    if let Some(store) = options.token_store {
+        builder = builder.token_store(store);
+    }
+    let registry = builder.build().map_err(std::io::Error::other)?;
     let state = AppState {
-        registry,
+        registry: registry.clone(),
         base_url: base_url.clone(),
-        store: store.clone(),
     };
     // Lax by default, not tower-sessions' Strict: the provider's redirect back is a
     // cross-site navigation, and a Strict cookie would not come with it, losing the pending
@@ -185,7 +184,7 @@ pub async fn start_with(
     Ok(App {
         base_url,
         local_provider,
-        store,
+        registry,
         server,
     })
 }
@@ -270,16 +269,15 @@ async fn finish_login<P: Provider<Set = Providers>>(
     let client: Client<P> = state.registry.client::<P>();
     let token = client.authorize_access_token(session, callback).await?;
     let (user, profile) = providers::identify(P::NAME, &token)?;
-    // Persist the token where the token-update hook will find it.
-    let _ = state.store.save_login(P::NAME, &user, &token).await;
-    // A new session id after login: a session fixed by an attacker before login is useless.
+    // The token goes to the token store, where every instance of the app finds it.
+    client.save_token(&user, &token).await?;
     sign_in(
         session,
         SignedIn {
             provider: P::NAME.to_string(),
             user,
             profile,
-            token: Credentials::OAuth2(Box::new(token)),
+            oauth1: false,
         },
     )
     .await
@@ -316,28 +314,44 @@ async fn callback_oauth1<P: OAuth1Provider<Set = Providers>>(
     let client = state.registry.oauth1_client::<P>();
     let token = client.authorize_access_token(&session, &callback).await?;
     let profile = providers::identify_oauth1(&client, &token).await?;
+    client.save_token(&profile.subject, &token).await?;
     sign_in(
         &session,
         SignedIn {
             provider: P::NAME.to_string(),
             user: profile.subject.clone(),
             profile,
-            token: Credentials::OAuth1(token),
+            oauth1: true,
         },
     )
     .await
 }
 
-async fn profile(session: Session) -> Response {
+async fn profile(State(state): State<Arc<AppState>>, session: Session) -> Response {
     let Some(user) = signed_in(&session).await else {
         return AxumRedirect::to("/").into_response();
     };
-    let (expiry, scopes) = match &user.token {
-        Credentials::OAuth2(token) => (page::expiry(token.expires_at), token.scopes().join(" ")),
-        Credentials::OAuth1(_) => (
+    macro_rules! stored {
+        ($($provider:ty),*) => {
+            match user.provider.as_str() {
+                $(name if name == <$provider as Provider>::NAME => {
+                    state.registry.client::<$provider>().load_token(&user.user).await
+                })*
+                _ => Ok(None),
+            }
+        };
+    }
+    let (expiry, scopes) = if user.oauth1 {
+        (
             "never (OAuth 1.0a token credentials last until revoked)".to_string(),
             String::new(),
-        ),
+        )
+    } else {
+        match crate::each_provider!(stored) {
+            Ok(Some(token)) => (page::expiry(token.expires_at), token.scopes().join(" ")),
+            Ok(None) => ("unknown (no stored token)".to_string(), String::new()),
+            Err(error) => (format!("unknown ({error})"), String::new()),
+        }
     };
     let body = page::profile_body(
         &user.provider,
@@ -354,14 +368,14 @@ async fn call_api(
     State(state): State<Arc<AppState>>,
     session: Session,
 ) -> Result<Response, Failure> {
-    let Some(mut user) = signed_in(&session).await else {
+    let Some(user) = signed_in(&session).await else {
         return Ok(AxumRedirect::to("/").into_response());
     };
     macro_rules! dispatch {
         ($($provider:ty),*) => {
-            match (user.provider.as_str(), &user.token) {
-                $((name, Credentials::OAuth2(token)) if name == <$provider as Provider>::NAME => {
-                    api::<$provider>(&state, token).await?
+            match user.provider.as_str() {
+                $(name if name == <$provider as Provider>::NAME => {
+                    api::<$provider>(&state, &user.user).await?
                 })*
                 _ => return Ok(AxumRedirect::to("/").into_response()),
             }
@@ -369,33 +383,26 @@ async fn call_api(
     }
     macro_rules! dispatch_oauth1 {
         ($($provider:ty),*) => {
-            match (user.provider.as_str(), &user.token) {
-                $((name, Credentials::OAuth1(token)) if name == <$provider as OAuth1Provider>::NAME => {
-                    api_oauth1::<$provider>(&state, token).await?
+            match user.provider.as_str() {
+                $(name if name == <$provider as OAuth1Provider>::NAME => {
+                    api_oauth1::<$provider>(&state, &user.user).await?
                 })*
                 _ => return Ok(AxumRedirect::to("/").into_response()),
             }
         };
     }
-    let response = match &user.token {
-        Credentials::OAuth2(_) => crate::each_provider!(dispatch),
-        Credentials::OAuth1(_) => crate::each_oauth1_provider!(dispatch_oauth1),
+    let response = if user.oauth1 {
+        crate::each_oauth1_provider!(dispatch_oauth1)
+    } else {
+        crate::each_provider!(dispatch)
     };
     let Some(response) = response else {
         return Ok(AxumRedirect::to("/profile").into_response());
     };
-    let refreshed = response.new_token().cloned();
-    let note = match &refreshed {
-        Some(_) => "<p id=\"refreshed\">The access token had expired: the library refreshed it first, and the token-update hook saved the new one.</p>",
+    let note = match response.new_token() {
+        Some(_) => "<p id=\"refreshed\">The access token had expired: the library refreshed it first and wrote the new one to the token store.</p>",
         None => "<p id=\"refreshed\">The access token was still valid.</p>",
     };
-    if let Some(token) = refreshed {
-        user.token = Credentials::OAuth2(Box::new(token));
-        session
-            .insert(SIGNED_IN, user)
-            .await
-            .map_err(session_failure)?;
-    }
     let pretty = serde_json::from_slice::<Value>(response.bytes())
         .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
         .unwrap_or_else(|_| response.text());
@@ -407,36 +414,28 @@ async fn call_api(
     Ok(Html(layout("API call", &body)).into_response())
 }
 
-/// The provider's API called with the user's token, if the demo knows a call for it.
+/// The provider's API called with the user's stored token, if the demo knows a call for it.
 async fn api<P: Provider<Set = Providers>>(
     state: &AppState,
-    token: &Token,
+    user: &str,
 ) -> Result<Option<oauth_clients::ApiResponse>, Error> {
     let Some(path) = providers::api_path(P::NAME) else {
         return Ok(None);
     };
-    state
-        .registry
-        .client::<P>()
-        .get(path, token)
-        .await
-        .map(Some)
+    let client = state.registry.client::<P>();
+    client.for_user(user).get(path).await.map(Some)
 }
 
-/// The OAuth 1.0a provider's "who am I" call, signed with the user's token credentials.
+/// The OAuth 1.0a provider's "who am I" call, signed with the user's stored token credentials.
 async fn api_oauth1<P: OAuth1Provider<Set = Providers>>(
     state: &AppState,
-    token: &OAuth1Token,
+    user: &str,
 ) -> Result<Option<oauth_clients::ApiResponse>, Error> {
     let Some(path) = providers::api_path(P::NAME) else {
         return Ok(None);
     };
-    state
-        .registry
-        .oauth1_client::<P>()
-        .get(path, token)
-        .await
-        .map(Some)
+    let client = state.registry.oauth1_client::<P>();
+    client.for_user(user).get(path).await.map(Some)
 }
 
 async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<Response, Failure> {
@@ -448,7 +447,36 @@ async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<
     let Some(user) = user else {
         return Ok(AxumRedirect::to("/").into_response());
     };
-    let _ = state.store.remove(&user.provider, &user.user).await;
+    // The stored token goes too (a logout).
+    macro_rules! forget {
+        ($($provider:ty),*) => {
+            match user.provider.as_str() {
+                $(name if name == <$provider as Provider>::NAME => {
+                    state.registry.client::<$provider>().delete_token(&user.user).await
+                })*
+                _ => Ok(()),
+            }
+        };
+    }
+    macro_rules! forget_oauth1 {
+        ($($provider:ty),*) => {
+            match user.provider.as_str() {
+                $(name if name == <$provider as OAuth1Provider>::NAME => {
+                    state.registry.oauth1_client::<$provider>().delete_token(&user.user).await
+                })*
+                _ => Ok(()),
+            }
+        };
+    }
+    let forgotten = if user.oauth1 {
+        crate::each_oauth1_provider!(forget_oauth1)
+    } else {
+        crate::each_provider!(forget)
+    };
+    // Logging out must not fail because the store did: the session is gone either way.
+    if let Err(error) = forgotten {
+        eprintln!("the stored token could not be removed: {error}");
+    }
     let after = format!("{}/logged-out", state.base_url);
     // OpenID Connect providers end their session too (RP-initiated logout); for GitHub, ending
     // ours is all there is.

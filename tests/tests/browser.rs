@@ -4,7 +4,6 @@
 //! root with apt-get available (a fresh CI machine), they are installed first; otherwise the
 //! test fails with what to install. It never skips.
 
-use examples::store::TokenStore;
 use examples::web::{App, SameSite, StartOptions};
 use oauth_clients::Settings;
 use oauth_clients_testing::{SignedSecretKey, TestClient, TestProvider};
@@ -225,17 +224,14 @@ impl Browser {
     }
 }
 
-async fn start_app(tokens: &TempDir) -> App {
+async fn start_app() -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    examples::web::start(listener, 0, TokenStore::new(tokens.0.join("tokens.json")))
-        .await
-        .unwrap()
+    examples::web::start(listener, 0).await.unwrap()
 }
 
 #[tokio::test]
 async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
-    let tokens = temp_dir("tokens");
-    let app = start_app(&tokens).await;
+    let app = start_app().await;
     let browser = Browser::start().await;
     // Tokens that expire at once: the API call must refresh first.
     app.local_provider
@@ -260,8 +256,9 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
         browser.text("#scopes").await,
         "openid email profile offline_access"
     );
-    let stored = std::fs::read_to_string(app.store.path()).unwrap();
-    assert!(stored.contains("\"local:alice\""), "{stored}");
+    // The login's token is in the token store, under the provider and the user's subject.
+    let local = app.registry.client::<examples::providers::Local>();
+    let stored = local.load_token("alice").await.unwrap().unwrap();
 
     // Let the one-second token expire.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -276,13 +273,10 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
         .await
         .contains("\"login\": \"alice\""));
     assert_eq!(app.local_provider.count("token.refresh_token"), 1);
-    // The token-update hook replaced the stored token.
-    let refreshed = app.store.get("local", "alice").await.unwrap().unwrap();
-    let before: Value = serde_json::from_str(&stored).unwrap();
-    assert_ne!(
-        Some(refreshed.refresh_token.as_deref().unwrap_or_default()),
-        before["local:alice"]["refresh_token"].as_str()
-    );
+    // The refresh wrote the new token to the store.
+    let refreshed = local.load_token("alice").await.unwrap().unwrap();
+    assert!(refreshed.refresh_token.is_some());
+    assert_ne!(refreshed.refresh_token, stored.refresh_token);
 
     browser.goto(&format!("{}/profile", app.base_url)).await;
     browser.click("#logout").await;
@@ -300,8 +294,7 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
 /// signed in through its page in the browser, then a signed API call.
 #[tokio::test]
 async fn sign_in_with_an_oauth1_provider_and_call_its_api() {
-    let tokens = temp_dir("tokens-oauth1");
-    let app = start_app(&tokens).await;
+    let app = start_app().await;
     let browser = Browser::start().await;
 
     browser.goto(&format!("{}/", app.base_url)).await;
@@ -337,8 +330,7 @@ async fn sign_in_with_an_oauth1_provider_and_call_its_api() {
 
 #[tokio::test]
 async fn a_refused_sign_in_shows_a_readable_error_page() {
-    let tokens = temp_dir("tokens");
-    let app = start_app(&tokens).await;
+    let app = start_app().await;
     let browser = Browser::start().await;
     browser.goto(&format!("{}/", app.base_url)).await;
     browser.click("#login-local").await;
@@ -397,7 +389,7 @@ const APPLE_KEY_ID: &str = "KEY1234567";
 /// The client is registered as Apple registers one, with the public half of its key: the
 /// provider redeems the code only with a client secret that is an ES256 JWT signed by the key
 /// in `APPLE_PRIVATE_KEY`, with the team and key ids.
-async fn start_apple_app(tokens: &TempDir, same_site: SameSite) -> (TestProvider, App) {
+async fn start_apple_app(same_site: SameSite) -> (TestProvider, App) {
     let (key, public_key) = p256_key();
     let apple = TestProvider::builder()
         .auto_approve(APPLE_SUBJECT)
@@ -436,22 +428,17 @@ async fn start_apple_app(tokens: &TempDir, same_site: SameSite) -> (TestProvider
         },
         same_site,
         base_url: Some(format!("http://localhost:{port}")),
+        ..Default::default()
     };
-    let app = examples::web::start_with(
-        listener,
-        0,
-        TokenStore::new(tokens.0.join("tokens.json")),
-        options,
-    )
-    .await
-    .unwrap();
+    let app = examples::web::start_with(listener, 0, options)
+        .await
+        .unwrap();
     (apple, app)
 }
 
 #[tokio::test]
 async fn sign_in_with_apple_posts_the_callback_cross_site_and_shows_the_profile() {
-    let tokens = temp_dir("tokens");
-    let (apple, app) = start_apple_app(&tokens, SameSite::None).await;
+    let (apple, app) = start_apple_app(SameSite::None).await;
     assert!(app.base_url.starts_with("http://localhost:"));
     let browser = Browser::start().await;
     browser.goto(&format!("{}/", app.base_url)).await;
@@ -481,8 +468,7 @@ async fn sign_in_with_apple_posts_the_callback_cross_site_and_shows_the_profile(
 /// redeemed. This is what the test above detects.
 #[tokio::test]
 async fn with_a_lax_session_cookie_the_apple_form_post_arrives_without_the_session() {
-    let tokens = temp_dir("tokens");
-    let (apple, app) = start_apple_app(&tokens, SameSite::Lax).await;
+    let (apple, app) = start_apple_app(SameSite::Lax).await;
     let browser = Browser::start().await;
     browser.goto(&format!("{}/", app.base_url)).await;
     browser.click("#login-apple").await;

@@ -8,18 +8,11 @@
 //! HTTPS tunnel, which Sign in with Apple requires). When `APPLE_CLIENT_ID` is set, the session
 //! cookie is `SameSite=None; Secure`, which Apple's form-post callback needs.
 
-use examples::store::TokenStore;
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     examples::init_logging();
     let listener =
         tokio::net::TcpListener::bind(("127.0.0.1", examples::port_from_env("PORT", 8000))).await?;
-    let store = TokenStore::new(
-        std::env::temp_dir()
-            .join("oauth-clients-demo")
-            .join("tokens.json"),
-    );
     let options = examples::web::StartOptions {
         same_site: if std::env::var_os("APPLE_CLIENT_ID").is_some() {
             examples::web::SameSite::None
@@ -32,13 +25,11 @@ async fn main() -> std::io::Result<()> {
     let app = examples::web::start_with(
         listener,
         examples::port_from_env("LOCAL_PROVIDER_PORT", 8001),
-        store,
         options,
     )
     .await?;
     println!("oauth-clients demo: open {}/ in your browser", app.base_url);
     println!("  local provider at {}", app.local_provider.base_url());
-    println!("  tokens are saved to {}", app.store.path().display());
     tokio::select! {
         outcome = app.wait() => outcome,
         _ = tokio::signal::ctrl_c() => Ok(()),
