@@ -144,30 +144,46 @@ pub fn registry_with(local: &TestProvider, options: Options) -> RegistryBuilder<
     let env: EnvFn = options
         .env
         .unwrap_or_else(|| std::sync::Arc::new(|var: &str| std::env::var(var).ok()));
-    let settings: Settings = local
-        .oidc_settings_for("local")
-        .set("local", "api_base_url", local.url("api/"))
-        .set(
-            "local_oauth1",
-            "request_token_url",
-            local.url("oauth1/request_token"),
-        )
-        .set(
-            "local_oauth1",
-            "authorize_url",
-            local.url("oauth1/authorize"),
-        )
-        .set(
-            "local_oauth1",
-            "access_token_url",
-            local.url("oauth1/access_token"),
-        )
-        .set("local_oauth1", "api_base_url", local.url("oauth1/api/"))
+    let settings = point_local_at(local.oidc_settings_for("local"), local.base_url().as_str())
         .set("local_oauth1", "client_id", OAUTH1_CONSUMER_KEY)
         .set("local_oauth1", "client_secret", OAUTH1_CONSUMER_SECRET);
     let settings = (options.settings)(preset_settings(settings, &*env));
     let builder = Providers::builder().settings(settings).allow_unconfigured();
     builder.env_source(move |var| env(var))
+}
+
+/// Points `local` and `local_oauth1` at a local provider running elsewhere (its base URL, e.g.
+/// `http://127.0.0.1:9000`): several instances of the app then share one provider, as they
+/// would share a real one.
+pub fn point_local_at(settings: Settings, base: &str) -> Settings {
+    let base = base.trim_end_matches('/');
+    settings
+        .set(
+            "local",
+            "server_metadata_url",
+            format!("{base}/.well-known/openid-configuration"),
+        )
+        .set("local", "api_base_url", format!("{base}/api/"))
+        .set(
+            "local_oauth1",
+            "request_token_url",
+            format!("{base}/oauth1/request_token"),
+        )
+        .set(
+            "local_oauth1",
+            "authorize_url",
+            format!("{base}/oauth1/authorize"),
+        )
+        .set(
+            "local_oauth1",
+            "access_token_url",
+            format!("{base}/oauth1/access_token"),
+        )
+        .set(
+            "local_oauth1",
+            "api_base_url",
+            format!("{base}/oauth1/api/"),
+        )
 }
 
 /// The environment variable the example reads a preset-only key from: `<NAME>_<KEY>`, e.g.

@@ -18,6 +18,7 @@
 
 use crate::page::{self, escape, layout};
 use crate::providers::{self, Google, Local, Providers};
+use crate::sessions::Sessions;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect as AxumRedirect, Response};
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 pub use tower_sessions::cookie::SameSite;
-use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+use tower_sessions::{Session, SessionManagerLayer};
 
 /// The signed-in user, kept in the session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -92,6 +93,9 @@ pub struct StartOptions {
     /// Where users' tokens are kept (default: in memory): the library's token store, shared
     /// by every instance of the app when it is a database or Redis.
     pub token_store: Option<Arc<dyn TokenBackend>>,
+    /// Where sessions are kept (default: in memory); [`Sessions::Redis`] shares them between
+    /// instances, so a login started on one finishes on another.
+    pub sessions: Sessions,
 }
 
 impl Default for StartOptions {
@@ -101,6 +105,7 @@ impl Default for StartOptions {
             same_site: SameSite::Lax,
             base_url: None,
             token_store: None,
+            sessions: Sessions::default(),
         }
     }
 }
@@ -134,7 +139,7 @@ pub async fn start_with(
     // cross-site navigation, and a Strict cookie would not come with it, losing the pending
     // login. A form-post callback (a cross-site POST) needs None, which needs Secure.
     let secure = options.same_site == SameSite::None || base_url.starts_with("https://");
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
+    let sessions = SessionManagerLayer::new(options.sessions)
         .with_same_site(options.same_site)
         .with_http_only(true)
         .with_secure(secure);

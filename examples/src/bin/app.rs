@@ -7,12 +7,25 @@
 //! one needs. `BASE_URL` is the app's public address when it is not the listener's (e.g. an
 //! HTTPS tunnel, which Sign in with Apple requires). When `APPLE_CLIENT_ID` is set, the session
 //! cookie is `SameSite=None; Secure`, which Apple's form-post callback needs.
+//!
+//! Several instances (README, "Running several instances"): `TOKEN_STORE_URL` is where users'
+//! tokens are kept (`sqlite://path`, `postgres://...`, `redis://...`; default a SQLite file in
+//! the temporary directory), sealed with the keys of `OAUTH_CLIENTS_TOKEN_KEYS`;
+//! `SESSION_STORE_URL` (`redis://...`) shares sessions; `LOCAL_PROVIDER_URL` points `local` at
+//! a provider running elsewhere instead of this instance's own.
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     examples::init_logging();
     let listener =
         tokio::net::TcpListener::bind(("127.0.0.1", examples::port_from_env("PORT", 8000))).await?;
+    let sessions = match std::env::var("SESSION_STORE_URL") {
+        Ok(url) => examples::sessions::Sessions::Redis(
+            examples::sessions::RedisSessions::connect(&url).await?,
+        ),
+        Err(_) => examples::sessions::Sessions::default(),
+    };
+    let external = std::env::var("LOCAL_PROVIDER_URL").ok();
     let options = examples::web::StartOptions {
         same_site: if std::env::var_os("APPLE_CLIENT_ID").is_some() {
             examples::web::SameSite::None
@@ -20,7 +33,15 @@ async fn main() -> std::io::Result<()> {
             examples::web::SameSite::Lax
         },
         base_url: std::env::var("BASE_URL").ok(),
-        ..Default::default()
+        providers: examples::providers::Options {
+            settings: Box::new(move |settings| match &external {
+                Some(url) => examples::providers::point_local_at(settings, url),
+                None => settings,
+            }),
+            env: None,
+        },
+        token_store: Some(examples::token_store_from_env().await?),
+        sessions,
     };
     let app = examples::web::start_with(
         listener,
