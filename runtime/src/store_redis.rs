@@ -163,8 +163,9 @@ impl Scripts {
 /// URLs: `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]`, `rediss://…` for TLS (rustls; the
 /// server's certificate is checked against the system's roots, or against a CA given to
 /// [`connect_with_ca`](RedisStore::connect_with_ca)), `redis+unix:///path/to/socket[?db=N]`
-/// for a Unix socket. Redis Cluster is not supported (one script touches a record and its
-/// user's index).
+/// for a Unix socket. It needs Redis 6.0 or newer (`SCAN … TYPE`), a standalone server or a
+/// primary: Redis Cluster is not supported (one script touches a record and its user's index,
+/// which may live on different nodes).
 ///
 /// ```no_run
 /// # mod demo {
