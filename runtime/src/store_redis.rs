@@ -162,10 +162,11 @@ impl Scripts {
 ///
 /// URLs: `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]`, `rediss://…` for TLS (rustls; the
 /// server's certificate is checked against the system's roots, or against a CA given to
-/// [`connect_with_ca`](RedisStore::connect_with_ca)), `redis+unix:///path/to/socket[?db=N]`
-/// for a Unix socket. It needs Redis 6.0 or newer (`SCAN … TYPE`), a standalone server or a
-/// primary: Redis Cluster is not supported (one script touches a record and its user's index,
-/// which may live on different nodes).
+/// [`connect_with_ca`](RedisStore::connect_with_ca)),
+/// `redis+unix:///path/to/socket[?db=N][&user=USER][&pass=PASSWORD]` for a Unix socket. It
+/// needs Redis 6.0 or newer (`SCAN … TYPE`), a standalone server or a primary: Redis Cluster
+/// is not supported (one script touches a record and its user's index, which may live on
+/// different nodes).
 ///
 /// ```no_run
 /// # mod demo {
@@ -372,19 +373,33 @@ fn escape_glob(text: &str) -> String {
     out
 }
 
-/// The password of a Redis URL, as written and percent-decoded, for error messages to leave
-/// out.
+/// The password of a Redis URL (`redis://:PASSWORD@…`, or `redis+unix://…?pass=PASSWORD`), as
+/// written and percent-decoded, for error messages to leave out.
 fn url_secrets(url: &str) -> Vec<String> {
     let Ok(parsed) = url::Url::parse(url) else {
         return Vec::new();
     };
+    let written = parsed.password().into_iter().chain(
+        parsed
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|pair| pair.strip_prefix("pass=")),
+    );
     let mut secrets = Vec::new();
-    if let Some(password) = parsed.password().filter(|p| !p.is_empty()) {
+    for password in written.filter(|p| !p.is_empty()) {
         secrets.push(password.to_string());
+        if let Ok(decoded) = percent_decode(&password.replace('+', " ")) {
+            secrets.push(decoded);
+        }
         if let Ok(decoded) = percent_decode(password) {
             secrets.push(decoded);
         }
     }
+    secrets.sort_unstable();
+    secrets.dedup();
+    // Longest first, so that a shorter form inside a longer one leaves no part of it.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     secrets
 }
 
@@ -713,10 +728,30 @@ mod tests {
             url_secrets("redis://me:p%40ss%3Aw@127.0.0.1:6379/0"),
             vec!["p%40ss%3Aw".to_string(), "p@ss:w".to_string()]
         );
+        assert_eq!(
+            url_secrets("redis+unix:///run/redis.sock?db=1&pass=a+b%21&user=me"),
+            vec!["a+b%21".to_string(), "a b!".to_string(), "a+b!".to_string()]
+        );
         assert!(url_secrets("redis://127.0.0.1/").is_empty());
+        assert!(url_secrets("redis+unix:///run/redis.sock?pass=").is_empty());
         assert!(url_secrets("not a url").is_empty());
         assert_eq!(percent_decode("%zz"), Err(()));
         assert_eq!(percent_decode("%4"), Err(()));
+    }
+
+    #[test]
+    fn errors_leave_the_password_out_in_every_form() {
+        let secrets = url_secrets("redis://:p%40ss-word@127.0.0.1/");
+        let error = RedisError::from((
+            redis::ErrorKind::Io,
+            "refused",
+            "for p%40ss-word, that is p@ss-word".to_string(),
+        ));
+        let message = redis_error("connecting", &error, &secrets).to_string();
+        assert_eq!(
+            message,
+            "Redis: connecting: refused - Io: for [redacted], that is [redacted]"
+        );
     }
 
     #[test]

@@ -649,6 +649,29 @@ async fn connection_errors_never_show_the_password() {
     assert!(!message.contains("bad-url-secret-73"), "{message}");
 }
 
+/// Over the server's Unix socket, with the password in the query: the store works, and a
+/// wrong password is refused without being shown.
+#[tokio::test]
+async fn the_store_works_over_a_unix_socket() {
+    let server = redis_support::shared();
+    let store = RedisStore::connect(&server.unix_url())
+        .await
+        .unwrap()
+        .with_prefix("unix");
+    check_token_backend(&store, "forge").await;
+
+    let wrong = format!(
+        "redis+unix://{}?db=0&pass=unix%2Bsecret-74",
+        server.socket().display()
+    );
+    let message = RedisStore::connect(&wrong).await.unwrap_err().to_string();
+    assert!(message.starts_with("Redis: connecting: "), "{message}");
+    assert!(
+        !message.contains("unix%2Bsecret-74") && !message.contains("unix+secret-74"),
+        "{message}"
+    );
+}
+
 /// Over TLS (`rediss://`, rustls): with the server's CA given, the store works; against the
 /// system's roots, which do not hold this CA, the connection is refused.
 #[tokio::test]

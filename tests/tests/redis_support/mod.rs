@@ -1,6 +1,6 @@
 //! Real `redis-server` processes for the Redis token store's tests (`redis_store.rs`).
 //!
-//! Each server runs on free loopback ports, with no persistence (`--save ""`, `--appendonly
+//! Each server runs on free loopback ports and a Unix socket, with no persistence (`--save ""`, `--appendonly
 //! no`), a password, and its data directory and log under cargo's `target/tmp`. It runs under a
 //! small `sh` wrapper that stops it (and removes its directory) when the wrapper's standard
 //! input closes: when the server is dropped, or when this process ends, however it ends.
@@ -222,6 +222,12 @@ impl RedisServer {
         .map(|s| s.to_string())
         .collect();
         args.extend(["--dir".to_string(), self.dir.display().to_string()]);
+        args.extend([
+            "--unixsocket".to_string(),
+            self.socket().display().to_string(),
+            "--unixsocketperm".to_string(),
+            "700".to_string(),
+        ]);
         args.extend(["--logfile".to_string(), log.display().to_string()]);
         if let Some(tls_port) = self.tls_port {
             let file = |name: &str| self.dir.join(name).display().to_string();
@@ -336,6 +342,20 @@ impl RedisServer {
     /// `redis://:PASSWORD@127.0.0.1:PORT/0`.
     pub fn url(&self) -> String {
         format!("redis://:{}@127.0.0.1:{}/0", self.password, self.port)
+    }
+
+    /// The server's Unix socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("redis.sock")
+    }
+
+    /// `redis+unix:///…/redis.sock?db=0&pass=PASSWORD`.
+    pub fn unix_url(&self) -> String {
+        format!(
+            "redis+unix://{}?db=0&pass={}",
+            self.socket().display(),
+            self.password
+        )
     }
 
     /// `rediss://:PASSWORD@localhost:TLS_PORT/0`.
