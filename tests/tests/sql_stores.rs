@@ -544,6 +544,104 @@ async fn sqlite_stored_bytes_hold_no_token() {
     stored_bytes_hold_no_token(&Db::sqlite("sealed")).await;
 }
 
+/// How many writes each writer of the compare-and-swap tests makes.
+const WRITES: u64 = 60;
+
+/// The environment variable that makes [`sqlite_compare_and_swap_loses_no_write_between_connections`]
+/// one of several processes writing to the file it names.
+const SHARED_FILE: &str = "SQL_STORES_SHARED_SQLITE_URL";
+
+/// Writes `WRITES` new versions of one record, each a compare-and-swap on the version it read,
+/// reading again whenever another writer came first.
+async fn write_versions(store: &dyn TokenBackend) {
+    let mut written = 0;
+    while written < WRITES {
+        let current = store.load("forge", "counter").await.unwrap();
+        let expected = current.as_ref().map(|record| record.version);
+        let record = oauth_clients::store::Record {
+            version: expected.map_or(1, |v| v + 1),
+            sealed: vec![7; 40],
+            expires_at: None,
+        };
+        if store
+            .swap("forge", "counter", expected, &record)
+            .await
+            .unwrap()
+        {
+            written += 1;
+        }
+    }
+}
+
+/// Three writers, each a store with connections of its own, writing versions of one record at
+/// once: no write is lost (the last version is the number of writes), and none fails for a
+/// database busy with the others.
+async fn no_write_is_lost_between_connections(db: &Db) {
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(db.connect().await);
+    }
+    join_all(stores.into_iter().map(|store| async move {
+        write_versions(&*store).await;
+    }))
+    .await;
+    assert_eq!(db.record("counter").await.0 as u64, 3 * WRITES);
+}
+
+/// [`no_write_is_lost_between_connections`] on SQLite. Run with `SQL_STORES_SHARED_SQLITE_URL`, this is one writer
+/// of [`sqlite_compare_and_swap_loses_no_write_between_processes`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_compare_and_swap_loses_no_write_between_connections() {
+    if let Ok(url) = std::env::var(SHARED_FILE) {
+        let store = SqliteStore::connect(&url).await.unwrap();
+        write_versions(&store).await;
+        return;
+    }
+    no_write_is_lost_between_connections(&Db::sqlite("writers")).await;
+}
+
+/// Three processes (this test binary again, running the test above) writing versions of one
+/// record in one file at once: no write is lost, none fails.
+#[tokio::test]
+async fn sqlite_compare_and_swap_loses_no_write_between_processes() {
+    let db = Db::sqlite("processes");
+    // The schema first, so the writers only write.
+    db.connect().await;
+    let exe = std::env::current_exe().unwrap();
+    let writers: Vec<_> = (0..3)
+        .map(|_| {
+            tokio::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "sqlite_compare_and_swap_loses_no_write_between_connections",
+                    "--test-threads",
+                    "1",
+                ])
+                .env(SHARED_FILE, db.url())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for writer in writers {
+        let output = tokio::time::timeout(Duration::from_secs(120), writer.wait_with_output())
+            .await
+            .expect("a writer process still running after 120 s")
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "{}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(db.record("counter").await.0 as u64, 3 * WRITES);
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 // ---------------------------------------------------------------------------------------------
@@ -552,6 +650,11 @@ async fn sqlite_stored_bytes_hold_no_token() {
 async fn postgres_behaves_as_a_backend_must() {
     let db = Db::postgres("conformance").await;
     check_token_backend(&*db.connect().await, "forge").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_compare_and_swap_loses_no_write_between_connections() {
+    no_write_is_lost_between_connections(&Db::postgres("writers").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
