@@ -11,7 +11,6 @@
 //! so two processes can never both win.
 
 use super::{Record, StoreError, StoreFuture, TokenBackend};
-use std::fmt;
 use std::time::Duration;
 
 /// The schema version this library writes and reads; stored in `oauth_clients_schema`.
@@ -271,17 +270,8 @@ fn percent_decode(text: &str) -> Result<String, ()> {
 /// The token-store operations over a [`Pool`], with a dialect's statements.
 pub(super) struct SqlStore<P> {
     pub pool: P,
-    pub dialect: &'static Dialect,
+    dialect: &'static Dialect,
     statements: Statements,
-}
-
-impl<P> fmt::Debug for SqlStore<P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The pool's options hold the password: never shown.
-        f.debug_struct("SqlStore")
-            .field("database", &self.dialect.name)
-            .finish_non_exhaustive()
-    }
 }
 
 impl<P: Pool> SqlStore<P> {
