@@ -93,6 +93,8 @@ pub struct StartOptions {
     /// Where users' tokens are kept (default: in memory): the library's token store, shared
     /// by every instance of the app when it is a database or Redis.
     pub token_store: Option<Arc<dyn TokenBackend>>,
+    /// The keys the token store seals with (default: `OAUTH_CLIENTS_TOKEN_KEYS`).
+    pub token_keys: Option<String>,
     /// Where sessions are kept (default: in memory); [`Sessions::Redis`] shares them between
     /// instances, so a login started on one finishes on another.
     pub sessions: Sessions,
@@ -105,6 +107,7 @@ impl Default for StartOptions {
             same_site: SameSite::Lax,
             base_url: None,
             token_store: None,
+            token_keys: None,
             sessions: Sessions::default(),
         }
     }
@@ -129,6 +132,9 @@ pub async fn start_with(
     let mut builder = providers::registry_with(&local_provider, options.providers);
     if let Some(store) = options.token_store {
         builder = builder.token_store(store);
+    }
+    if let Some(keys) = options.token_keys {
+        builder = builder.token_keys(keys);
     }
     let registry = builder.build().map_err(std::io::Error::other)?;
     let state = AppState {

@@ -26,6 +26,7 @@ async fn main() -> std::io::Result<()> {
         Err(_) => examples::sessions::Sessions::default(),
     };
     let external = std::env::var("LOCAL_PROVIDER_URL").ok();
+    let (token_store, token_keys) = examples::token_store_from_env().await?;
     let options = examples::web::StartOptions {
         same_site: if std::env::var_os("APPLE_CLIENT_ID").is_some() {
             examples::web::SameSite::None
@@ -40,7 +41,8 @@ async fn main() -> std::io::Result<()> {
             }),
             env: None,
         },
-        token_store: Some(examples::token_store_from_env().await?),
+        token_store: Some(token_store),
+        token_keys,
         sessions,
     };
     let app = examples::web::start_with(
