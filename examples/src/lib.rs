@@ -50,7 +50,10 @@ pub async fn token_store_from_env() -> std::io::Result<(
                 Some(_) => None,
                 None => Some(demo_key(&dir.join("token-keys"))?),
             };
-            (format!("sqlite://{}", dir.join("tokens.db").display()), keys)
+            (
+                format!("sqlite://{}", dir.join("tokens.db").display()),
+                keys,
+            )
         }
     };
     let store = oauth_clients::store::connect(&url)

@@ -37,8 +37,6 @@ mod params;
 mod profile;
 mod secret_jwt;
 pub mod store;
-#[cfg(feature = "redis")]
-mod store_redis;
 mod token;
 mod userinfo;
 // 2. configuration
@@ -115,9 +113,6 @@ pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
 pub use state::PendingLogin;
 pub use store::{MemoryStore, TokenBackend};
-/// The Redis token store (cargo feature `redis`).
-#[cfg(feature = "redis")]
-pub use store_redis::RedisStore;
 pub use token::{OAuth1Token, Token, UserInfoResponse};
 pub use userinfo::UserInfo;
 pub use vault::LoginRequired;

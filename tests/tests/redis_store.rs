@@ -8,8 +8,9 @@
 
 mod redis_support;
 
+use oauth_clients::store::RedisStore;
 use oauth_clients::store::{Record, TokenBackend};
-use oauth_clients::{oauth_clients, MemorySession, RedisStore, Registry, Token};
+use oauth_clients::{oauth_clients, MemorySession, Registry, Token};
 use oauth_clients_testing::{check_token_backend, TestProvider};
 use redis::AsyncCommands;
 use redis_support::RedisServer;

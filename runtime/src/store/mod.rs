@@ -16,14 +16,70 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+
+/// The backend a URL names, connected (and its schema created when it has one): `memory:`,
+/// `sqlite://PATH` (feature `sqlite`), `postgres://...` or `postgresql://...` (feature
+/// `postgres`), `redis://...`, `rediss://...` or `redis+unix://...` (feature `redis`). For a
+/// deployment that takes its store from configuration; each backend's own `connect` takes
+/// more options.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), oauth_clients::store::StoreError> {
+/// let url = std::env::var("TOKEN_STORE_URL").unwrap_or_else(|_| "memory:".into());
+/// let store = oauth_clients::store::connect(&url).await?;
+/// # let _ = store;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn TokenBackend>, StoreError> {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    #[cfg_attr(
+        all(feature = "sqlite", feature = "postgres", feature = "redis"),
+        allow(unused_variables)
+    )]
+    let missing = |feature: &str| {
+        StoreError::new(format!(
+            "a `{scheme}:` token store needs the cargo feature `{feature}` of oauth-clients"
+        ))
+    };
+    match scheme {
+        "memory" => Ok(std::sync::Arc::new(MemoryStore::new())),
+        "sqlite" => {
+            #[cfg(feature = "sqlite")]
+            return Ok(std::sync::Arc::new(SqliteStore::connect(url).await?));
+            #[cfg(not(feature = "sqlite"))]
+            return Err(missing("sqlite"));
+        }
+        "postgres" | "postgresql" => {
+            #[cfg(feature = "postgres")]
+            return Ok(std::sync::Arc::new(PostgresStore::connect(url).await?));
+            #[cfg(not(feature = "postgres"))]
+            return Err(missing("postgres"));
+        }
+        "redis" | "rediss" | "redis+unix" => {
+            #[cfg(feature = "redis")]
+            return Ok(std::sync::Arc::new(RedisStore::connect(url).await?));
+            #[cfg(not(feature = "redis"))]
+            return Err(missing("redis"));
+        }
+        // Never the URL itself: it may hold a password.
+        _ => Err(StoreError::new(format!(
+            "unknown token store `{scheme}:`; expected `memory:`, `sqlite://`, `postgres://` or `redis://`"
+        ))),
+    }
+}
 
 /// A stored token, sealed: what a backend keeps for one user and provider.
 #[derive(Clone, PartialEq, Eq)]

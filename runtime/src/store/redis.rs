@@ -5,7 +5,7 @@
 //! them), a lease is taken with `SET NX PX`, so its expiry is judged by the Redis server's clock
 //! alone. Nothing is read and then written from here.
 
-use crate::store::{Record, StoreError, StoreFuture, TokenBackend};
+use super::{Record, StoreError, StoreFuture, TokenBackend};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client, RedisError, Script};
 use std::fmt;
@@ -174,7 +174,7 @@ impl Scripts {
 ///     github,
 /// }
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = oauth_clients::RedisStore::connect("redis://127.0.0.1:6379/0")
+/// let store = oauth_clients::store::RedisStore::connect("redis://127.0.0.1:6379/0")
 ///     .await?
 ///     .with_prefix("my_app");
 /// let registry = Providers::builder()
