@@ -278,10 +278,10 @@ where
 // The scenarios, for any of the databases
 // ---------------------------------------------------------------------------------------------
 
-/// Several processes connecting to a fresh database at once: every one succeeds, the schema
+/// Eight processes connecting to a fresh database at once: every one succeeds, the schema
 /// is there once, at version 1; connecting again changes nothing.
 async fn schema_is_created_once(db: &Db) {
-    let connects = (0..4).map(|_| {
+    let connects = (0..8).map(|_| {
         let url = db.url().to_string();
         let sqlite = matches!(db, Db::Sqlite(_));
         async move {

@@ -4,7 +4,8 @@
 //! that is missing and the tests run as root with apt-get (a fresh CI machine), the package is
 //! installed first; otherwise the tests fail saying what to install. They never skip.
 //!
-//! Each run makes a cluster of its own with `initdb` in cargo's `target/tmp/postgres-<pid>`,
+//! Each run makes a cluster of its own with `initdb` in cargo's `target/tmp/postgres-<pid>` (or
+//! the system's temporary directory when the `postgres` user cannot reach `target/tmp`),
 //! trusting local connections (the password test's role excepted, see [`PASSWORD_ROLE`]), and
 //! starts `postgres` on a free loopback port with its socket in that directory. PostgreSQL
 //! refuses to run as root: under root, the directory belongs to the `postgres` user and the
@@ -120,6 +121,42 @@ fn remove_stale_dirs(tmp: &Path) {
     }
 }
 
+/// A fresh directory for this run's cluster, `postgres-<pid>` in cargo's `target/tmp`, given
+/// to `user` when set. When `user` cannot reach it there (a checkout under a private home
+/// directory), in the system's temporary directory instead.
+fn server_dir(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
+    let name = format!("postgres-{}", std::process::id());
+    let fallback = std::env::temp_dir().join("oauth-clients-tests");
+    for base in [Path::new(env!("CARGO_TARGET_TMPDIR")), fallback.as_path()] {
+        remove_stale_dirs(base);
+        let dir = base.join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let Some((uid, gid)) = user else {
+            return Ok(dir);
+        };
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
+        let reachable = Command::new("test")
+            .arg("-w")
+            .arg(&dir)
+            .uid(uid)
+            .gid(gid)
+            .status()
+            .is_ok_and(|s| s.success());
+        if reachable {
+            return Ok(dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Err(format!(
+        "the postgres user can reach neither {} nor {}",
+        env!("CARGO_TARGET_TMPDIR"),
+        fallback.display()
+    ))
+}
+
 /// The running server.
 pub struct PostgresServer {
     /// Its loopback port.
@@ -198,16 +235,7 @@ impl PostgresServer {
             }
         };
 
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        remove_stale_dirs(tmp);
-        let dir = tmp.join(format!("postgres-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        if let Some((uid, gid)) = user {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-                .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
-        }
+        let dir = server_dir(user)?;
         let data = dir.join("data");
 
         let mut initdb = Command::new(bin.join("initdb"));
