@@ -2,9 +2,9 @@
 //!
 //! The file is in WAL mode, so readers never wait for the writer, and each connection waits
 //! up to five seconds for another process's write to finish instead of failing (switching the
-//! file to WAL is the one step the busy timeout does not cover: `use_wal` retries it). Writes that
-//! change two tables, and the schema's creation, are `BEGIN IMMEDIATE` transactions: they take
-//! the write lock first, so a transaction never has to upgrade a read lock (which SQLite
+//! file to WAL is the one step the busy timeout does not cover: `use_wal` retries it). Writes
+//! that change two tables, and the schema's creation, are `BEGIN IMMEDIATE` transactions: they
+//! take the write lock first, so a transaction never has to upgrade a read lock (which SQLite
 //! refuses at once, busy timeout or not).
 //!
 //! The clock: SQLite runs inside each process, so "the server's clock" is the machine's; every

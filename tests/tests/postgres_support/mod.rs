@@ -352,8 +352,9 @@ fn wait_until_ready(child: &mut Child, port: u16, bin: &Path) -> Result<(), Stri
 /// A shell that waits for its standard input to close (this process ended), then stops the
 /// server (SIGINT: fast shutdown), waits for it and removes its directory.
 fn watchdog(pid: u32, dir: &Path) -> Result<ChildStdin, String> {
-    let script = "cat >/dev/null; kill -INT \"$1\" 2>/dev/null; \
-                  i=0; while kill -0 \"$1\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
+    let script = "cat >/dev/null; kill -INT \"$1\" 2>/dev/null; i=0; \
+                  while kill -0 \"$1\" 2>/dev/null && [ $i -lt 100 ]; do \
+                  sleep 0.1; i=$((i+1)); done; \
                   kill -KILL \"$1\" 2>/dev/null; rm -rf \"$2\"";
     let mut child = Command::new("sh")
         .args(["-c", script, "watchdog"])
