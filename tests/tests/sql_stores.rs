@@ -278,10 +278,10 @@ where
 // The scenarios, for any of the databases
 // ---------------------------------------------------------------------------------------------
 
-/// Several processes connecting to a fresh database at once: every one succeeds, the schema
+/// Eight processes connecting to a fresh database at once: every one succeeds, the schema
 /// is there once, at version 1; connecting again changes nothing.
 async fn schema_is_created_once(db: &Db) {
-    let connects = (0..4).map(|_| {
+    let connects = (0..8).map(|_| {
         let url = db.url().to_string();
         let sqlite = matches!(db, Db::Sqlite(_));
         async move {
@@ -547,8 +547,9 @@ async fn sqlite_stored_bytes_hold_no_token() {
 /// How many writes each writer of the compare-and-swap tests makes.
 const WRITES: u64 = 60;
 
-/// The environment variable that makes [`sqlite_compare_and_swap_loses_no_write_between_connections`]
-/// one of several processes writing to the file it names.
+/// The environment variable that makes
+/// [`sqlite_compare_and_swap_loses_no_write_between_connections`] one of several processes
+/// writing to the file it names.
 const SHARED_FILE: &str = "SQL_STORES_SHARED_SQLITE_URL";
 
 /// Writes `WRITES` new versions of one record, each a compare-and-swap on the version it read,
@@ -588,8 +589,8 @@ async fn no_write_is_lost_between_connections(db: &Db) {
     assert_eq!(db.record("counter").await.0 as u64, 3 * WRITES);
 }
 
-/// [`no_write_is_lost_between_connections`] on SQLite. Run with `SQL_STORES_SHARED_SQLITE_URL`, this is one writer
-/// of [`sqlite_compare_and_swap_loses_no_write_between_processes`].
+/// [`no_write_is_lost_between_connections`] on SQLite. Run with `SQL_STORES_SHARED_SQLITE_URL`,
+/// this is one writer of [`sqlite_compare_and_swap_loses_no_write_between_processes`].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_compare_and_swap_loses_no_write_between_connections() {
     if let Ok(url) = std::env::var(SHARED_FILE) {

@@ -1,9 +1,10 @@
 //! The SQLite backend: one database file shared by the app's processes on one machine.
 //!
 //! The file is in WAL mode, so readers never wait for the writer, and each connection waits
-//! up to five seconds for another process's write to finish instead of failing. Writes that
-//! change two tables, and the schema's creation, are `BEGIN IMMEDIATE` transactions: they take
-//! the write lock first, so a transaction never has to upgrade a read lock (which SQLite
+//! up to five seconds for another process's write to finish instead of failing (switching the
+//! file to WAL is the one step the busy timeout does not cover: `use_wal` retries it). Writes
+//! that change two tables, and the schema's creation, are `BEGIN IMMEDIATE` transactions: they
+//! take the write lock first, so a transaction never has to upgrade a read lock (which SQLite
 //! refuses at once, busy timeout or not).
 //!
 //! The clock: SQLite runs inside each process, so "the server's clock" is the machine's; every
@@ -12,13 +13,11 @@
 
 use super::sql::{self, Dialect, Pool, Row, SqlStore, Statement, Value};
 use super::{StoreError, StoreFuture};
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-};
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{Row as _, Sqlite};
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a statement waits for another connection's write before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -101,7 +100,6 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(error)?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(BUSY_TIMEOUT);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = if in_memory {
@@ -117,6 +115,9 @@ impl SqliteStore {
         .connect_with(options)
         .await
         .map_err(error)?;
+        if !in_memory {
+            use_wal(&pool).await?;
+        }
         migrate(&pool).await?;
         Ok(SqliteStore {
             inner: SqlStore::new(pool, &SQLITE),
@@ -130,6 +131,44 @@ impl SqliteStore {
 }
 
 sql::delegate_token_backend!(SqliteStore);
+
+/// Puts the file in WAL mode, which it then keeps. Switching takes a lock that SQLite does not
+/// wait for with the busy timeout: while another process opens the file or switches it too,
+/// the switch fails at once with `SQLITE_BUSY`, and is tried again here until the busy timeout
+/// has passed.
+async fn use_wal(pool: &SqlitePool) -> Result<(), StoreError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let mode = sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(pool)
+            .await;
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(StoreError::new(format!(
+                    "SQLite: the database stays in journal mode `{mode}` instead of WAL"
+                )))
+            }
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(error(e)),
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code.
+fn is_busy(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    error
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+}
 
 /// Creates the tables, or brings them to the current version, in one transaction that holds
 /// the write lock from its start: processes starting together take turns.

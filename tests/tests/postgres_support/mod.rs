@@ -4,7 +4,8 @@
 //! that is missing and the tests run as root with apt-get (a fresh CI machine), the package is
 //! installed first; otherwise the tests fail saying what to install. They never skip.
 //!
-//! Each run makes a cluster of its own with `initdb` in cargo's `target/tmp/postgres-<pid>`,
+//! Each run makes a cluster of its own with `initdb` in cargo's `target/tmp/postgres-<pid>` (or
+//! the system's temporary directory when the `postgres` user cannot reach `target/tmp`),
 //! trusting local connections (the password test's role excepted, see [`PASSWORD_ROLE`]), and
 //! starts `postgres` on a free loopback port with its socket in that directory. PostgreSQL
 //! refuses to run as root: under root, the directory belongs to the `postgres` user and the
@@ -120,6 +121,42 @@ fn remove_stale_dirs(tmp: &Path) {
     }
 }
 
+/// A fresh directory for this run's cluster, `postgres-<pid>` in cargo's `target/tmp`, given
+/// to `user` when set. When `user` cannot reach it there (a checkout under a private home
+/// directory), in the system's temporary directory instead.
+fn server_dir(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
+    let name = format!("postgres-{}", std::process::id());
+    let fallback = std::env::temp_dir().join("oauth-clients-tests");
+    for base in [Path::new(env!("CARGO_TARGET_TMPDIR")), fallback.as_path()] {
+        remove_stale_dirs(base);
+        let dir = base.join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let Some((uid, gid)) = user else {
+            return Ok(dir);
+        };
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
+        let reachable = Command::new("test")
+            .arg("-w")
+            .arg(&dir)
+            .uid(uid)
+            .gid(gid)
+            .status()
+            .is_ok_and(|s| s.success());
+        if reachable {
+            return Ok(dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Err(format!(
+        "the postgres user can reach neither {} nor {}",
+        env!("CARGO_TARGET_TMPDIR"),
+        fallback.display()
+    ))
+}
+
 /// The running server.
 pub struct PostgresServer {
     /// Its loopback port.
@@ -198,16 +235,7 @@ impl PostgresServer {
             }
         };
 
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        remove_stale_dirs(tmp);
-        let dir = tmp.join(format!("postgres-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        if let Some((uid, gid)) = user {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-                .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
-        }
+        let dir = server_dir(user)?;
         let data = dir.join("data");
 
         let mut initdb = Command::new(bin.join("initdb"));
@@ -324,8 +352,9 @@ fn wait_until_ready(child: &mut Child, port: u16, bin: &Path) -> Result<(), Stri
 /// A shell that waits for its standard input to close (this process ended), then stops the
 /// server (SIGINT: fast shutdown), waits for it and removes its directory.
 fn watchdog(pid: u32, dir: &Path) -> Result<ChildStdin, String> {
-    let script = "cat >/dev/null; kill -INT \"$1\" 2>/dev/null; \
-                  i=0; while kill -0 \"$1\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
+    let script = "cat >/dev/null; kill -INT \"$1\" 2>/dev/null; i=0; \
+                  while kill -0 \"$1\" 2>/dev/null && [ $i -lt 100 ]; do \
+                  sleep 0.1; i=$((i+1)); done; \
                   kill -KILL \"$1\" 2>/dev/null; rm -rf \"$2\"";
     let mut child = Command::new("sh")
         .args(["-c", script, "watchdog"])
