@@ -102,6 +102,22 @@ def main():
         f"{compile_cost['rmeta_bytes_per_provider']} metadata bytes and "
         f"{compile_cost['source_bytes_per_provider']} source bytes per provider"
     )
+    store_path = results / "store.json"
+    if store_path.exists():
+        store = json.loads(store_path.read_text())
+        print()
+        print("| token store | save µs | load µs | lease take + give back µs | storm: callers | refresh requests | wait p50 ms | wait p99 ms | wait max ms | failures |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for backend, entry in store.items():
+            ops = entry["operations"]
+            storm = entry.get("storm")
+            tail = (
+                f"{storm['callers']} (3 processes) | {storm['refresh_requests']} | {storm['wait_p50_ms']:.1f} | "
+                f"{storm['wait_p99_ms']:.1f} | {storm['wait_max_ms']:.1f} | {storm['failures']}"
+                if storm
+                else "one process only | | | | |"
+            )
+            print(f"| {backend} | {ops['save_us']:.0f} | {ops['load_us']:.0f} | {ops['lease_us']:.0f} | {tail} |")
 
 
 if __name__ == "__main__":
