@@ -144,6 +144,9 @@ pub fn error_page(error: &Error) -> (u16, String) {
         }
         Error::Http { .. } => "The provider could not be reached or answered badly.".to_string(),
         Error::NotConfigured { .. } => "This provider is not configured.".to_string(),
+        error if error.needs_login() => {
+            "Your sign-in with the provider has ended: please sign in again.".to_string()
+        }
         _ => "Signing in failed.".to_string(),
     };
     let body = format!(

@@ -95,6 +95,8 @@ pub struct StartOptions {
     pub token_store: Option<Arc<dyn TokenBackend>>,
     /// The keys the token store seals with (default: `OAUTH_CLIENTS_TOKEN_KEYS`).
     pub token_keys: Option<String>,
+    /// How long one instance may hold a user's refresh lease (default: the library's).
+    pub refresh_lease: Option<std::time::Duration>,
     /// Where sessions are kept (default: in memory); [`Sessions::Redis`] shares them between
     /// instances, so a login started on one finishes on another.
     pub sessions: Sessions,
@@ -108,6 +110,7 @@ impl Default for StartOptions {
             base_url: None,
             token_store: None,
             token_keys: None,
+            refresh_lease: None,
             sessions: Sessions::default(),
         }
     }
@@ -135,6 +138,9 @@ pub async fn start_with(
     }
     if let Some(keys) = options.token_keys {
         builder = builder.token_keys(keys);
+    }
+    if let Some(lease) = options.refresh_lease {
+        builder = builder.refresh_lease(lease);
     }
     let registry = builder.build().map_err(std::io::Error::other)?;
     let state = AppState {

@@ -12,7 +12,8 @@
 //! tokens are kept (`sqlite://path`, `postgres://...`, `redis://...`; default a SQLite file in
 //! the temporary directory), sealed with the keys of `OAUTH_CLIENTS_TOKEN_KEYS`;
 //! `SESSION_STORE_URL` (`redis://...`) shares sessions; `LOCAL_PROVIDER_URL` points `local` at
-//! a provider running elsewhere instead of this instance's own.
+//! a provider running elsewhere instead of this instance's own; `REFRESH_LEASE_SECS` how long one
+//! instance may hold a user's refresh lease.
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -43,6 +44,10 @@ async fn main() -> std::io::Result<()> {
         },
         token_store: Some(token_store),
         token_keys,
+        refresh_lease: std::env::var("REFRESH_LEASE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(std::time::Duration::from_secs),
         sessions,
     };
     let app = examples::web::start_with(
