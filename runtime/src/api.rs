@@ -43,6 +43,13 @@ enum Auth<'a> {
     User(&'a str),
 }
 
+/// What one attempt sends: the credential an [`Auth`] resolved to.
+#[derive(Clone, Copy)]
+enum Credential<'a> {
+    Bearer(&'a Token),
+    OAuth1(&'a OAuth1Token),
+}
+
 /// The API's answer, read in full.
 #[derive(Debug)]
 pub struct ApiResponse {
@@ -229,10 +236,12 @@ impl<'a> ApiRequest<'a> {
         }
         let (mut token, mut refreshed, version) = match self.auth {
             // OAuth 1.0a: signed afresh per request; nothing to refresh.
-            Auth::OAuth1(token) => return self.attempt(config, &url, Auth::OAuth1(token)).await,
+            Auth::OAuth1(token) => {
+                return self.attempt(config, &url, Credential::OAuth1(token)).await
+            }
             Auth::User(user) if config.oauth1.is_some() => {
                 let token = context.stored_oauth1_token(user).await?;
-                return self.attempt(config, &url, Auth::OAuth1(&token)).await;
+                return self.attempt(config, &url, Credential::OAuth1(&token)).await;
             }
             Auth::User(user) => {
                 let (version, token, refreshed) = context.stored_usable_token(user).await?;
@@ -244,7 +253,9 @@ impl<'a> ApiRequest<'a> {
             }
         };
         loop {
-            let response = self.attempt(config, &url, Auth::Bearer(&token)).await?;
+            let response = self
+                .attempt(config, &url, Credential::Bearer(&token))
+                .await?;
             if refresh_after_401(&token, refreshed, response.status) {
                 token = match version {
                     // The store's token: refreshed once across processes.
@@ -265,14 +276,14 @@ impl<'a> ApiRequest<'a> {
         &self,
         config: &crate::ClientConfig,
         url: &Url,
-        auth: Auth<'_>,
+        credential: Credential<'_>,
     ) -> Result<ApiResponse, Error> {
         let http = self.context.http(Endpoint::Api)?;
         let mut form = self.form.clone();
         let mut url = url.clone();
         let mut authorization = None;
-        match auth {
-            Auth::Bearer(token) => match config.token_placement {
+        match credential {
+            Credential::Bearer(token) => match config.token_placement {
                 TokenPlacement::Header => {
                     authorization = Some(format!("Bearer {}", token.access_token));
                 }
@@ -280,14 +291,7 @@ impl<'a> ApiRequest<'a> {
                     .get_or_insert_with(Vec::new)
                     .push(("access_token".into(), token.access_token.clone())),
             },
-            Auth::User(_) => {
-                // Resolved to a token in `send` before any attempt.
-                return Err(Error::InvalidRequest {
-                    provider: self.context.name(),
-                    message: "no token to send".into(),
-                });
-            }
-            Auth::OAuth1(token) => {
+            Credential::OAuth1(token) => {
                 let signed = self.context.oauth1_sign(
                     config,
                     &self.method,
