@@ -35,10 +35,32 @@ impl Context {
             _ => self.endpoint(Endpoint::Token).await?,
         };
         let http = self.http(Endpoint::Token)?;
-        let mut request = self.with_user_agent(crate::http::Request::post(url).header(
+        let request = self.with_user_agent(crate::http::Request::post(url).header(
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),
         ));
+        let request = self.authenticate_client(config, request, &mut form).await?;
+        let response = http
+            .send(
+                provider,
+                Endpoint::Token,
+                request.form(&form),
+                config.timeout,
+                crate::http::PROTOCOL_BODY_LIMIT,
+            )
+            .await?;
+        crate::token_response::parse_token_response(provider, &response, self.now_secs())
+    }
+
+    /// Adds the client's authentication to `request`, a POST of `form` to the token endpoint
+    /// or to an endpoint that authenticates the client the same way (pushed authorization,
+    /// revocation): the `Authorization` header, or fields added to `form`.
+    pub(crate) async fn authenticate_client(
+        &self,
+        config: &ClientConfig,
+        mut request: crate::http::Request,
+        form: &mut Vec<(&str, String)>,
+    ) -> Result<crate::http::Request, Error> {
         match config.token_endpoint_auth_method {
             crate::AuthMethod::ClientSecretBasic if config.secret_maker.is_some() => {
                 let secret = self.client_secret_now(config)?;
@@ -59,16 +81,7 @@ impl Context {
             }
             crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),
         }
-        let response = http
-            .send(
-                provider,
-                Endpoint::Token,
-                request.form(&form),
-                config.timeout,
-                crate::http::PROTOCOL_BODY_LIMIT,
-            )
-            .await?;
-        crate::token_response::parse_token_response(provider, &response, self.now_secs())
+        Ok(request)
     }
 
     /// `token` ready for use: refreshed first (single-flight, hooks run) when it expires within
