@@ -215,6 +215,7 @@ fn check(cx: &Errors, key: Key, raw: &RawValue, oauth1: bool) -> Option<Checked>
             Ok(n) if lit.suffix().is_empty() => Value::Int(n),
             _ => Value::Other("a number with a suffix or out of range"),
         },
+        RawValue::Bool(lit) => Value::Bool(lit.value),
         RawValue::Ident(ident) => {
             env_name = ident.to_string();
             Value::Ident(&env_name)

@@ -214,6 +214,7 @@ fn entry(p: &TokenStream, key: Key, value: &Checked) -> TokenStream {
         }
         Checked::Choice(choice) => quote!(#p::Static::Choice(#choice)),
         Checked::Seconds(n) => quote!(#p::Static::Int(#n)),
+        Checked::Flag(on) => quote!(#p::Static::Flag(#on)),
     };
     quote!((#p::Key::#key, #value))
 }

@@ -40,6 +40,7 @@ pub struct RawEntry {
 pub enum RawValue {
     Str(LitStr),
     Int(LitInt),
+    Bool(syn::LitBool),
     Ident(Ident),
     /// `env("VAR")`, with the span of the variable's name.
     Env(LitStr, Span),
@@ -62,6 +63,7 @@ impl RawValue {
         match self {
             RawValue::Str(lit) => lit.span(),
             RawValue::Int(lit) => lit.span(),
+            RawValue::Bool(lit) => lit.span(),
             RawValue::Ident(ident) => ident.span(),
             RawValue::Env(_, span) | RawValue::Map(_, span) | RawValue::Missing(span) => *span,
             RawValue::Other(_, tokens) => tokens.span(),
@@ -164,11 +166,11 @@ fn classify(tokens: Vec<TokenTree>, key_span: Span) -> syn::Result<RawValue> {
             syn::Lit::Str(lit) => RawValue::Str(lit),
             syn::Lit::Int(lit) => RawValue::Int(lit),
             syn::Lit::Float(_) => RawValue::Other("a fractional number", stream),
-            syn::Lit::Bool(_) => RawValue::Other("a boolean", stream),
+            syn::Lit::Bool(lit) => RawValue::Bool(lit),
             _ => RawValue::Other("a literal that is not a string", stream),
         },
         [TokenTree::Ident(ident)] if ident == "true" || ident == "false" => {
-            RawValue::Other("a boolean", stream)
+            RawValue::Bool(syn::LitBool::new(ident == "true", ident.span()))
         }
         [TokenTree::Ident(ident)] => RawValue::Ident(ident.clone()),
         [TokenTree::Ident(ident), TokenTree::Group(group)]

@@ -16,6 +16,7 @@ use url::Url;
 pub enum Static {
     Str(&'static str),
     Int(u64),
+    Flag(bool),
     Env(&'static str),
     Choice(&'static str),
     Scope(&'static [&'static str]),
@@ -29,6 +30,7 @@ impl Static {
         let value = match self {
             Static::Str(s) => Value::Str(s),
             Static::Int(n) => Value::Int(n),
+            Static::Flag(on) => Value::Bool(on),
             Static::Env(var) => Value::Env(var),
             Static::Choice(word) => Value::Ident(word),
             Static::Scope(tokens) => return check_scope(&tokens.join(" ")).map(Checked::Scope),

@@ -30,6 +30,8 @@ pub struct Settings {
 pub enum SettingValue {
     /// A whole number, e.g. for `timeout` or `leeway`.
     Int(u64),
+    /// `true` or `false`, for switches (`dpop`, `pushed_authorization_requests`).
+    Bool(bool),
     /// A string; also accepted for numbers, which settings from the environment often have
     /// only as strings.
     Str(String),
@@ -37,7 +39,7 @@ pub enum SettingValue {
     List(Vec<String>),
     /// Request parameters, for `authorize_params` and `access_token_params`.
     Map(BTreeMap<String, String>),
-    /// Anything else (a boolean, a nested map, ...): always a problem.
+    /// Anything else (a nested map, a list of numbers, ...): always a problem.
     #[serde(skip_serializing)]
     Other(serde::de::IgnoredAny),
 }
@@ -51,6 +53,12 @@ impl From<&str> for SettingValue {
 impl From<String> for SettingValue {
     fn from(s: String) -> Self {
         SettingValue::Str(s)
+    }
+}
+
+impl From<bool> for SettingValue {
+    fn from(on: bool) -> Self {
+        SettingValue::Bool(on)
     }
 }
 
@@ -118,6 +126,7 @@ impl SettingValue {
             },
             (SettingValue::Str(s), _) => OwnedValue::Str(s.clone()),
             (SettingValue::Int(n), _) => OwnedValue::Int(*n),
+            (SettingValue::Bool(on), _) => OwnedValue::Bool(*on),
             (SettingValue::List(items), Kind::Scope) => OwnedValue::Str(items.join(" ")),
             (SettingValue::List(_), _) => OwnedValue::Other("a list"),
             (SettingValue::Map(map), _) => OwnedValue::Map(map.clone().into_iter().collect()),
@@ -130,6 +139,7 @@ impl SettingValue {
 pub(crate) enum OwnedValue {
     Str(String),
     Int(u64),
+    Bool(bool),
     Map(Vec<(String, String)>),
     Other(&'static str),
 }
@@ -139,6 +149,7 @@ impl OwnedValue {
         match self {
             OwnedValue::Str(s) => Value::Str(s),
             OwnedValue::Int(n) => Value::Int(*n),
+            OwnedValue::Bool(on) => Value::Bool(*on),
             OwnedValue::Map(map) => {
                 Value::Map(map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
             }

@@ -37,6 +37,9 @@ pub enum Kind {
     Segment,
     /// Space-separated names of the same form as [`Kind::Segment`].
     Segments,
+    /// A switch: `true` or `false` (in runtime settings also the strings `"true"` and
+    /// `"false"`).
+    Flag,
     /// A whole number of seconds within a range.
     Seconds {
         /// The smallest value accepted, inclusive.
@@ -59,6 +62,7 @@ impl Kind {
             Kind::Segment => "a name of letters, digits, `.`, `-` and `_`".into(),
             Kind::Segments => "space-separated names of letters, digits, `.`, `-` and `_`".into(),
             Kind::Choice(values) => format!("one of {}", list(values)),
+            Kind::Flag => "`true` or `false`".into(),
             Kind::Seconds { min, max } => format!("a whole number of seconds from {min} to {max}"),
         }
     }
@@ -350,6 +354,8 @@ pub enum Value<'a> {
     Ident(&'a str),
     /// A whole number.
     Int(u64),
+    /// `true` or `false`.
+    Bool(bool),
     /// `env("VAR")`.
     Env(&'a str),
     /// `{ name: "value", .. }`.
@@ -364,6 +370,7 @@ impl Value<'_> {
             Value::Str(_) => "a string".into(),
             Value::Ident(word) => format!("`{word}`"),
             Value::Int(_) => "a number".into(),
+            Value::Bool(_) => "a boolean".into(),
             Value::Env(_) => "`env(..)`".into(),
             Value::Map(_) => "a map".into(),
             Value::Other(what) => (*what).to_string(),
@@ -411,6 +418,8 @@ pub enum Checked {
     Env(String),
     /// A number of seconds within the key's range.
     Seconds(u64),
+    /// A switch, on or off.
+    Flag(bool),
 }
 
 /// Checks one value against its key. Every problem with the value is returned.
@@ -509,6 +518,12 @@ pub fn check_value_for(
         (Kind::Choice(values), Value::Str(word) | Value::Ident(word)) => {
             check_choice(key, values, word).map(Checked::Choice).map_err(|e| vec![e])
         }
+        (Kind::Flag, Value::Bool(on)) => Ok(Checked::Flag(*on)),
+        (Kind::Flag, Value::Str(word)) if origin == Origin::Settings => match *word {
+            "true" => Ok(Checked::Flag(true)),
+            "false" => Ok(Checked::Flag(false)),
+            _ => Err(wrong_kind()),
+        },
         (Kind::Seconds { min, max }, Value::Int(n)) => {
             if (min..=max).contains(n) {
                 Ok(Checked::Seconds(*n))
