@@ -113,7 +113,21 @@ macro_rules! keys {
 /// The values of `code_challenge_method` (PKCE); `plain` is refused with its own message.
 pub const CODE_CHALLENGE_METHODS: &[&str] = &["S256", "none"];
 /// The values of `token_endpoint_auth_method`.
-pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+pub const AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "tls_client_auth",
+    "self_signed_tls_client_auth",
+    "none",
+];
+/// The values of `client_assertion_alg`: how `private_key_jwt` assertions are signed.
+pub const CLIENT_ASSERTION_ALGS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA"];
+/// The values of `dpop_signing_alg`: how DPoP proofs are signed.
+pub const DPOP_SIGNING_ALGS: &[&str] = &["ES256", "PS256", "EdDSA"];
+/// The values of `security_profile`.
+pub const SECURITY_PROFILES: &[&str] = &["fapi2"];
 /// The values of `token_placement`; `uri` (and `url`, `query`) is refused with its own message.
 pub const TOKEN_PLACEMENTS: &[&str] = &["header", "body"];
 /// The values of `fetch_userinfo`.
@@ -158,8 +172,22 @@ keys! {
         "PKCE: `S256` (the default) or `none`.";
     TokenEndpointAuthMethod "token_endpoint_auth_method" Kind::Choice(AUTH_METHODS), "client_kwargs.token_endpoint_auth_method",
         "How the client authenticates at the token endpoint (default `client_secret_basic`).";
+    ClientAssertionAlg "client_assertion_alg" Kind::Choice(CLIENT_ASSERTION_ALGS), "(the key's algorithm in client_kwargs' client_auth_method)",
+        "`private_key_jwt`: the assertion's signing algorithm (default: from the key, `RS256` for RSA).";
     TokenPlacement "token_placement" Kind::Choice(TOKEN_PLACEMENTS), "client_kwargs.token_placement",
         "Where API calls carry the access token: `header` (the default) or `body`.";
+    Dpop "dpop" Kind::Flag, "(none)",
+        "DPoP (RFC 9449): sender-constrained tokens, a proof with every token, userinfo and API request (default `false`).";
+    DpopSigningAlg "dpop_signing_alg" Kind::Choice(DPOP_SIGNING_ALGS), "(none)",
+        "DPoP: how proofs are signed: `ES256` (the default), `PS256` or `EdDSA`.";
+    PushedAuthorizationRequests "pushed_authorization_requests" Kind::Flag, "(none)",
+        "PAR (RFC 9126): `true` pushes every authorization request; by default only when the provider requires it.";
+    PushedAuthorizationRequestEndpoint "pushed_authorization_request_endpoint" Kind::Url, "(none)",
+        "The PAR endpoint; overrides the discovered one.";
+    RevocationEndpoint "revocation_endpoint" Kind::Url, "(none: the url argument of revoke_token)",
+        "The token revocation endpoint (RFC 7009); overrides the discovered one.";
+    SecurityProfile "security_profile" Kind::Choice(SECURITY_PROFILES), "(none)",
+        "`fapi2`: the FAPI 2.0 Security Profile: PAR, PKCE, `iss`, strong client authentication and sender-constrained tokens, required.";
     FetchUserinfo "fetch_userinfo" Kind::Choice(FETCH_USERINFO), "(none: Authlib never calls userinfo on login)",
         "When a login calls the userinfo endpoint: `auto` (the default), `always` or `never`.";
     Leeway "leeway" Kind::Seconds { min: 0, max: 300 }, "client_kwargs.leeway and the leeway= argument",
@@ -252,7 +280,14 @@ impl Key {
                     | Key::RefreshTokenUrl
                     | Key::CodeChallengeMethod
                     | Key::TokenEndpointAuthMethod
+                    | Key::ClientAssertionAlg
                     | Key::TokenPlacement
+                    | Key::Dpop
+                    | Key::DpopSigningAlg
+                    | Key::PushedAuthorizationRequests
+                    | Key::PushedAuthorizationRequestEndpoint
+                    | Key::RevocationEndpoint
+                    | Key::SecurityProfile
                     | Key::Leeway
             )
     }
