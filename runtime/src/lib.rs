@@ -60,6 +60,8 @@ mod jwks;
 mod oidc;
 mod preset;
 mod refresh;
+mod revoke;
+mod service;
 mod stored;
 mod vault;
 // 6. session state
@@ -88,7 +90,7 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
-pub use client::UserApi;
+pub use client::{ServiceApi, UserApi};
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
     SignatureType, TokenPlacement,
@@ -108,6 +110,7 @@ pub use registry::{
     Client, OAuth1Client, OAuth1Provider, OpenIdProvider, Provider, ProviderInfo, ProviderSet,
     Registry, RegistryBuilder,
 };
+pub use revoke::TokenTypeHint;
 pub use seal::TOKEN_KEYS_VARIABLE;
 pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
