@@ -172,7 +172,7 @@ pub use vault::LoginRequired;
 /// | `authorize_params`, `access_token_params` | `{ name: "value", .. }` | none |
 /// | `api_base_url` | URL ending in `/`, or `env("VAR")` | none |
 /// | `server_metadata_url` | URL of the discovery document, or `env("VAR")` | none |
-/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL or `env("VAR")` | discovered |
+/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint`, `revocation_endpoint` | URL or `env("VAR")` | discovered |
 /// | `scope` | `"space separated tokens"` | none |
 /// | `code_challenge_method` | `S256` or `none` | `S256` |
 /// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
