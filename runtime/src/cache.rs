@@ -5,6 +5,8 @@
 //! tests can let it pass.
 
 use crate::error::Error;
+use crate::token::Token;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -148,5 +150,28 @@ impl RefetchGate {
                 true
             }
         }
+    }
+}
+
+/// The client credentials tokens of one provider, by scope (`""`: none asked for).
+#[derive(Default)]
+pub(crate) struct ServiceTokens {
+    tokens: Mutex<HashMap<String, Token>>,
+}
+
+impl ServiceTokens {
+    pub(crate) fn get(&self, scope: &str) -> Option<Token> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(scope)
+            .cloned()
+    }
+
+    pub(crate) fn put(&self, scope: &str, token: Token) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(scope.to_string(), token);
     }
 }

@@ -690,12 +690,12 @@ impl<P: Provider> Client<P> {
     /// # }
     /// ```
     pub fn service(&self) -> ServiceApi<'_> {
-        self.context.service(None)
+        ServiceApi::new(&self.context, None)
     }
     /// API calls with the client's own token for `scope` (space-separated); see
     /// [`ServiceApi`]. Each scope has its own token.
     pub fn service_with_scope<'a>(&'a self, scope: &'a str) -> ServiceApi<'a> {
-        self.context.service(Some(scope))
+        ServiceApi::new(&self.context, Some(scope))
     }
     /// Keeps `token` in the registry's token store for `user`, the application's key for the
     /// user (e.g. its account id), replacing the one there: after a login. API calls can then

@@ -10,36 +10,10 @@
 //! Tokens are kept in this process: every process fetches its own, which the grant allows
 //! (nothing is spent or rotated).
 
-use crate::client::ServiceApi;
 use crate::context::Context;
 use crate::error::Error;
 use crate::refresh::{run_hooks, TokenUpdate};
 use crate::token::Token;
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// The client credentials tokens of one provider, by scope (`""`: none asked for).
-#[derive(Default)]
-pub(crate) struct ServiceTokens {
-    tokens: Mutex<HashMap<String, Token>>,
-}
-
-impl ServiceTokens {
-    fn get(&self, scope: &str) -> Option<Token> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(scope)
-            .cloned()
-    }
-
-    fn put(&self, scope: &str, token: Token) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(scope.to_string(), token);
-    }
-}
 
 impl Context {
     /// A client credentials token for `scope`, from the cache while it is usable; `rejected`
@@ -94,10 +68,5 @@ impl Context {
                 Ok(token)
             })
             .await
-    }
-
-    /// The work of [`Client::service`](crate::Client::service).
-    pub(crate) fn service<'a>(&'a self, scope: Option<&'a str>) -> ServiceApi<'a> {
-        ServiceApi::new(self, scope)
     }
 }
