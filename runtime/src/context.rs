@@ -50,6 +50,8 @@ pub(crate) struct ProviderRuntime {
     pub discovery: Cached<Metadata>,
     pub jwks: Cached<KeySet>,
     pub jwks_gate: RefetchGate,
+    /// The `jti`s of the back-channel logout tokens accepted (see `backchannel`).
+    pub logout_jtis: crate::replay::ReplayCache,
 }
 
 /// A provider of a registry: the registry's shared state and the provider's place in it.
