@@ -520,8 +520,8 @@ impl<P: Provider> Client<P> {
     /// `sub` or a `sid`, an `events` object with the back-channel logout event (an object),
     /// no `nonce`, and a `jti` not accepted before (by this process, or by any with a shared
     /// token store). A refusal is [`Error::LogoutToken`], to be answered with
-    /// `400 invalid_request`; the ready-made handlers of
-    /// [`integrations`](crate::integrations) do that.
+    /// `400 invalid_request`; the ready-made handlers `integrations::axum::backchannel_logout`
+    /// and `integrations::actix::backchannel_logout` do that.
     pub async fn backchannel_logout(&self, logout_token: &str) -> Result<BackchannelLogout, Error>
     where
         P: OpenIdProvider,

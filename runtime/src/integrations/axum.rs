@@ -144,6 +144,40 @@ where
 
 /// [`backchannel_logout`] that deletes the logged-out sessions from the tower-sessions
 /// `store` (the sessions recorded with [`remember_session`]).
+///
+/// ```no_run
+/// use axum::{extract::Query, routing::get, Router};
+/// use oauth_clients::integrations::axum::{backchannel_logout_ending_sessions, remember_session};
+/// use oauth_clients::{oauth_clients, Callback, Error};
+/// use std::time::Duration;
+/// use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+///
+/// oauth_clients! {
+///     corp_sso {
+///         server_metadata_url: "https://sso.example.com/.well-known/openid-configuration",
+///         scope: "openid email",
+///     },
+/// }
+///
+/// async fn auth(session: Session, Query(callback): Query<Callback>) -> Result<String, Error> {
+///     let sso = Providers::corp_sso();
+///     let token = sso.authorize_access_token(&session, &callback).await?;
+///     // After any `cycle_id`: the id recorded is the one the logout deletes.
+///     remember_session(&sso, &token, &session, Duration::from_secs(7 * 86_400)).await?;
+///     Ok(format!("hello {}", sso.user(&token)?.sub()))
+/// }
+///
+/// let sessions = MemoryStore::default();
+/// let app: Router = Router::new()
+///     .route("/auth", get(auth))
+///     // Registered at the provider as the client's `backchannel_logout_uri`.
+///     .route(
+///         "/backchannel-logout",
+///         backchannel_logout_ending_sessions(Providers::corp_sso(), sessions.clone()),
+///     )
+///     .layer(SessionManagerLayer::new(sessions));
+/// # let _ = app;
+/// ```
 pub fn backchannel_logout_ending_sessions<P, S, St>(
     client: Client<P>,
     store: St,
