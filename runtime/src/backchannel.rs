@@ -338,7 +338,7 @@ impl Context {
             let before = entries.clone();
             change(&mut entries);
             if entries.len() > MAX_SESSIONS {
-                entries.sort_by(|a, b| b.until.cmp(&a.until));
+                entries.sort_by_key(|entry| std::cmp::Reverse(entry.until));
                 entries.truncate(MAX_SESSIONS);
             }
             if current.is_none() && entries.is_empty() {

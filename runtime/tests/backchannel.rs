@@ -219,6 +219,25 @@ async fn remembered_sessions_expire() {
 }
 
 #[tokio::test]
+async fn at_most_64_sessions_are_kept_per_user_the_longest_lived_ones() {
+    let provider = provider().await;
+    let registry = registry(&provider);
+    let idp = registry.client::<Idp>();
+    let alice = log_in(&provider, &registry, "alice").await;
+    // Session i lives i + 1 days; the first one recorded lives longest.
+    for i in (0..70u64).rev() {
+        idp.remember_session(&alice, &format!("s{i}"), DAY * (i as u32 + 1))
+            .await
+            .unwrap();
+    }
+    let token = logout_token(&provider, Some("alice"), None, |_, _, _| {});
+    let mut ended = idp.backchannel_logout(&token).await.unwrap().sessions;
+    ended.sort_by_key(|key| key[1..].parse::<u32>().unwrap());
+    let kept: Vec<String> = (6..70).map(|i| format!("s{i}")).collect();
+    assert_eq!(ended, kept);
+}
+
+#[tokio::test]
 async fn a_session_needs_a_validated_id_token_and_a_sane_key() {
     let provider = provider().await;
     let registry = registry(&provider);
