@@ -47,7 +47,8 @@ const MAX_SESSION_KEY: usize = 512;
 /// application's sessions it ends.
 ///
 /// `sessions` are the keys given to [`Client::remember_session`] for the token's `sid` (when
-/// it has one) or else for its `sub`, and not yet expired; they are removed from the index.
+/// it has one, with those of its `sub` whose login had no `sid`) or else for its `sub`, and
+/// not yet expired; they are removed from the index.
 /// Its `Debug` output does not show them (a session key is often a session cookie).
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -186,6 +187,9 @@ struct IndexEntry {
     key: String,
     /// When the entry expires (seconds since the epoch).
     until: u64,
+    /// In the `sub` index: the login's ID token had no `sid`, so no `sid` can name it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    no_sid: bool,
 }
 
 /// The store's "provider" column for one of this module's kinds of record: the provider's
@@ -367,17 +371,20 @@ impl Context {
         Err(self.index_error("the session index kept changing while it was written"))
     }
 
-    /// `(kind, store key)` of each index a login's claims go under.
-    fn index_keys(token: &Token) -> Option<(String, Vec<(&'static str, String)>)> {
+    /// `(kind, store key)` of each index a login's claims go under, and whether it has no
+    /// `sid`.
+    fn index_keys(token: &Token) -> Option<(Vec<(&'static str, String)>, bool)> {
         let info = token.userinfo.as_ref()?;
-        let iss = info.iss()?.to_string();
-        let mut keys = vec![("logout-sub", hashed(&iss, info.sub()))];
-        if let Some(sid) = info.get("sid").and_then(Value::as_str) {
-            if !sid.is_empty() {
-                keys.push(("logout-sid", hashed(&iss, sid)));
-            }
+        let iss = info.iss()?;
+        let mut keys = vec![("logout-sub", hashed(iss, info.sub()))];
+        let sid = info
+            .get("sid")
+            .and_then(Value::as_str)
+            .filter(|sid| !sid.is_empty());
+        if let Some(sid) = sid {
+            keys.push(("logout-sid", hashed(iss, sid)));
         }
-        Some((iss, keys))
+        Some((keys, sid.is_none()))
     }
 
     fn check_session_key(&self, session_key: &str) -> Result<(), Error> {
@@ -398,7 +405,7 @@ impl Context {
         ttl: Duration,
     ) -> Result<(), Error> {
         self.check_session_key(session_key)?;
-        let (_, keys) = Self::index_keys(token).ok_or(Error::IdToken {
+        let (keys, no_sid) = Self::index_keys(token).ok_or(Error::IdToken {
             provider: self.name(),
             reason: IdTokenError::Missing,
         })?;
@@ -409,6 +416,7 @@ impl Context {
                 entries.push(IndexEntry {
                     key: session_key.to_string(),
                     until,
+                    no_sid,
                 });
             })
             .await?;
@@ -422,7 +430,7 @@ impl Context {
         token: &Token,
         session_key: &str,
     ) -> Result<(), Error> {
-        let Some((_, keys)) = Self::index_keys(token) else {
+        let Some((keys, _)) = Self::index_keys(token) else {
             return Ok(());
         };
         for (kind, user) in keys {
@@ -441,18 +449,25 @@ impl Context {
     ) -> Result<BackchannelLogout, Error> {
         let claims = self.verify_logout_token(logout_token).await?;
         // §2.4: with a `sid`, that session of the provider's; with only a `sub`, every
-        // session of that user.
+        // session of that user. With both, the user's logins whose ID token had no `sid` end
+        // too: no `sid` can name them, and the provider says a session of theirs ended.
         let sessions: Vec<String> = match (&claims.sid, &claims.sub) {
             (Some(sid), sub) => {
                 let ended = self
                     .modify_index("logout-sid", &hashed(&claims.iss, sid), Vec::clear)
                     .await?;
-                let ended: Vec<String> = ended.into_iter().map(|entry| entry.key).collect();
+                let mut ended: Vec<String> = ended.into_iter().map(|entry| entry.key).collect();
                 if let Some(sub) = sub {
-                    self.modify_index("logout-sub", &hashed(&claims.iss, sub), |entries| {
-                        entries.retain(|entry| !ended.contains(&entry.key))
-                    })
-                    .await?;
+                    let before = self
+                        .modify_index("logout-sub", &hashed(&claims.iss, sub), |entries| {
+                            entries.retain(|entry| !entry.no_sid && !ended.contains(&entry.key))
+                        })
+                        .await?;
+                    for entry in before {
+                        if entry.no_sid && !ended.contains(&entry.key) {
+                            ended.push(entry.key);
+                        }
+                    }
                 }
                 ended
             }

@@ -189,6 +189,38 @@ async fn a_logout_ends_the_sessions_of_its_sid_or_of_its_sub() {
 }
 
 #[tokio::test]
+async fn a_login_without_sid_ends_with_any_session_of_its_user() {
+    // A provider whose ID tokens have no `sid`.
+    let provider = TestProvider::builder().start().await.unwrap();
+    let registry = registry(&provider);
+    let idp = registry.client::<Idp>();
+    let alice = log_in(&provider, &registry, "alice").await;
+    assert!(alice.userinfo.as_ref().unwrap().get("sid").is_none());
+    idp.remember_session(&alice, "no-sid", DAY).await.unwrap();
+    let bob = log_in(&provider, &registry, "bob").await;
+    idp.remember_session(&bob, "bob-no-sid", DAY).await.unwrap();
+    // A logout naming one of alice's provider sessions: no `sid` names hers, so it ends.
+    let token = logout_token(&provider, Some("alice"), Some("op-sid-9"), |_, _, _| {});
+    assert_eq!(
+        idp.backchannel_logout(&token).await.unwrap().sessions,
+        ["no-sid"]
+    );
+    // With a `sid` and no `sub`, nothing says whose it was: bob's session stays.
+    let token = logout_token(&provider, None, Some("op-sid-10"), |_, _, _| {});
+    assert!(idp
+        .backchannel_logout(&token)
+        .await
+        .unwrap()
+        .sessions
+        .is_empty());
+    let token = logout_token(&provider, Some("bob"), None, |_, _, _| {});
+    assert_eq!(
+        idp.backchannel_logout(&token).await.unwrap().sessions,
+        ["bob-no-sid"]
+    );
+}
+
+#[tokio::test]
 async fn remembered_sessions_expire() {
     let provider = provider().await;
     let clock = Arc::new(Mutex::new(SystemTime::now()));
