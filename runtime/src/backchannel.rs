@@ -246,12 +246,14 @@ impl Context {
             .unwrap_or(0)
             .saturating_add(config.leeway.as_secs());
         let id = hashed(&claims.iss, &claims.jti);
-        if !self.runtime().logout_jtis.first_use(&id, until, now) {
-            return Err(fail(LogoutTokenError::Replayed));
-        }
+        // The shared store first: when it fails, nothing is remembered, and the provider's
+        // retry is not taken for a replay.
         if self.vault().backend.process_key().is_none()
             && !self.first_use_in_store(&id, until).await?
         {
+            return Err(fail(LogoutTokenError::Replayed));
+        }
+        if !self.runtime().logout_jtis.first_use(&id, until, now) {
             return Err(fail(LogoutTokenError::Replayed));
         }
         Ok(claims)

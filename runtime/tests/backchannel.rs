@@ -371,10 +371,28 @@ async fn hostile_logout_tokens_are_refused_with_typed_errors() {
 /// process-local, so that registries need configured keys and share what they keep in it.
 /// It also keeps a copy of everything written, as a database dump would show it.
 #[derive(Clone)]
-struct Shared(Arc<MemoryStore>, Arc<Mutex<Vec<String>>>);
+/// Its switch makes every read and write fail (a store that is down).
+struct Shared(
+    Arc<MemoryStore>,
+    Arc<Mutex<Vec<String>>>,
+    Arc<std::sync::atomic::AtomicBool>,
+);
+
+impl Shared {
+    fn down(&self) -> bool {
+        self.2.load(Ordering::SeqCst)
+    }
+}
+
+fn unavailable<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
+    Box::pin(async { Err(oauth_clients::store::StoreError::new("the store is down")) })
+}
 
 impl TokenBackend for Shared {
     fn load<'a>(&'a self, provider: &'a str, user: &'a str) -> StoreFuture<'a, Option<Record>> {
+        if self.down() {
+            return unavailable();
+        }
         self.0.load(provider, user)
     }
     fn swap<'a>(
@@ -384,6 +402,9 @@ impl TokenBackend for Shared {
         expected: Option<u64>,
         record: &'a Record,
     ) -> StoreFuture<'a, bool> {
+        if self.down() {
+            return unavailable();
+        }
         self.1.lock().unwrap().push(format!(
             "{provider} {user} {}",
             String::from_utf8_lossy(&record.sealed)
@@ -424,7 +445,7 @@ impl TokenBackend for Shared {
 #[tokio::test]
 async fn a_shared_store_shares_the_index_and_refuses_a_replay_in_another_process() {
     let provider = provider().await;
-    let store = Shared(Arc::new(MemoryStore::new()), Arc::default());
+    let store = Shared(Arc::new(MemoryStore::new()), Arc::default(), Arc::default());
     let process = || {
         Providers::builder()
             .settings(provider.oidc_settings_for("idp"))
@@ -457,6 +478,23 @@ async fn a_shared_store_shares_the_index_and_refuses_a_replay_in_another_process
         refusal(first.client::<Idp>().backchannel_logout(&token).await),
         LogoutTokenError::Replayed
     );
+    // A token that arrives while the store is down is refused without being remembered:
+    // the provider's retry passes.
+    let retried = logout_token(&provider, Some("bob"), None, |_, _, _| {});
+    store.2.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        first.client::<Idp>().backchannel_logout(&retried).await,
+        Err(Error::TokenStore {
+            provider: "idp",
+            ..
+        })
+    ));
+    store.2.store(false, Ordering::SeqCst);
+    assert!(first
+        .client::<Idp>()
+        .backchannel_logout(&retried)
+        .await
+        .is_ok());
     // The index and the replay records were written to the store, and nothing there shows
     // a session key, a `sub`, a `sid` or a `jti` in clear.
     let written = store.1.lock().unwrap().clone();
