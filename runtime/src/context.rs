@@ -52,6 +52,8 @@ pub(crate) struct ProviderRuntime {
     pub jwks_gate: RefetchGate,
     /// The `jti`s of the back-channel logout tokens accepted (see `backchannel`).
     pub logout_jtis: crate::replay::ReplayCache,
+    /// The client's own tokens (client credentials grant), by scope.
+    pub service_tokens: crate::service::ServiceTokens,
 }
 
 /// A provider of a registry: the registry's shared state and the provider's place in it.

@@ -148,6 +148,16 @@ const provider = new oidc.Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
     },
+    // issue 17: client credentials. A service client with no user and no redirect.
+    {
+      client_id: 'rp-service',
+      client_secret: 'rp-service-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'api:read api:write',
+    },
     ...backchannelLogoutClients,
   ],
   jwks: { keys: [signingKey, ecSigningKey] },
@@ -158,8 +168,10 @@ const provider = new oidc.Provider(issuer, {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     revocation: { enabled: true },
+    clientCredentials: { enabled: true },
     ...backchannelLogoutFeatures,
   },
+  scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no
   // access token is issued with them.
   ...(tenant ? { conformIdTokenClaims: false } : {}),
@@ -209,6 +221,29 @@ provider.use(async (ctx, next) => {
     else auth = ' client_auth=none';
   }
   console.log(`request ${ctx.method} ${ctx.path} ${ctx.status}${auth}`);
+});
+
+// issue 17: revocation and client credentials. A resource the tests call with the tokens the
+// provider issued: it looks the token up in oidc-provider's own storage (a client credentials
+// token, or a user's access token) and names its client and scope; 401 when the token is
+// unknown, expired or revoked.
+provider.use(async (ctx, next) => {
+  if (ctx.path !== '/api/whoami') {
+    await next();
+    return;
+  }
+  const presented = /^bearer (.+)$/i.exec(ctx.get('authorization') ?? '')?.[1];
+  const token = presented
+    ? ((await provider.ClientCredentials.find(presented))
+      ?? (await provider.AccessToken.find(presented)))
+    : undefined;
+  if (!token || token.isExpired) {
+    ctx.status = 401;
+    ctx.set('www-authenticate', 'Bearer error="invalid_token"');
+    ctx.body = { error: 'invalid_token' };
+    return;
+  }
+  ctx.body = { client_id: token.clientId, scope: token.scope ?? '', kind: token.kind };
 });
 
 for (const event of [
