@@ -50,6 +50,8 @@ pub(crate) struct ProviderRuntime {
     pub discovery: Cached<Metadata>,
     pub jwks: Cached<KeySet>,
     pub jwks_gate: RefetchGate,
+    /// The `jti`s of the back-channel logout tokens accepted (see `backchannel`).
+    pub logout_jtis: crate::replay::ReplayCache,
     /// The client's own tokens (client credentials grant), by scope.
     pub service_tokens: crate::cache::ServiceTokens,
 }

@@ -293,6 +293,15 @@ pub enum Error {
         /// Why the ID token was refused.
         reason: IdTokenError,
     },
+    /// A back-channel logout token (OpenID Connect Back-Channel Logout 1.0) was refused; the
+    /// provider is not told more than `400 invalid_request`.
+    #[error("provider `{provider}`: {reason}")]
+    LogoutToken {
+        /// The provider's name.
+        provider: &'static str,
+        /// Why the logout token was refused.
+        reason: LogoutTokenError,
+    },
     /// The userinfo endpoint answered for another user than the ID token's.
     #[error("the userinfo of provider `{provider}` is for another subject than the ID token")]
     UserinfoSubjectMismatch {
@@ -416,7 +425,8 @@ impl Error {
             | Error::UnknownRequestToken { .. }
             | Error::ExpiredRequestToken { .. }
             | Error::ReplayedRequestToken { .. }
-            | Error::MissingVerifier { .. } => 400,
+            | Error::MissingVerifier { .. }
+            | Error::LogoutToken { .. } => 400,
             Error::Authorization { .. }
             | Error::TokenExpired { .. }
             | Error::NoStoredToken { .. }
@@ -486,6 +496,7 @@ impl Error {
             Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
             Error::MissingIssuer { .. } => ErrorKind::MissingIssuer,
             Error::IdToken { .. } => ErrorKind::IdToken,
+            Error::LogoutToken { .. } => ErrorKind::LogoutToken,
             Error::UserinfoSubjectMismatch { .. } => ErrorKind::UserinfoSubjectMismatch,
             Error::InvalidUserinfo { .. } => ErrorKind::InvalidUserinfo,
             Error::TokenUpdateHook { .. } => ErrorKind::TokenUpdateHook,
@@ -528,6 +539,7 @@ impl Error {
             | Error::IssuerMismatch { provider, .. }
             | Error::MissingIssuer { provider }
             | Error::IdToken { provider, .. }
+            | Error::LogoutToken { provider, .. }
             | Error::UserinfoSubjectMismatch { provider }
             | Error::InvalidUserinfo { provider, .. }
             | Error::TokenUpdateHook { provider, .. }
@@ -691,6 +703,8 @@ pub enum ErrorKind {
     MissingIssuer,
     /// [`Error::IdToken`]: `id_token`.
     IdToken,
+    /// [`Error::LogoutToken`]: `logout_token`.
+    LogoutToken,
     /// [`Error::UserinfoSubjectMismatch`]: `userinfo_subject_mismatch`.
     UserinfoSubjectMismatch,
     /// [`Error::InvalidUserinfo`]: `invalid_userinfo`.
@@ -746,6 +760,7 @@ impl ErrorKind {
             ErrorKind::IssuerMismatch => "issuer_mismatch",
             ErrorKind::MissingIssuer => "missing_issuer",
             ErrorKind::IdToken => "id_token",
+            ErrorKind::LogoutToken => "logout_token",
             ErrorKind::UserinfoSubjectMismatch => "userinfo_subject_mismatch",
             ErrorKind::InvalidUserinfo => "invalid_userinfo",
             ErrorKind::TokenUpdateHook => "token_update_hook",
@@ -956,6 +971,125 @@ pub enum IdTokenError {
     },
 }
 
+/// Why a back-channel logout token was refused (OpenID Connect Back-Channel Logout 1.0
+/// §2.6). The checks it shares with ID tokens (header, signature, `iss`, `aud`, times) have
+/// the same names as in [`IdTokenError`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogoutTokenError {
+    /// Larger than 64 KiB.
+    #[error("the logout token is larger than {} bytes", MAX_ID_TOKEN)]
+    TooLarge,
+    /// Not a compact JWS of JSON objects, or a claim has the wrong type; the text says what.
+    #[error("the logout token is malformed: {0}")]
+    Malformed(String),
+    /// `alg` is `none` or missing, or the signature is empty; the `alg` found.
+    #[error("the logout token is not signed (`alg: {0}`)")]
+    Unsigned(String),
+    /// Signed with an algorithm the provider's ID tokens may not use; the algorithm found.
+    #[error("the logout token's algorithm `{0}` is not allowed")]
+    DisallowedAlg(String),
+    /// The header's `typ` is neither `logout+jwt` nor a plain `JWT`, or it has `cty`; the
+    /// header parameter and its value.
+    #[error("the logout token is not a logout JWT (`{0}`)")]
+    UnexpectedType(String),
+    /// The header has `crit`; its value.
+    #[error("the logout token has critical header parameters that are not understood: {0}")]
+    UnsupportedCritical(String),
+    /// Signed with a key the provider does not publish; the key id, or `(none)`.
+    #[error("the logout token's signing key `{0}` is not among the provider's keys")]
+    UnknownKey(String),
+    /// The signature does not verify.
+    #[error("the logout token's signature is invalid")]
+    BadSignature,
+    /// A required claim (`iss`, `aud`, `iat`, `exp` or `jti`) is missing; its name.
+    #[error("the logout token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    /// `iss` is not the provider's issuer.
+    #[error("the logout token's issuer `{found}` is not `{expected}`")]
+    WrongIssuer {
+        /// The provider's issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// The user's tenant (`tid`) is not on the provider's `allowed_tenants`; the tenant.
+    #[error("the logout token's tenant `{0}` is not allowed")]
+    TenantNotAllowed(String),
+    /// `aud` does not include this client's id.
+    #[error("the logout token's audience does not include this client")]
+    WrongAudience,
+    /// Several audiences, and no `azp` claim.
+    #[error("the logout token has several audiences but no `azp` claim")]
+    MissingAuthorizedParty,
+    /// `azp` is not this client's id.
+    #[error("the logout token's `azp` is not this client")]
+    WrongAuthorizedParty,
+    /// `exp` is past by more than the provider's `leeway`.
+    #[error("the logout token expired")]
+    Expired,
+    /// `iat` is ahead of now by more than the provider's `leeway`.
+    #[error("the logout token was issued in the future (`iat` beyond the leeway)")]
+    IssuedInFuture,
+    /// `nbf` is ahead of now by more than the provider's `leeway`.
+    #[error("the logout token is not valid yet (`nbf` beyond the leeway)")]
+    NotYetValid,
+    /// Neither `sub` nor `sid`: no session or user to log out (§2.4).
+    #[error("the logout token has neither `sub` nor `sid`")]
+    MissingSubject,
+    /// `events` is missing, or has no `http://schemas.openid.net/event/backchannel-logout`
+    /// member (§2.4).
+    #[error("the logout token has no back-channel logout event")]
+    MissingEvent,
+    /// `events` is not a JSON object, or the back-channel logout event's value is not one;
+    /// the text says which.
+    #[error("the logout token's `events` is malformed: {0}")]
+    MalformedEvent(String),
+    /// The token has a `nonce`, which a logout token must not have (§2.4), so that an ID
+    /// token cannot pass as one.
+    #[error("the logout token has a `nonce`")]
+    HasNonce,
+    /// Another logout token with the same `jti` from this issuer was accepted before, here
+    /// or (with a shared token store) by another process.
+    #[error("the logout token was already received (replayed `jti`)")]
+    Replayed,
+}
+
+impl From<IdTokenError> for LogoutTokenError {
+    fn from(reason: IdTokenError) -> Self {
+        match reason {
+            IdTokenError::TooLarge => LogoutTokenError::TooLarge,
+            IdTokenError::Malformed(text) => LogoutTokenError::Malformed(text),
+            IdTokenError::Unsigned(alg) => LogoutTokenError::Unsigned(alg),
+            IdTokenError::DisallowedAlg(alg) => LogoutTokenError::DisallowedAlg(alg),
+            IdTokenError::UnexpectedType(typ) => LogoutTokenError::UnexpectedType(typ),
+            IdTokenError::UnsupportedCritical(crit) => LogoutTokenError::UnsupportedCritical(crit),
+            IdTokenError::UnknownKey(kid) => LogoutTokenError::UnknownKey(kid),
+            IdTokenError::BadSignature => LogoutTokenError::BadSignature,
+            IdTokenError::MissingClaim(name) => LogoutTokenError::MissingClaim(name),
+            IdTokenError::WrongIssuer { expected, found } => {
+                LogoutTokenError::WrongIssuer { expected, found }
+            }
+            IdTokenError::TenantNotAllowed(tid) => LogoutTokenError::TenantNotAllowed(tid),
+            IdTokenError::WrongAudience => LogoutTokenError::WrongAudience,
+            IdTokenError::MissingAuthorizedParty => LogoutTokenError::MissingAuthorizedParty,
+            IdTokenError::WrongAuthorizedParty => LogoutTokenError::WrongAuthorizedParty,
+            IdTokenError::Expired => LogoutTokenError::Expired,
+            IdTokenError::IssuedInFuture => LogoutTokenError::IssuedInFuture,
+            IdTokenError::NotYetValid => LogoutTokenError::NotYetValid,
+            // Checks of ID tokens only, which the logout token's path never makes.
+            other @ (IdTokenError::MissingNonce
+            | IdTokenError::WrongNonce
+            | IdTokenError::AtHashMismatch
+            | IdTokenError::Missing
+            | IdTokenError::RefreshChanged(_)
+            | IdTokenError::WrongHostedDomain { .. }) => {
+                LogoutTokenError::Malformed(other.to_string())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1101,6 +1235,13 @@ mod tests {
                     reason: crate::IdTokenError::Expired,
                 },
                 "id_token",
+            ),
+            (
+                Error::LogoutToken {
+                    provider: "p",
+                    reason: LogoutTokenError::Replayed,
+                },
+                "logout_token",
             ),
             (
                 Error::UserinfoSubjectMismatch { provider: "p" },

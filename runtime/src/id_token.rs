@@ -201,6 +201,11 @@ pub(crate) struct Parsed<'t> {
 }
 
 impl Parsed<'_> {
+    /// The claims, as decoded (not checked yet).
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
     /// The key id the header names, if any.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
@@ -222,6 +227,18 @@ impl Parsed<'_> {
 pub(crate) fn parse<'t>(
     id_token: &'t str,
     expected: &Expectations<'_>,
+) -> Result<Parsed<'t>, IdTokenError> {
+    parse_typed(id_token, expected, None)
+}
+
+/// Step 1 for another JWT of the provider's, signed like its ID tokens: `explicit_typ` is the
+/// one explicit `typ` accepted besides the plain ones (a logout token's `logout+jwt`, also as
+/// `application/logout+jwt`, RFC 7515 §4.1.9). ID tokens go through [`parse`], which accepts
+/// none.
+pub(crate) fn parse_typed<'t>(
+    id_token: &'t str,
+    expected: &Expectations<'_>,
+    explicit_typ: Option<&str>,
 ) -> Result<Parsed<'t>, IdTokenError> {
     if id_token.len() > MAX_ID_TOKEN {
         return Err(IdTokenError::TooLarge);
@@ -251,6 +268,14 @@ pub(crate) fn parse<'t>(
             ["JWT", "application/jwt", "JOSE", "application/jose"]
                 .iter()
                 .any(|plain| typ.eq_ignore_ascii_case(plain))
+                || explicit_typ.is_some_and(|explicit| {
+                    // `application/` may be left out of a media type (RFC 7515 §4.1.9).
+                    let media = match typ.get(..12) {
+                        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+                        _ => typ,
+                    };
+                    media.eq_ignore_ascii_case(explicit)
+                })
         });
         if !plain {
             return Err(IdTokenError::UnexpectedType(format!("typ: {typ}")));
@@ -310,6 +335,56 @@ pub(crate) fn check_signature(parsed: &Parsed<'_>, keys: &KeySet) -> Result<(), 
     )
 }
 
+/// The claims every JWT the provider signs for this client is checked for, at `now`: `iss`
+/// exactly the expected issuer, `aud` containing the client id (and `azp`, when there or when
+/// there are several audiences, the client id), `exp` and `iat` present, and `exp`, `iat` and
+/// `nbf` within the leeway (Core §3.1.3.7 steps 2 to 4, 9 and 10, in that order). ID tokens
+/// ([`check_claims`]) and logout tokens (Back-Channel Logout §2.6 step 4) share it.
+pub(crate) fn check_issued(
+    claims: &Map<String, Value>,
+    expected: &Expectations<'_>,
+    now: i64,
+) -> Result<(), IdTokenError> {
+    let text = |name: &'static str| match claims.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+        Some(Value::String(_)) => Err(IdTokenError::Malformed(format!("`{name}` is empty"))),
+        None | Some(Value::Null) => Err(IdTokenError::MissingClaim(name)),
+        Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
+    };
+    let optional_text = |name: &'static str| match claims.get(name) {
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
+    };
+    let iss = text("iss")?;
+    let not_audiences =
+        || IdTokenError::Malformed("`aud` is not a string or a list of strings".into());
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(aud)) => vec![aud.as_str()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|aud| aud.as_str().ok_or_else(not_audiences))
+            .collect::<Result<_, _>>()?,
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => return Err(not_audiences()),
+    };
+    if audiences.is_empty() {
+        return Err(IdTokenError::MissingClaim("aud"));
+    }
+    let times = Times::read(claims)?;
+    expected.issuer.check(iss, claims)?;
+    if !audiences.contains(&expected.client_id) {
+        return Err(IdTokenError::WrongAudience);
+    }
+    match optional_text("azp")? {
+        Some(azp) if azp != expected.client_id => return Err(IdTokenError::WrongAuthorizedParty),
+        None if audiences.len() > 1 => return Err(IdTokenError::MissingAuthorizedParty),
+        _ => {}
+    }
+    times.check(now, expected.leeway)?;
+    Ok(())
+}
+
 /// Step 3, once the signature passed: the claims, at `now` (seconds since the epoch). The
 /// claims on success, which always have a non-empty `sub`.
 pub(crate) fn check_claims(
@@ -329,33 +404,9 @@ pub(crate) fn check_claims(
         None | Some(Value::Null) => Ok(None),
         Some(_) => Err(IdTokenError::Malformed(format!("`{name}` is not a string"))),
     };
-    let iss = text("iss")?;
+    text("iss")?;
     text("sub")?;
-    let not_audiences =
-        || IdTokenError::Malformed("`aud` is not a string or a list of strings".into());
-    let audiences: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(aud)) => vec![aud.as_str()],
-        Some(Value::Array(list)) => list
-            .iter()
-            .map(|aud| aud.as_str().ok_or_else(not_audiences))
-            .collect::<Result<_, _>>()?,
-        None | Some(Value::Null) => Vec::new(),
-        Some(_) => return Err(not_audiences()),
-    };
-    if audiences.is_empty() {
-        return Err(IdTokenError::MissingClaim("aud"));
-    }
-    let times = Times::read(&claims)?;
-    expected.issuer.check(iss, &claims)?;
-    if !audiences.contains(&expected.client_id) {
-        return Err(IdTokenError::WrongAudience);
-    }
-    match optional_text("azp")? {
-        Some(azp) if azp != expected.client_id => return Err(IdTokenError::WrongAuthorizedParty),
-        None if audiences.len() > 1 => return Err(IdTokenError::MissingAuthorizedParty),
-        _ => {}
-    }
-    times.check(now, expected.leeway)?;
+    check_issued(&claims, expected, now)?;
     match (&expected.nonce, optional_text("nonce")?) {
         (NonceRule::Equals(_), None) => return Err(IdTokenError::MissingNonce),
         (NonceRule::Equals(expected), Some(found)) if *expected != found => {
@@ -617,6 +668,8 @@ mod table {
             ("alg the metadata does not allow", json!({"alg": "RS256"}), |_, _, _| {}, Err(IdTokenError::DisallowedAlg("RS256".into()))),
             ("no metadata: RS256 only", es256(), |_, _, e| e.allowed_algs = &[], Err(IdTokenError::DisallowedAlg("ES256".into()))),
             ("typ of an access token", es256(), |h, _, _| h["typ"] = json!("at+jwt"), Err(IdTokenError::UnexpectedType("typ: \"at+jwt\"".into()))),
+            ("typ of a logout token", es256(), |h, _, _| h["typ"] = json!("logout+jwt"), Err(IdTokenError::UnexpectedType("typ: \"logout+jwt\"".into()))),
+            ("typ of a logout token, as a media type", es256(), |h, _, _| h["typ"] = json!("application/logout+jwt"), Err(IdTokenError::UnexpectedType("typ: \"application/logout+jwt\"".into()))),
             ("nested token", es256(), |h, _, _| h["cty"] = json!("JWT"), Err(IdTokenError::UnexpectedType("cty: \"JWT\"".into()))),
             ("critical extension", es256(), |h, _, _| h["crit"] = json!(["exp"]), Err(IdTokenError::UnsupportedCritical("[\"exp\"]".into()))),
             ("key id not published", es256(), |h, _, _| h["kid"] = json!("ec-2"), Err(IdTokenError::UnknownKey("ec-2".into()))),

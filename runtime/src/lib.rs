@@ -52,6 +52,7 @@ mod token_response;
 // 4. transport and caches
 mod cache;
 mod http;
+mod replay;
 // 5. provider services, over one provider's context
 mod context;
 mod discovery;
@@ -69,6 +70,7 @@ mod session;
 mod state;
 // 7. flows
 mod api;
+mod backchannel;
 mod flow;
 mod identity;
 mod logout;
@@ -90,14 +92,15 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
+pub use backchannel::{BackchannelLogout, BACKCHANNEL_LOGOUT_EVENT};
 pub use client::{ServiceApi, UserApi};
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
     SignatureType, TokenPlacement,
 };
 pub use error::{
-    ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, IdTokenError, Origin, Problem,
-    SessionError,
+    ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, IdTokenError, LogoutTokenError, Origin,
+    Problem, SessionError,
 };
 pub use flow::{AuthorizeRequest, Callback, Redirect};
 pub use http::TlsRoots;

@@ -45,24 +45,37 @@ impl Context {
         };
         let parsed = id_token::parse(id_token, &expected).map_err(fail)?;
         // The signature, before anything in the claims is believed or reported on.
-        if parsed.is_hmac() {
-            id_token::check_hmac(&parsed, expected.client_secret).map_err(fail)?;
-        } else {
-            let unknown = || IdTokenError::UnknownKey(parsed.kid().unwrap_or("(none)").into());
-            let outcome = match id_token::check_signature(&parsed, &*self.jwks().await?) {
-                Err(JwsRefusal::NoKey) => match self.jwks_for_unknown_key().await {
-                    Some(keys) => id_token::check_signature(&parsed, &keys),
-                    None => return Err(fail(unknown())),
-                },
-                outcome => outcome,
-            };
-            match outcome {
-                Ok(()) => {}
-                Err(JwsRefusal::NoKey) => return Err(fail(unknown())),
-                Err(JwsRefusal::BadSignature) => return Err(fail(IdTokenError::BadSignature)),
-            }
+        if let Err(refused) = self.check_jwt_signature(&parsed, &expected).await? {
+            return Err(fail(refused));
         }
         id_token::check_claims(parsed, &expected, self.now_secs() as i64).map_err(fail)
+    }
+
+    /// Checks the signature of a JWT the provider signs like its ID tokens: HMAC with the
+    /// client secret, or else with the provider's keys (cached; fetched once more if the token
+    /// names a key they lack). The outer error is a failure to get the keys, the inner one the
+    /// refusal.
+    pub(crate) async fn check_jwt_signature(
+        &self,
+        parsed: &id_token::Parsed<'_>,
+        expected: &Expectations<'_>,
+    ) -> Result<Result<(), IdTokenError>, Error> {
+        if parsed.is_hmac() {
+            return Ok(id_token::check_hmac(parsed, expected.client_secret));
+        }
+        let unknown = || IdTokenError::UnknownKey(parsed.kid().unwrap_or("(none)").into());
+        let outcome = match id_token::check_signature(parsed, &*self.jwks().await?) {
+            Err(JwsRefusal::NoKey) => match self.jwks_for_unknown_key().await {
+                Some(keys) => id_token::check_signature(parsed, &keys),
+                None => return Ok(Err(unknown())),
+            },
+            outcome => outcome,
+        };
+        Ok(match outcome {
+            Ok(()) => Ok(()),
+            Err(JwsRefusal::NoKey) => Err(unknown()),
+            Err(JwsRefusal::BadSignature) => Err(IdTokenError::BadSignature),
+        })
     }
 
     /// What an OpenID Connect login adds to the token: a validated ID token, and the user's

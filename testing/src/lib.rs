@@ -497,6 +497,27 @@ impl TestProvider {
         *active = (*active + 1) % self.shared.keys.len();
     }
 
+    /// Signs a JWT as the provider signs its ID tokens, with `parts`' header and claims as
+    /// given and `parts.signing` (e.g. [`Signing::ActiveKey`], whose id is
+    /// [`active_key_id`](Self::active_key_id); [`Signing::Corrupt`] for a forgery): for the
+    /// other tokens a provider signs, such as the back-channel logout tokens it POSTs to an
+    /// application.
+    pub fn sign_jwt(&self, parts: IdTokenParts) -> String {
+        let active = *lock(&self.shared.active_key);
+        server::sign(
+            &self.shared,
+            active,
+            self.shared.behaviour().sign_es256,
+            parts,
+        )
+    }
+
+    /// The key id (`kid`) of the RSA key the provider signs with now.
+    pub fn active_key_id(&self) -> String {
+        let active = *lock(&self.shared.active_key);
+        self.shared.keys[active].0.to_string()
+    }
+
     /// Settings that point the declared provider `name` at this provider, with the default
     /// client's credentials.
     pub fn settings_for(&self, name: &str) -> Settings {

@@ -794,7 +794,7 @@ fn id_token(
     sign(shared, active, behaviour.sign_es256, parts)
 }
 
-fn sign(shared: &Shared, active: usize, es256: bool, parts: IdTokenParts) -> String {
+pub(crate) fn sign(shared: &Shared, active: usize, es256: bool, parts: IdTokenParts) -> String {
     let input = format!(
         "{}.{}",
         b64(Value::Object(parts.header).to_string().as_bytes()),

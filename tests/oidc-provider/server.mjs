@@ -2,7 +2,7 @@
 // oauth-clients against.
 //
 //   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--issuer-path PATH]
-//                   [--tenant TID] [--exit-with-stdin]
+//                   [--tenant TID] [--backchannel-logout-uri URL] [--exit-with-stdin]
 //
 // Every option may also come from the environment: PORT, KID, KEY_FILE, ISSUER_PATH, TENANT,
 // EXIT_WITH_STDIN=1.
@@ -99,6 +99,29 @@ const common = {
   response_types: ['code'],
 };
 
+// issue 17: back-channel logout. With --backchannel-logout-uri URL (or BACKCHANNEL_LOGOUT_URI),
+// OpenID Connect Back-Channel Logout 1.0 is on, and the client `rp-bclogout` has that URL as its
+// `backchannel_logout_uri` with `backchannel_logout_session_required` (its ID tokens carry
+// `sid`): ending a session at the provider POSTs a logout token there.
+const backchannelLogoutUri = option('backchannel-logout-uri', 'BACKCHANNEL_LOGOUT_URI');
+const backchannelLogoutClients = backchannelLogoutUri ? [{
+  ...common,
+  client_id: 'rp-bclogout',
+  client_secret: 'rp-bclogout-secret',
+  token_endpoint_auth_method: 'client_secret_basic',
+  backchannel_logout_uri: backchannelLogoutUri,
+  backchannel_logout_session_required: true,
+}] : [];
+const backchannelLogoutFeatures = backchannelLogoutUri
+  ? { backchannelLogout: { enabled: true } } : {};
+// oidc-provider's outgoing requests refuse special-use addresses, loopback included (its SSRF
+// protection, a dispatcher it passes to `fetch`); the test's receiver is on loopback, so with
+// this option they go without it.
+const backchannelLogoutConfig = backchannelLogoutUri ? {
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
+} : {};
+// issue 17: end of back-channel logout.
+
 const provider = new oidc.Provider(issuer, {
   clients: [
     {
@@ -135,15 +158,18 @@ const provider = new oidc.Provider(issuer, {
       redirect_uris: [],
       scope: 'api:read api:write',
     },
+    ...backchannelLogoutClients,
   ],
   jwks: { keys: [signingKey, ecSigningKey] },
   cookies: { keys: ['oauth-clients-interop-cookie-key'] },
+  ...backchannelLogoutConfig,
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     revocation: { enabled: true },
     clientCredentials: { enabled: true },
+    ...backchannelLogoutFeatures,
   },
   scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no
@@ -229,6 +255,7 @@ for (const event of [
   'jwks.error',
   'discovery.error',
   'revocation.error',
+  'backchannel.error',
 ]) {
   provider.on(event, (ctx, error) => {
     const detail = error?.error_description ? ` (${error.error_description})` : '';

@@ -236,6 +236,29 @@ impl OidcProvider {
     }
 
     pub async fn start_on(port: u16, shape: Option<Shape>) -> Result<OidcProvider, StartError> {
+        OidcProvider::start_with(port, shape, &[]).await
+    }
+
+    /// Starts a provider on a free loopback port with more `server.mjs` options, e.g.
+    /// `["--backchannel-logout-uri", url]`. A [`restart`](Self::restart) leaves them out.
+    pub async fn start_with_options(options: &[&str]) -> OidcProvider {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match OidcProvider::start_with(port, None, options).await {
+                Ok(provider) => return provider,
+                Err(StartError::PortTaken) => last = format!("port {port} was taken"),
+                Err(StartError::Failed(message)) => panic!("{message}"),
+            }
+        }
+        panic!("could not start oidc-provider on a free port: {last}");
+    }
+
+    pub async fn start_with(
+        port: u16,
+        shape: Option<Shape>,
+        options: &[&str],
+    ) -> Result<OidcProvider, StartError> {
         ensure_installed();
         let kid = next_kid(port);
         let shape_args = match &shape {
@@ -253,7 +276,9 @@ impl OidcProvider {
                 "--exit-with-stdin",
             ])
             .args(&shape_args)
+            .args(options)
             .current_dir(provider_dir())
+            .env_remove("BACKCHANNEL_LOGOUT_URI")
             .env_remove("KEY_FILE")
             .env_remove("TENANT")
             .env_remove("ISSUER_PATH")
