@@ -67,10 +67,12 @@ mod session;
 mod state;
 // 7. flows
 mod api;
+mod fapi;
 mod flow;
 mod identity;
 mod logout;
 mod oauth1_flow;
+mod par;
 // 8. the typed facade
 mod client;
 mod registry;
@@ -90,8 +92,8 @@ pub mod integrations {
 pub use api::{ApiRequest, ApiResponse};
 pub use client::UserApi;
 pub use config::{
-    AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
-    SignatureType, TokenPlacement,
+    AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SecurityProfile,
+    SignatureMethod, SignatureType, TokenPlacement,
 };
 pub use error::{
     ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, IdTokenError, Origin, Problem,
