@@ -49,6 +49,7 @@
 mod backend;
 mod login;
 mod oauth1;
+mod par;
 mod server;
 
 pub use backend::check_token_backend;
@@ -57,6 +58,7 @@ pub use oauth1::{CallbackConfirmation, OAuth1Behaviour, OAuth1EndpointBehaviour,
 use oauth_clients::Settings;
 use openidconnect::core::CoreRsaPrivateSigningKey;
 use openidconnect::JsonWebKeyId;
+pub use par::ParBehaviour;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -188,6 +190,9 @@ pub struct Behaviour {
     pub form_post_user: Option<String>,
     /// How the OAuth 1.0a endpoints under `/oauth1/` behave (default: well).
     pub oauth1: OAuth1Behaviour,
+    /// How the pushed authorization request endpoint (`/par`, RFC 9126) behaves (default:
+    /// well, advertised and not required).
+    pub par: ParBehaviour,
 }
 
 /// What the authorization response carries as `iss`.
@@ -303,6 +308,7 @@ impl Default for Behaviour {
             token_endless: false,
             form_post_user: None,
             oauth1: OAuth1Behaviour::default(),
+            par: ParBehaviour::default(),
         }
     }
 }
@@ -396,6 +402,7 @@ impl TestProviderBuilder {
             signed_secret_keys: self.signed_secret_keys.into_iter().collect(),
             grants: Mutex::new(Grants::default()),
             oauth1: Mutex::new(oauth1::Grants::default()),
+            par: Mutex::new(par::Pushed::default()),
             counts: Mutex::new(BTreeMap::new()),
         });
         let router = server::router(shared.clone());
@@ -534,6 +541,15 @@ impl TestProvider {
             .unwrap_or(0)
     }
 
+    /// The parameters of every request pushed to `/par` (RFC 9126), in order, without
+    /// `client_secret`. The endpoint counts `"par"` for every request, and
+    /// `"par.auth.<method>"` for each that authenticated; the authorization endpoint counts
+    /// `"authorize.request_uri"` for each request with a `request_uri` and
+    /// `"authorize.expired_request_uri"` for each it sent back as expired.
+    pub fn pushed_requests(&self) -> Vec<BTreeMap<String, String>> {
+        lock(&self.shared.par).received.clone()
+    }
+
     /// Every counter.
     pub fn counts(&self) -> BTreeMap<String, usize> {
         lock(&self.shared.counts).clone()
@@ -635,6 +651,8 @@ pub(crate) struct Shared {
     grants: Mutex<Grants>,
     /// What the OAuth 1.0a endpoints issued and saw.
     oauth1: Mutex<oauth1::Grants>,
+    /// What the pushed authorization request endpoint received and handed out.
+    par: Mutex<par::Pushed>,
     counts: Mutex<BTreeMap<String, usize>>,
 }
 
