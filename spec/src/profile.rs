@@ -92,18 +92,18 @@ pub(crate) fn check<'a>(
 
     // Strong client authentication (§5.3.2).
     let method = choice(Key::TokenEndpointAuthMethod);
-    let strong = FAPI2_AUTH_METHODS.join("`, `");
+    let strong = crate::list(FAPI2_AUTH_METHODS);
     match method {
         Some(method) if !FAPI2_AUTH_METHODS.contains(&method) => problems.push(problem(
             Key::TokenEndpointAuthMethod,
             format!(
-                "`security_profile: fapi2` does not allow `token_endpoint_auth_method: {method}`; use one of `{strong}` (FAPI 2.0 Security Profile §5.3.2)"
+                "`security_profile: fapi2` does not allow `token_endpoint_auth_method: {method}`; use {strong} (FAPI 2.0 Security Profile §5.3.2)"
             ),
         )),
         None if !declared(Key::TokenEndpointAuthMethod) => problems.push(problem(
             Key::SecurityProfile,
             format!(
-                "`security_profile: fapi2` requires strong client authentication: declare `token_endpoint_auth_method` as one of `{strong}` (FAPI 2.0 Security Profile §5.3.2)"
+                "`security_profile: fapi2` requires strong client authentication: declare `token_endpoint_auth_method` as {strong} (FAPI 2.0 Security Profile §5.3.2)"
             ),
         )),
         _ => {}

@@ -99,6 +99,27 @@ const common = {
   response_types: ['code'],
 };
 
+// issue 17: par. Pushed authorization requests (RFC 9126; oidc-provider's
+// `pushedAuthorizationRequests` feature, its endpoint `/request`): `rp-par-required` is
+// registered with `require_pushed_authorization_requests`, so the provider refuses its
+// requests unless pushed; `rp-par` may push or not, and the relying party chooses to.
+const parClients = [
+  {
+    ...common,
+    client_id: 'rp-par-required',
+    client_secret: 'rp-par-required-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    require_pushed_authorization_requests: true,
+  },
+  {
+    ...common,
+    client_id: 'rp-par',
+    client_secret: 'rp-par-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+  },
+];
+const parFeatures = { pushedAuthorizationRequests: { enabled: true } };
+
 const provider = new oidc.Provider(issuer, {
   clients: [
     {
@@ -125,6 +146,7 @@ const provider = new oidc.Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
     },
+    ...parClients,
   ],
   jwks: { keys: [signingKey, ecSigningKey] },
   cookies: { keys: ['oauth-clients-interop-cookie-key'] },
@@ -133,6 +155,7 @@ const provider = new oidc.Provider(issuer, {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     revocation: { enabled: true },
+    ...parFeatures,
   },
   // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no
   // access token is issued with them.
