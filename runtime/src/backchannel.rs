@@ -217,7 +217,9 @@ impl Context {
         let config = self.config()?;
         let metadata = self.cached_metadata().await?;
         let confidential = config.token_endpoint_auth_method != AuthMethod::None;
-        // Step 2 to 4: as for ID tokens (the algorithms of `id_token_signing_alg_values_supported`).
+        // Step 2 to 4: as for ID tokens (the algorithms of `id_token_signing_alg_values_supported`,
+        // and only the profile's under FAPI 2.0).
+        let (allowed_algs, profile_algs) = crate::fapi::id_token_algs(config, &metadata);
         let expected = Expectations {
             issuer: self.issuer_rule(
                 self.expected_issuer().unwrap_or_default(),
@@ -229,7 +231,8 @@ impl Context {
                 .client_secret()
                 .map(|s| s.expose())
                 .filter(|_| confidential),
-            allowed_algs: &metadata.id_token_signing_algs,
+            allowed_algs: &allowed_algs,
+            profile_algs,
             leeway: config.leeway.as_secs() as i64,
             nonce: NonceRule::Any,
             access_token: None,
@@ -689,6 +692,7 @@ mod tests {
             client_id: "app",
             client_secret: None,
             allowed_algs: ALGS.get_or_init(|| vec!["ES256".into()]),
+            profile_algs: None,
             leeway: 60,
             nonce: NonceRule::Any,
             access_token: None,

@@ -122,6 +122,17 @@ pub enum AuthMethod {
     None,
 }
 
+/// A security profile the provider is used under (`security_profile`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecurityProfile {
+    /// The FAPI 2.0 Security Profile: pushed authorization requests, PKCE with S256, the
+    /// callback's `iss` required (RFC 9207), and ID tokens signed with PS256, ES256 or EdDSA
+    /// only; strong client authentication and sender-constrained tokens are required of the
+    /// configuration when it is checked.
+    Fapi2,
+}
+
 /// Where API calls put the access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -250,6 +261,15 @@ pub struct ClientConfig {
     pub token_endpoint_auth_method: AuthMethod,
     /// Where API calls carry the access token (default [`TokenPlacement::Header`]).
     pub token_placement: TokenPlacement,
+    /// Whether every authorization request is pushed to the provider first (RFC 9126;
+    /// default `false`). Requests are pushed anyway under [`SecurityProfile::Fapi2`], and when
+    /// the provider's metadata says `require_pushed_authorization_requests`.
+    pub pushed_authorization_requests: bool,
+    /// The pushed authorization request endpoint, when declared; `None` takes the
+    /// discovered one.
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// The security profile the provider is used under, if any (`security_profile`).
+    pub security_profile: Option<SecurityProfile>,
     /// When a login calls the userinfo endpoint (default [`FetchUserinfo::Auto`]).
     pub fetch_userinfo: FetchUserinfo,
     /// Clock-skew allowance for ID-token times, and how long before its expiry an access
@@ -281,6 +301,11 @@ impl ClientConfig {
     pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
     /// Default total time for one request to the provider.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Whether the provider is used under the FAPI 2.0 Security Profile.
+    pub fn is_fapi2(&self) -> bool {
+        self.security_profile == Some(SecurityProfile::Fapi2)
+    }
 
     /// Whether the scope has `openid`.
     pub fn is_openid(&self) -> bool {
@@ -379,6 +404,15 @@ impl ClientConfig {
             token_placement: match choice(Key::TokenPlacement) {
                 Some("body") => TokenPlacement::Body,
                 _ => TokenPlacement::Header,
+            },
+            pushed_authorization_requests: matches!(
+                get(Key::PushedAuthorizationRequests),
+                Some(Checked::Flag(true))
+            ),
+            pushed_authorization_request_endpoint: url(Key::PushedAuthorizationRequestEndpoint),
+            security_profile: match choice(Key::SecurityProfile) {
+                Some("fapi2") => Some(SecurityProfile::Fapi2),
+                _ => None,
             },
             fetch_userinfo: match choice(Key::FetchUserinfo) {
                 Some("always") => FetchUserinfo::Always,

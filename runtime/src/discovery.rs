@@ -24,6 +24,9 @@ impl Context {
                     Endpoint::Userinfo => metadata.userinfo_endpoint.clone(),
                     Endpoint::Jwks => metadata.jwks_uri.clone(),
                     Endpoint::Revocation => metadata.revocation_endpoint.clone(),
+                    Endpoint::PushedAuthorization => {
+                        metadata.pushed_authorization_request_endpoint.clone()
+                    }
                     _ => metadata.end_session_endpoint.clone(),
                 }
             }
@@ -98,6 +101,11 @@ impl Context {
             id_token_signing_algs: discovered.id_token_signing_algs.clone(),
             authorization_response_iss_parameter_supported: discovered
                 .authorization_response_iss_parameter_supported,
+            pushed_authorization_request_endpoint: declared
+                .pushed_authorization_request_endpoint
+                .clone()
+                .or_else(|| discovered.pushed_authorization_request_endpoint.clone()),
+            require_pushed_authorization_requests: discovered.require_pushed_authorization_requests,
             scopes_supported: discovered.scopes_supported.clone(),
             claims_supported: discovered.claims_supported.clone(),
             code_challenge_methods_supported: discovered.code_challenge_methods_supported.clone(),
@@ -161,6 +169,11 @@ impl Context {
             id_token_signing_algs: document.id_token_signing_alg_values_supported,
             authorization_response_iss_parameter_supported: document
                 .authorization_response_iss_parameter_supported,
+            pushed_authorization_request_endpoint: endpoint(
+                Key::PushedAuthorizationRequestEndpoint,
+                &document.pushed_authorization_request_endpoint,
+            )?,
+            require_pushed_authorization_requests: document.require_pushed_authorization_requests,
             scopes_supported: document.scopes_supported,
             claims_supported: document.claims_supported,
             code_challenge_methods_supported: document.code_challenge_methods_supported,

@@ -404,6 +404,50 @@ pub enum Error {
         /// The `oauth_problem` the provider reported, if any.
         problem: Option<String>,
     },
+    /// The pushed authorization request endpoint refused the request with an OAuth error
+    /// (RFC 9126 §2.3), e.g. `invalid_request` or `invalid_client`.
+    #[error("the pushed authorization request endpoint of provider `{provider}` answered `{error}`{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    PushedAuthorization {
+        /// The provider's name.
+        provider: &'static str,
+        /// The OAuth error code, e.g. `invalid_request`.
+        error: String,
+        /// The provider's `error_description`, if it sent one.
+        description: Option<String>,
+        /// The HTTP status of the answer.
+        status: u16,
+    },
+    /// The pushed authorization request endpoint's answer is not usable (RFC 9126 §2.2): not
+    /// `201 Created`, or without a `request_uri` or a numeric `expires_in`.
+    #[error("provider `{provider}` sent an invalid pushed authorization response: {reason}")]
+    InvalidPushedAuthorizationResponse {
+        /// The provider's name.
+        provider: &'static str,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+    /// A pushed authorization request (its `request_uri`) expired: the provider gave it no
+    /// lifetime (`expires_in` zero or less), or the lifetime had passed by the time its answer
+    /// arrived, or the authorization endpoint sent the user back with `invalid_request_uri`
+    /// (RFC 9126 §4, OpenID Connect Core §3.1.2.6). The login is over; start it again.
+    #[error("the pushed authorization request of provider `{provider}` expired or was refused{}; start the login again", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    RequestUriExpired {
+        /// The provider's name.
+        provider: &'static str,
+        /// The provider's `error_description`, if it sent one.
+        description: Option<String>,
+    },
+    /// The provider's metadata does not offer what the security profile requires, e.g. no
+    /// pushed authorization request endpoint under `security_profile: fapi2`.
+    #[error("provider `{provider}` cannot be used under `security_profile: {profile}`: {reason}")]
+    SecurityProfile {
+        /// The provider's name.
+        provider: &'static str,
+        /// The profile, e.g. `fapi2`.
+        profile: &'static str,
+        /// What the provider does not offer.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -426,7 +470,8 @@ impl Error {
             | Error::ExpiredRequestToken { .. }
             | Error::ReplayedRequestToken { .. }
             | Error::MissingVerifier { .. }
-            | Error::LogoutToken { .. } => 400,
+            | Error::LogoutToken { .. }
+            | Error::RequestUriExpired { .. } => 400,
             Error::Authorization { .. }
             | Error::TokenExpired { .. }
             | Error::NoStoredToken { .. }
@@ -441,13 +486,16 @@ impl Error {
             | Error::UserinfoSubjectMismatch { .. }
             | Error::InvalidUserinfo { .. }
             | Error::CallbackNotConfirmed { .. }
-            | Error::OAuth1Endpoint { .. } => 502,
+            | Error::OAuth1Endpoint { .. }
+            | Error::PushedAuthorization { .. }
+            | Error::InvalidPushedAuthorizationResponse { .. } => 502,
             Error::NotConfigured { .. }
             | Error::MissingEndpoint { .. }
             | Error::Session(_)
             | Error::TokenUpdateHook { .. }
             | Error::TamperedToken { .. }
-            | Error::TokenStore { .. } => 500,
+            | Error::TokenStore { .. }
+            | Error::SecurityProfile { .. } => 500,
         }
     }
 }
@@ -511,6 +559,12 @@ impl Error {
             Error::LoginRequired { .. } => ErrorKind::LoginRequired,
             Error::TamperedToken { .. } => ErrorKind::TamperedToken,
             Error::TokenStore { .. } => ErrorKind::TokenStore,
+            Error::PushedAuthorization { .. } => ErrorKind::PushedAuthorization,
+            Error::InvalidPushedAuthorizationResponse { .. } => {
+                ErrorKind::InvalidPushedAuthorizationResponse
+            }
+            Error::RequestUriExpired { .. } => ErrorKind::RequestUriExpired,
+            Error::SecurityProfile { .. } => ErrorKind::SecurityProfile,
         }
     }
 
@@ -553,7 +607,11 @@ impl Error {
             | Error::NoStoredToken { provider }
             | Error::LoginRequired { provider }
             | Error::TamperedToken { provider }
-            | Error::TokenStore { provider, .. } => Some(provider),
+            | Error::TokenStore { provider, .. }
+            | Error::PushedAuthorization { provider, .. }
+            | Error::InvalidPushedAuthorizationResponse { provider, .. }
+            | Error::RequestUriExpired { provider, .. }
+            | Error::SecurityProfile { provider, .. } => Some(provider),
         }
     }
 
@@ -566,6 +624,10 @@ impl Error {
             | Error::EndpointError { endpoint, .. }
             | Error::OAuth1Endpoint { endpoint, .. } => Some(*endpoint),
             Error::TokenEndpoint { .. } => Some(Endpoint::Token),
+            Error::PushedAuthorization { .. }
+            | Error::InvalidPushedAuthorizationResponse { .. } => {
+                Some(Endpoint::PushedAuthorization)
+            }
             _ => None,
         }
     }
@@ -582,7 +644,8 @@ impl Error {
             }
             | Error::TokenEndpoint { status, .. }
             | Error::EndpointError { status, .. }
-            | Error::OAuth1Endpoint { status, .. } => Some(*status),
+            | Error::OAuth1Endpoint { status, .. }
+            | Error::PushedAuthorization { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -638,6 +701,7 @@ impl Error {
                 | ErrorKind::ExpiredRequestToken
                 | ErrorKind::ReplayedRequestToken
                 | ErrorKind::MissingVerifier
+                | ErrorKind::RequestUriExpired
         ) || matches!(self, Error::IssuerMismatch { source_of, .. } if *source_of == "callback")
     }
 
@@ -733,6 +797,14 @@ pub enum ErrorKind {
     TamperedToken,
     /// [`Error::TokenStore`]: `token_store`.
     TokenStore,
+    /// [`Error::PushedAuthorization`]: `pushed_authorization`.
+    PushedAuthorization,
+    /// [`Error::InvalidPushedAuthorizationResponse`]: `invalid_pushed_authorization_response`.
+    InvalidPushedAuthorizationResponse,
+    /// [`Error::RequestUriExpired`]: `request_uri_expired`.
+    RequestUriExpired,
+    /// [`Error::SecurityProfile`]: `security_profile`.
+    SecurityProfile,
 }
 
 impl ErrorKind {
@@ -775,6 +847,12 @@ impl ErrorKind {
             ErrorKind::LoginRequired => "login_required",
             ErrorKind::TamperedToken => "tampered_token",
             ErrorKind::TokenStore => "token_store",
+            ErrorKind::PushedAuthorization => "pushed_authorization",
+            ErrorKind::InvalidPushedAuthorizationResponse => {
+                "invalid_pushed_authorization_response"
+            }
+            ErrorKind::RequestUriExpired => "request_uri_expired",
+            ErrorKind::SecurityProfile => "security_profile",
         }
     }
 }
@@ -809,6 +887,9 @@ pub enum Endpoint {
     RequestToken,
     /// OAuth 1.0a's token-credential endpoint (`access_token_url`).
     AccessToken,
+    /// The pushed authorization request endpoint (RFC 9126,
+    /// `pushed_authorization_request_endpoint`).
+    PushedAuthorization,
 }
 
 impl fmt::Display for Endpoint {
@@ -824,6 +905,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Revocation => "revocation endpoint",
             Endpoint::RequestToken => "request-token endpoint",
             Endpoint::AccessToken => "access-token endpoint",
+            Endpoint::PushedAuthorization => "pushed authorization request endpoint",
         })
     }
 }
@@ -1264,6 +1346,37 @@ mod tests {
                     ),
                 },
                 "token_update_hook",
+            ),
+            (
+                Error::PushedAuthorization {
+                    provider: "p",
+                    error: "invalid_request".into(),
+                    description: None,
+                    status: 400,
+                },
+                "pushed_authorization",
+            ),
+            (
+                Error::InvalidPushedAuthorizationResponse {
+                    provider: "p",
+                    reason: String::new(),
+                },
+                "invalid_pushed_authorization_response",
+            ),
+            (
+                Error::RequestUriExpired {
+                    provider: "p",
+                    description: None,
+                },
+                "request_uri_expired",
+            ),
+            (
+                Error::SecurityProfile {
+                    provider: "p",
+                    profile: "fapi2",
+                    reason: String::new(),
+                },
+                "security_profile",
             ),
         ];
         let mut names = std::collections::BTreeSet::new();

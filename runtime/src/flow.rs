@@ -221,33 +221,44 @@ impl AuthorizeRequest<'_> {
             created_ms: self.context.now_ms(),
         };
         let mut pending = pending;
-        {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("response_type", "code")
-                .append_pair("client_id", &config.client_id)
-                .append_pair("redirect_uri", &pending.redirect_uri);
-            if !config.scope.is_empty() {
-                query.append_pair("scope", &config.scope.join(" "));
-            }
-            query.append_pair("state", &pending.state);
-            if config.code_challenge_method == PkceMethod::S256 {
-                let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
-                query
-                    .append_pair("code_challenge", challenge.as_str())
-                    .append_pair("code_challenge_method", "S256");
-                pending.code_verifier = Some(verifier.secret().clone());
-            }
-            if let Some(nonce) = &pending.nonce {
-                query.append_pair("nonce", nonce);
-            }
-            for (name, value) in Context::preset_authorize_params(config) {
-                query.append_pair(name, &value);
-            }
-            for (name, value) in config.authorize_params.iter().chain(&self.params) {
-                query.append_pair(name, value);
-            }
+        let mut params: Vec<(String, String)> = vec![
+            ("response_type".into(), "code".into()),
+            ("client_id".into(), config.client_id.clone()),
+            ("redirect_uri".into(), pending.redirect_uri.clone()),
+        ];
+        if !config.scope.is_empty() {
+            params.push(("scope".into(), config.scope.join(" ")));
         }
+        params.push(("state".into(), pending.state.clone()));
+        if config.code_challenge_method == PkceMethod::S256 {
+            let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+            params.push(("code_challenge".into(), challenge.as_str().to_string()));
+            params.push(("code_challenge_method".into(), "S256".into()));
+            pending.code_verifier = Some(verifier.secret().clone());
+        }
+        if let Some(nonce) = &pending.nonce {
+            params.push(("nonce".into(), nonce.clone()));
+        }
+        for (name, value) in Context::preset_authorize_params(config) {
+            params.push((name.to_string(), value.to_string()));
+        }
+        for (name, value) in config.authorize_params.iter().chain(&self.params) {
+            params.push((name.clone(), value.clone()));
+        }
+        let metadata = self.context.cached_metadata().await?;
+        self.context.check_profile_metadata(config, &metadata)?;
+        if self.context.pushes(config, &metadata) {
+            // RFC 9126 §4: the redirect carries only the client and the pushed request.
+            let request_uri = self
+                .context
+                .push_authorization_request(config, &params)
+                .await?;
+            params = vec![
+                ("client_id".into(), config.client_id.clone()),
+                ("request_uri".into(), request_uri),
+            ];
+        }
+        url.query_pairs_mut().extend_pairs(&params);
         Ok((url, pending))
     }
 
@@ -377,7 +388,11 @@ impl Context {
                     source_of: "callback",
                 })
             }
-            (None, _) if metadata.authorization_response_iss_parameter_supported => {
+            // FAPI 2.0 requires RFC 9207 of the provider, so always.
+            (None, _)
+                if metadata.authorization_response_iss_parameter_supported
+                    || self.config()?.is_fapi2() =>
+            {
                 Err(Error::MissingIssuer { provider })
             }
             _ => Ok(()),
@@ -427,6 +442,13 @@ impl Context {
 
 /// `?error=` in the callback, as a typed error.
 fn authorization_error(provider: &'static str, callback: &Callback) -> Option<Error> {
+    if let Some(expired) = crate::par::callback_error(
+        provider,
+        callback.error.as_deref(),
+        callback.error_description.as_ref(),
+    ) {
+        return Some(expired);
+    }
     callback.error.as_ref().map(|error| Error::Authorization {
         provider,
         error: error.clone(),

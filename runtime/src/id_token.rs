@@ -182,6 +182,9 @@ pub(crate) struct Expectations<'a> {
     pub client_secret: Option<&'a str>,
     /// The algorithms the provider's metadata allows; empty means RS256 only (Core §15.1).
     pub allowed_algs: &'a [String],
+    /// The only algorithms a security profile allows, whatever the metadata says (FAPI 2.0:
+    /// PS256, ES256, EdDSA); `None` without a profile.
+    pub profile_algs: Option<&'a [&'static str]>,
     /// Seconds of clock skew allowed either way.
     pub leeway: i64,
     pub nonce: NonceRule<'a>,
@@ -288,7 +291,8 @@ pub(crate) fn parse_typed<'t>(
         alg == "RS256"
     } else {
         expected.allowed_algs.iter().any(|a| a == alg)
-    } && (expected.client_secret.is_some() || !alg.starts_with("HS"));
+    } && (expected.client_secret.is_some() || !alg.starts_with("HS"))
+        && expected.profile_algs.is_none_or(|algs| algs.contains(&alg));
     let jws_alg = match jose::signing_alg(alg) {
         Some(jws_alg) if allowed => jws_alg,
         _ => return Err(IdTokenError::DisallowedAlg(alg.to_string())),
@@ -645,6 +649,7 @@ mod table {
             client_id: "app",
             client_secret: Some(SECRET),
             allowed_algs: ALGS.get_or_init(|| vec!["ES256".into(), "HS256".into()]),
+            profile_algs: None,
             leeway: 60,
             nonce: NonceRule::Equals("n-1"),
             access_token: None,
@@ -667,6 +672,8 @@ mod table {
             ("HS256 for a public client", hs256(), |_, _, e| e.client_secret = None, Err(IdTokenError::DisallowedAlg("HS256".into()))),
             ("alg the metadata does not allow", json!({"alg": "RS256"}), |_, _, _| {}, Err(IdTokenError::DisallowedAlg("RS256".into()))),
             ("no metadata: RS256 only", es256(), |_, _, e| e.allowed_algs = &[], Err(IdTokenError::DisallowedAlg("ES256".into()))),
+            ("fapi2: ES256 allowed", es256(), |_, _, e| e.profile_algs = Some(oauth_clients_spec::FAPI2_ALGS), Ok(())),
+            ("fapi2: HS256 refused though the metadata allows it", hs256(), |_, _, e| e.profile_algs = Some(oauth_clients_spec::FAPI2_ALGS), Err(IdTokenError::DisallowedAlg("HS256".into()))),
             ("typ of an access token", es256(), |h, _, _| h["typ"] = json!("at+jwt"), Err(IdTokenError::UnexpectedType("typ: \"at+jwt\"".into()))),
             ("typ of a logout token", es256(), |h, _, _| h["typ"] = json!("logout+jwt"), Err(IdTokenError::UnexpectedType("typ: \"logout+jwt\"".into()))),
             ("typ of a logout token, as a media type", es256(), |h, _, _| h["typ"] = json!("application/logout+jwt"), Err(IdTokenError::UnexpectedType("typ: \"application/logout+jwt\"".into()))),

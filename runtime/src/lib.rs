@@ -71,10 +71,12 @@ mod state;
 // 7. flows
 mod api;
 mod backchannel;
+mod fapi;
 mod flow;
 mod identity;
 mod logout;
 mod oauth1_flow;
+mod par;
 // 8. the typed facade
 mod client;
 mod registry;
@@ -95,8 +97,8 @@ pub use api::{ApiRequest, ApiResponse};
 pub use backchannel::{BackchannelLogout, BACKCHANNEL_LOGOUT_EVENT};
 pub use client::{ServiceApi, UserApi};
 pub use config::{
-    AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
-    SignatureType, TokenPlacement,
+    AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SecurityProfile,
+    SignatureMethod, SignatureType, TokenPlacement,
 };
 pub use error::{
     ConfigError, Endpoint, Error, ErrorKind, HttpErrorKind, IdTokenError, LogoutTokenError, Origin,

@@ -36,6 +36,10 @@ pub(crate) struct Metadata {
     pub id_token_signing_algs: Vec<String>,
     /// RFC 9207: the provider sends `iss` in authorization responses.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126 §5: where authorization requests are pushed, and whether the provider
+    /// accepts only pushed ones.
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    pub require_pushed_authorization_requests: bool,
     /// Advertised only, for the application to read; the flows do not depend on them.
     pub scopes_supported: Vec<String>,
     pub claims_supported: Vec<String>,
@@ -58,6 +62,9 @@ pub(crate) struct Document {
     pub id_token_signing_alg_values_supported: Vec<String>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     #[serde(default, deserialize_with = "advertised")]
     pub scopes_supported: Vec<String>,
     #[serde(default, deserialize_with = "advertised")]
@@ -145,6 +152,18 @@ impl ProviderMetadata {
         self.0.authorization_response_iss_parameter_supported
     }
 
+    /// The pushed authorization request endpoint (`pushed_authorization_request_endpoint`,
+    /// RFC 9126 §5, or the declared one).
+    pub fn pushed_authorization_request_endpoint(&self) -> Option<&Url> {
+        self.0.pushed_authorization_request_endpoint.as_ref()
+    }
+
+    /// Whether the provider accepts only pushed authorization requests
+    /// (`require_pushed_authorization_requests`, RFC 9126 §5); they are then always pushed.
+    pub fn require_pushed_authorization_requests(&self) -> bool {
+        self.0.require_pushed_authorization_requests
+    }
+
     /// The scopes the provider advertises (`scopes_supported`); empty when it does not say.
     pub fn scopes_supported(&self) -> &[String] {
         &self.0.scopes_supported
@@ -202,6 +221,7 @@ pub(crate) fn declared(config: &crate::ClientConfig) -> Metadata {
         jwks_uri: config.jwks_uri.clone(),
         end_session_endpoint: config.end_session_endpoint.clone(),
         revocation_endpoint: config.revocation_endpoint.clone(),
+        pushed_authorization_request_endpoint: config.pushed_authorization_request_endpoint.clone(),
         ..Metadata::default()
     }
 }

@@ -27,6 +27,7 @@ impl Context {
         let config = self.config()?;
         let metadata = self.cached_metadata().await?;
         let confidential = config.token_endpoint_auth_method != AuthMethod::None;
+        let (allowed_algs, profile_algs) = crate::fapi::id_token_algs(config, &metadata);
         let expected = Expectations {
             issuer: self.issuer_rule(
                 self.expected_issuer().unwrap_or_default(),
@@ -38,7 +39,8 @@ impl Context {
                 .client_secret()
                 .map(|s| s.expose())
                 .filter(|_| confidential),
-            allowed_algs: &metadata.id_token_signing_algs,
+            allowed_algs: &allowed_algs,
+            profile_algs,
             leeway: config.leeway.as_secs() as i64,
             nonce,
             access_token,

@@ -13,6 +13,9 @@ use std::fmt;
 
 mod catalog;
 pub mod presets;
+mod profile;
+
+pub use profile::{FAPI2_ALGS, FAPI2_AUTH_METHODS, MTLS_AUTH_METHODS};
 
 /// What kind of value a key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1132,6 +1135,8 @@ pub fn check_provider<'a>(
             });
         }
     }
+    // PAR and `security_profile: fapi2` (issue 17).
+    problems.extend(profile::check(&declared, &get));
     problems
 }
 

@@ -49,6 +49,7 @@
 mod backend;
 mod login;
 mod oauth1;
+mod par;
 mod server;
 
 pub use backend::check_token_backend;
@@ -57,6 +58,7 @@ pub use oauth1::{CallbackConfirmation, OAuth1Behaviour, OAuth1EndpointBehaviour,
 use oauth_clients::Settings;
 use openidconnect::core::CoreRsaPrivateSigningKey;
 use openidconnect::JsonWebKeyId;
+pub use par::ParBehaviour;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -191,6 +193,9 @@ pub struct Behaviour {
     /// The revocation endpoint answers `unsupported_token_type` for access tokens, as
     /// providers that only revoke refresh tokens do (RFC 7009 §2.2.1; default `false`).
     pub revoke_refresh_tokens_only: bool,
+    /// How the pushed authorization request endpoint (`/par`, RFC 9126) behaves (default:
+    /// well, advertised and not required).
+    pub par: ParBehaviour,
 }
 
 /// What the authorization response carries as `iss`.
@@ -307,6 +312,7 @@ impl Default for Behaviour {
             form_post_user: None,
             revoke_refresh_tokens_only: false,
             oauth1: OAuth1Behaviour::default(),
+            par: ParBehaviour::default(),
         }
     }
 }
@@ -400,6 +406,7 @@ impl TestProviderBuilder {
             signed_secret_keys: self.signed_secret_keys.into_iter().collect(),
             grants: Mutex::new(Grants::default()),
             oauth1: Mutex::new(oauth1::Grants::default()),
+            par: Mutex::new(par::Pushed::default()),
             counts: Mutex::new(BTreeMap::new()),
         });
         let router = server::router(shared.clone());
@@ -559,6 +566,15 @@ impl TestProvider {
             .unwrap_or(0)
     }
 
+    /// The parameters of every request pushed to `/par` (RFC 9126), in order, without
+    /// `client_secret`. The endpoint counts `"par"` for every request, and
+    /// `"par.auth.<method>"` for each that authenticated; the authorization endpoint counts
+    /// `"authorize.request_uri"` for each request with a `request_uri` and
+    /// `"authorize.expired_request_uri"` for each it sent back as expired.
+    pub fn pushed_requests(&self) -> Vec<BTreeMap<String, String>> {
+        lock(&self.shared.par).received.clone()
+    }
+
     /// Every counter.
     pub fn counts(&self) -> BTreeMap<String, usize> {
         lock(&self.shared.counts).clone()
@@ -660,6 +676,8 @@ pub(crate) struct Shared {
     grants: Mutex<Grants>,
     /// What the OAuth 1.0a endpoints issued and saw.
     oauth1: Mutex<oauth1::Grants>,
+    /// What the pushed authorization request endpoint received and handed out.
+    par: Mutex<par::Pushed>,
     counts: Mutex<BTreeMap<String, usize>>,
 }
 

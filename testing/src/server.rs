@@ -36,6 +36,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/logout", get(end_session))
         .route("/revoke", any(revoke))
         .merge(super::oauth1::routes())
+        .merge(super::par::routes())
         .with_state(shared)
 }
 
@@ -43,7 +44,7 @@ pub(crate) fn random() -> String {
     oauth2::CsrfToken::new_random_len(24).secret().clone()
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         axum::Json(json!({ "error": error, "error_description": description })),
@@ -52,7 +53,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// Checks an authorization request; on success, the client's redirect URI.
-fn check_authorization(shared: &Shared, params: &Params) -> Result<String, Response> {
+pub(crate) fn check_authorization(shared: &Shared, params: &Params) -> Result<String, Response> {
     let bad = |message: &str| Err((StatusCode::BAD_REQUEST, message.to_string()).into_response());
     let Some(client_id) = params.get("client_id") else {
         return bad("missing client_id");
@@ -84,13 +85,21 @@ async fn authorize_page(
     Query(params): Query<Params>,
 ) -> Response {
     shared.count("authorize");
+    let login = shared.behaviour().login;
+    // A pushed request (RFC 9126 §4) is used up when the user decides, not when the page shows.
+    let take = matches!(login, LoginMode::AutoApprove(_));
+    let original = params.clone();
+    let params = match super::par::resolve(&shared, params, take) {
+        Ok(params) => params,
+        Err(response) => return response,
+    };
     let redirect_uri = match check_authorization(&shared, &params) {
         Ok(uri) => uri,
         Err(response) => return response,
     };
-    match shared.behaviour().login {
+    match login {
         LoginMode::AutoApprove(user) => issue_code(&shared, &params, &redirect_uri, &user),
-        LoginMode::Form => login_page(&params),
+        LoginMode::Form => login_page(&original),
     }
 }
 
@@ -99,6 +108,17 @@ async fn authorize_decision(
     Form(params): Form<Params>,
 ) -> Response {
     shared.count("authorize");
+    let decision = params.get("decision").cloned();
+    let username = params.get("username").cloned();
+    let mut params = match super::par::resolve(&shared, params, true) {
+        Ok(params) => params,
+        Err(response) => return response,
+    };
+    for (name, value) in [("decision", decision), ("username", username)] {
+        if let Some(value) = value {
+            params.insert(name.into(), value);
+        }
+    }
     let redirect_uri = match check_authorization(&shared, &params) {
         Ok(uri) => uri,
         Err(response) => return response,
@@ -254,6 +274,14 @@ fn response_iss(shared: &Shared) -> String {
     }
 }
 
+/// An authorization response with the provider's `iss` (RFC 9207) added.
+pub(crate) fn back_with(shared: &Shared, redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let iss = response_iss(shared);
+    let mut pairs = pairs.to_vec();
+    pairs.push(("iss", &iss));
+    back(redirect_uri, &pairs)
+}
+
 /// A redirect to the client with query parameters added (empty values left out).
 fn back(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     let mut url = match url::Url::parse(redirect_uri) {
@@ -267,7 +295,7 @@ fn back(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 }
 
 /// Client authentication: HTTP Basic or form fields. Returns the client id and the method.
-fn authenticate(
+pub(crate) fn authenticate(
     shared: &Shared,
     headers: &HeaderMap,
     form: &Params,
@@ -874,6 +902,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
     if behaviour.sign_es256 {
         document["id_token_signing_alg_values_supported"] = json!(["RS256", "ES256"]);
     }
+    super::par::metadata(&shared, &mut document);
     if let (Some(hook), Some(map)) = (&behaviour.discovery_hook, document.as_object_mut()) {
         (hook.0)(map);
     }

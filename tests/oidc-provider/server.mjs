@@ -121,6 +121,26 @@ const backchannelLogoutConfig = backchannelLogoutUri ? {
   fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
 } : {};
 // issue 17: end of back-channel logout.
+// issue 17: par. Pushed authorization requests (RFC 9126; oidc-provider's
+// `pushedAuthorizationRequests` feature, its endpoint `/request`): `rp-par-required` is
+// registered with `require_pushed_authorization_requests`, so the provider refuses its
+// requests unless pushed; `rp-par` may push or not, and the relying party chooses to.
+const parClients = [
+  {
+    ...common,
+    client_id: 'rp-par-required',
+    client_secret: 'rp-par-required-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    require_pushed_authorization_requests: true,
+  },
+  {
+    ...common,
+    client_id: 'rp-par',
+    client_secret: 'rp-par-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+  },
+];
+const parFeatures = { pushedAuthorizationRequests: { enabled: true } };
 
 const provider = new oidc.Provider(issuer, {
   clients: [
@@ -159,6 +179,7 @@ const provider = new oidc.Provider(issuer, {
       scope: 'api:read api:write',
     },
     ...backchannelLogoutClients,
+    ...parClients,
   ],
   jwks: { keys: [signingKey, ecSigningKey] },
   cookies: { keys: ['oauth-clients-interop-cookie-key'] },
@@ -170,6 +191,7 @@ const provider = new oidc.Provider(issuer, {
     revocation: { enabled: true },
     clientCredentials: { enabled: true },
     ...backchannelLogoutFeatures,
+    ...parFeatures,
   },
   scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no

@@ -548,10 +548,12 @@ impl Browser {
         user: &str,
         grant: bool,
     ) -> (Url, Vec<Step>) {
+        // A pushed request (RFC 9126) keeps it out of the URL: then it is the one every
+        // client in `server.mjs` registers.
         let redirect_uri = Url::parse(
             &query(authorize_url)
                 .remove("redirect_uri")
-                .expect("the authorize URL has a redirect_uri"),
+                .unwrap_or_else(|| REDIRECT_URI.to_string()),
         )
         .unwrap();
         let mut steps = Vec::new();

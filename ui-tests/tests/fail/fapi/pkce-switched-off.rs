@@ -1,0 +1,13 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+    bank {
+        server_metadata_url: "https://bank.example/.well-known/openid-configuration",
+        scope: "openid accounts",
+        security_profile: fapi2,
+        token_endpoint_auth_method: tls_client_auth,
+        code_challenge_method: none,
+    },
+}
+
+fn main() {}
