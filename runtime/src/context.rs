@@ -50,6 +50,8 @@ pub(crate) struct ProviderRuntime {
     pub discovery: Cached<Metadata>,
     pub jwks: Cached<KeySet>,
     pub jwks_gate: RefetchGate,
+    /// DPoP keys and nonces, when the provider has DPoP on.
+    pub dpop: crate::dpop_flow::DpopState,
 }
 
 /// A provider of a registry: the registry's shared state and the provider's place in it.
