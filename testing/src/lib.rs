@@ -47,11 +47,13 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod dpop;
 mod login;
 mod oauth1;
 mod server;
 
 pub use backend::check_token_backend;
+pub use dpop::DpopBehaviour;
 pub use login::LoginError;
 pub use oauth1::{CallbackConfirmation, OAuth1Behaviour, OAuth1EndpointBehaviour, ReceivedRequest};
 use oauth_clients::Settings;
@@ -188,6 +190,9 @@ pub struct Behaviour {
     pub form_post_user: Option<String>,
     /// How the OAuth 1.0a endpoints under `/oauth1/` behave (default: well).
     pub oauth1: OAuth1Behaviour,
+    /// How DPoP proofs and bound tokens are treated (default: checked strictly, no nonce
+    /// required); see [`DpopBehaviour`].
+    pub dpop: DpopBehaviour,
 }
 
 /// What the authorization response carries as `iss`.
@@ -303,6 +308,7 @@ impl Default for Behaviour {
             token_endless: false,
             form_post_user: None,
             oauth1: OAuth1Behaviour::default(),
+            dpop: DpopBehaviour::default(),
         }
     }
 }
@@ -396,6 +402,7 @@ impl TestProviderBuilder {
             signed_secret_keys: self.signed_secret_keys.into_iter().collect(),
             grants: Mutex::new(Grants::default()),
             oauth1: Mutex::new(oauth1::Grants::default()),
+            dpop: dpop::DpopServer::default(),
             counts: Mutex::new(BTreeMap::new()),
         });
         let router = server::router(shared.clone());
@@ -520,6 +527,13 @@ impl TestProvider {
         change(&mut lock(&self.shared.behaviour));
     }
 
+    /// Makes a new DPoP nonce current (RFC 9449 §8, §9), as a server does from time to time:
+    /// with [`DpopBehaviour::require_nonce`], the next proof with the old one is answered
+    /// `use_dpop_nonce` and the new nonce.
+    pub fn rotate_dpop_nonce(&self) {
+        self.shared.dpop.rotate_nonce();
+    }
+
     /// How many requests `endpoint` received, e.g. `"token"`, `"token.refresh_token"`,
     /// `"token.auth.client_secret_basic"`, `"authorize"`, `"api"`.
     ///
@@ -527,6 +541,8 @@ impl TestProvider {
     /// `"oauth1.access_token"` and `"oauth1.api"` for every request, and, for each signed
     /// request that passed every check, `"oauth1.signature_method.<method>"` (e.g.
     /// `HMAC-SHA256`) and `"oauth1.parameters_in.<place>"` (`header`, `body` or `query`).
+    /// The DPoP counters are `"dpop.proof"` (each proof accepted), `"dpop.nonce_demanded"`
+    /// and `"dpop.refused"`.
     pub fn count(&self, endpoint: &str) -> usize {
         lock(&self.shared.counts)
             .get(endpoint)
@@ -635,6 +651,8 @@ pub(crate) struct Shared {
     grants: Mutex<Grants>,
     /// What the OAuth 1.0a endpoints issued and saw.
     oauth1: Mutex<oauth1::Grants>,
+    /// DPoP nonces, proofs seen and bound tokens.
+    dpop: dpop::DpopServer,
     counts: Mutex<BTreeMap<String, usize>>,
 }
 
