@@ -341,3 +341,37 @@ async fn stored_tokens_carry_their_own_key_to_every_process() {
     // Every proof the second process sent was of the token's key.
     assert_eq!(provider.count("dpop.refused"), 0);
 }
+
+#[tokio::test]
+async fn settings_switch_dpop_on_and_refuse_an_algorithm_without_it() {
+    let provider = start().await;
+    // `dpop` from settings, as the string a configuration file gives.
+    let registry = Providers::builder()
+        .settings(settings(&provider).set("plain", "dpop", "true"))
+        .env_source(|_| None)
+        .build()
+        .unwrap();
+    let client = registry.plain();
+    assert_eq!(client.config().unwrap().dpop_signing_alg(), Some("ES256"));
+    let token = provider
+        .log_in(&client, &MemorySession::new(), REDIRECT_URI, "alice")
+        .await
+        .unwrap();
+    assert_eq!(token.token_type, "DPoP");
+    // Turned off where an algorithm is declared: the algorithm would do nothing.
+    let error = Providers::builder()
+        .settings(settings(&provider).set("ps256", "dpop", false))
+        .env_source(|_| None)
+        .build()
+        .unwrap_err();
+    let problem = error
+        .problems
+        .iter()
+        .find(|p| p.provider == "ps256")
+        .expect("a problem for ps256");
+    assert_eq!(problem.key.as_deref(), Some("dpop_signing_alg"));
+    assert_eq!(
+        problem.message,
+        "`dpop_signing_alg` does nothing without `dpop: true`; add `dpop: true` or remove it"
+    );
+}
