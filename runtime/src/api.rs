@@ -267,9 +267,8 @@ impl<'a> ApiRequest<'a> {
             }
             // RFC 9449 §7.1: the server refused the bound token or its proof.
             if token.is_dpop_bound() {
-                if let Some(error) =
-                    crate::dpop_flow::refusal(response.status, &response.headers)
-                        .filter(|e| e == "invalid_token" || e == "invalid_dpop_proof")
+                if let Some(error) = crate::dpop_flow::refusal(response.status, &response.headers)
+                    .filter(|e| e == "invalid_token" || e == "invalid_dpop_proof")
                 {
                     return Err(Error::DpopRefused {
                         provider,
@@ -298,9 +297,8 @@ impl<'a> ApiRequest<'a> {
         let mut proof = None;
         match credential {
             // A DPoP-bound token goes only in the header, as `DPoP`, with a proof of its key
-            // (RFC 9449 §7.1); never as a bearer token.
-            // (A bearer token where DPoP is on, or a bound token without its key, is refused
-            // here, before anything is sent.)
+            // (RFC 9449 §7.1), never as a bearer token; a bound token without its key, or a
+            // bearer token where DPoP is on, is refused here, before anything is sent.
             Credential::Bearer(token) => match self.context.dpop_key_of(token)? {
                 Some(_) if config.token_placement == TokenPlacement::Body => {
                     return Err(Error::InvalidRequest {

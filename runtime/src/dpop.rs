@@ -156,8 +156,7 @@ impl DpopKey {
             }
             DpopAlg::Ps256 => {
                 let pair = ring_signature::RsaKeyPair::from_pkcs8(&pkcs8).map_err(rejected)?;
-                let public =
-                    ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+                let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
                 let jwk = json!({
                     "kty": "RSA",
                     "n": b64(&public.n),
@@ -166,7 +165,8 @@ impl DpopKey {
                 (Pair::Rsa(pair), jwk)
             }
         };
-        let thumbprint = thumbprint(&jwk).ok_or_else(|| "the DPoP key has no thumbprint".to_string())?;
+        let thumbprint =
+            thumbprint(&jwk).ok_or_else(|| "the DPoP key has no thumbprint".to_string())?;
         Ok(DpopKey {
             alg,
             pair,
@@ -297,7 +297,12 @@ pub(crate) fn ath(access_token: &str) -> String {
 pub(crate) fn thumbprint(jwk: &Value) -> Option<String> {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str);
     let members: Vec<(&str, &str)> = match member("kty")? {
-        "EC" => vec![("crv", member("crv")?), ("kty", "EC"), ("x", member("x")?), ("y", member("y")?)],
+        "EC" => vec![
+            ("crv", member("crv")?),
+            ("kty", "EC"),
+            ("x", member("x")?),
+            ("y", member("y")?),
+        ],
         "RSA" => vec![("e", member("e")?), ("kty", "RSA"), ("n", member("n")?)],
         "OKP" => vec![("crv", member("crv")?), ("kty", "OKP"), ("x", member("x")?)],
         _ => return None,
@@ -411,7 +416,13 @@ mod tests {
         assert!(jti.len() >= 16, "{jti}");
         // A fresh jti per proof; no nonce or ath unless given.
         let second = key
-            .proof("POST", &Url::parse("https://op.example/token").unwrap(), 1, None, None)
+            .proof(
+                "POST",
+                &Url::parse("https://op.example/token").unwrap(),
+                1,
+                None,
+                None,
+            )
             .unwrap();
         let claims2 = decode(second.split('.').nth(1).unwrap());
         assert_ne!(claims2["jti"], claims["jti"]);
@@ -435,7 +446,10 @@ mod tests {
                     Some("t"),
                 )
                 .unwrap();
-            assert_eq!(decode(proof.split('.').next().unwrap())["alg"], alg.as_str());
+            assert_eq!(
+                decode(proof.split('.').next().unwrap())["alg"],
+                alg.as_str()
+            );
             verify(&proof);
             // A tampered proof does not verify.
             let mut tampered = proof.clone().into_bytes();
@@ -453,7 +467,13 @@ mod tests {
             assert_eq!(back.alg(), alg);
             verify(
                 &back
-                    .proof("GET", &Url::parse("https://a.example/").unwrap(), 2, None, None)
+                    .proof(
+                        "GET",
+                        &Url::parse("https://a.example/").unwrap(),
+                        2,
+                        None,
+                        None,
+                    )
                     .unwrap(),
             );
         }
@@ -508,7 +528,10 @@ mod tests {
                 .as_deref(),
             Some("invalid_token")
         );
-        assert_eq!(challenge_error("DPoP error=invalid_dpop_proof").as_deref(), Some("invalid_dpop_proof"));
+        assert_eq!(
+            challenge_error("DPoP error=invalid_dpop_proof").as_deref(),
+            Some("invalid_dpop_proof")
+        );
         assert_eq!(challenge_error(r#"Bearer error="invalid_token""#), None);
         assert_eq!(challenge_error("DPoP algs=\"ES256\""), None);
     }

@@ -103,11 +103,8 @@ impl DpopState {
 /// `use_dpop_nonce` (§8), or a resource server's `401` whose DPoP challenge says so (§9).
 fn demands_nonce(response: &Response) -> bool {
     match response.status {
-        StatusCode::BAD_REQUEST => {
-            serde_json::from_slice::<serde_json::Value>(&response.body).is_ok_and(|body| {
-                body.get("error").and_then(|e| e.as_str()) == Some("use_dpop_nonce")
-            })
-        }
+        StatusCode::BAD_REQUEST => serde_json::from_slice::<serde_json::Value>(&response.body)
+            .is_ok_and(|body| body.get("error").and_then(|e| e.as_str()) == Some("use_dpop_nonce")),
         StatusCode::UNAUTHORIZED => {
             refusal(response.status, &response.headers).as_deref() == Some("use_dpop_nonce")
         }
@@ -183,10 +180,8 @@ impl Context {
     ) -> Result<(), Error> {
         let provider = self.name();
         if let Some(stored) = stored {
-            let key = DpopKey::from_stored(stored).map_err(|reason| Error::TokenStore {
-                provider,
-                reason,
-            })?;
+            let key = DpopKey::from_stored(stored)
+                .map_err(|reason| Error::TokenStore { provider, reason })?;
             if token.dpop_jkt.as_deref() != Some(key.thumbprint()) {
                 return Err(Error::DpopKeyMismatch { provider });
             }

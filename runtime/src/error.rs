@@ -1073,7 +1073,10 @@ mod tests {
                 },
                 "dpop_token_type",
             ),
-            (Error::DpopKeyMismatch { provider: "p" }, "dpop_key_mismatch"),
+            (
+                Error::DpopKeyMismatch { provider: "p" },
+                "dpop_key_mismatch",
+            ),
             (
                 Error::DpopRefused {
                     provider: "p",

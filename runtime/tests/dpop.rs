@@ -78,9 +78,18 @@ async fn login_userinfo_api_and_refresh_are_dpop_bound_for_each_algorithm() {
     let provider = start().await;
     let registry = registry(&provider, None);
     let clients = [
-        ("ES256", registry.es256().config().unwrap().dpop_signing_alg()),
-        ("PS256", registry.ps256().config().unwrap().dpop_signing_alg()),
-        ("EdDSA", registry.eddsa().config().unwrap().dpop_signing_alg()),
+        (
+            "ES256",
+            registry.es256().config().unwrap().dpop_signing_alg(),
+        ),
+        (
+            "PS256",
+            registry.ps256().config().unwrap().dpop_signing_alg(),
+        ),
+        (
+            "EdDSA",
+            registry.eddsa().config().unwrap().dpop_signing_alg(),
+        ),
     ];
     for (alg, configured) in clients {
         assert_eq!(configured, Some(alg));
@@ -104,7 +113,10 @@ async fn login_userinfo_api_and_refresh_are_dpop_bound_for_each_algorithm() {
             assert_eq!(provider.count("dpop.proof"), proofs + 2);
             let answer = client.get("user", &token).await.unwrap();
             assert_eq!(answer.status(), 200, "{}", answer.text());
-            assert_eq!(answer.json::<serde_json::Value>().unwrap()["login"], "alice");
+            assert_eq!(
+                answer.json::<serde_json::Value>().unwrap()["login"],
+                "alice"
+            );
             assert_eq!(provider.count("dpop.proof"), proofs + 3);
             // A refresh proves the same key, and the new token is bound to it too.
             let refreshed = client.refresh(&token).await.unwrap();
@@ -167,7 +179,13 @@ async fn a_nonce_error_loop_is_a_typed_error_after_one_retry() {
     provider.configure(|b| b.dpop.nonce_loop = true);
     let error = client.get("user", &token).await.unwrap_err();
     assert!(
-        matches!(error, Error::DpopNonce { provider: "es256", endpoint: oauth_clients::Endpoint::Api }),
+        matches!(
+            error,
+            Error::DpopNonce {
+                provider: "es256",
+                endpoint: oauth_clients::Endpoint::Api
+            }
+        ),
         "{error:?}"
     );
     assert_eq!(error.kind().as_str(), "dpop_nonce");
@@ -183,7 +201,13 @@ async fn a_nonce_error_loop_is_a_typed_error_after_one_retry() {
             .await,
     );
     assert!(
-        matches!(error, Error::DpopNonce { endpoint: oauth_clients::Endpoint::Token, .. }),
+        matches!(
+            error,
+            Error::DpopNonce {
+                endpoint: oauth_clients::Endpoint::Token,
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert_eq!(provider.count("token"), before + 2);
@@ -222,7 +246,12 @@ async fn a_bearer_token_where_dpop_was_asked_is_refused_and_not_stored() {
     });
     let error = login_error(
         provider
-            .log_in(&registry.plain(), &MemorySession::new(), REDIRECT_URI, "alice")
+            .log_in(
+                &registry.plain(),
+                &MemorySession::new(),
+                REDIRECT_URI,
+                "alice",
+            )
             .await,
     );
     assert!(
@@ -335,7 +364,10 @@ async fn stored_tokens_carry_their_own_key_to_every_process() {
     assert_eq!(answer.status(), 200, "{}", answer.text());
     let loaded = client.load_token("alice").await.unwrap().unwrap();
     assert_eq!(loaded.dpop_jkt, token.dpop_jkt);
-    assert_eq!(client.userinfo(&loaded).await.unwrap().info().sub(), "alice");
+    assert_eq!(
+        client.userinfo(&loaded).await.unwrap().info().sub(),
+        "alice"
+    );
     let refreshed = client.refresh(&loaded).await.unwrap();
     assert_eq!(refreshed.dpop_jkt, token.dpop_jkt);
     // Every proof the second process sent was of the token's key.

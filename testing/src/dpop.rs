@@ -68,8 +68,16 @@ fn thumbprint(jwk: &Value) -> Option<String> {
             text("x")?,
             text("y")?
         ),
-        "RSA" => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, text("e")?, text("n")?),
-        "OKP" => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, text("crv")?, text("x")?),
+        "RSA" => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            text("e")?,
+            text("n")?
+        ),
+        "OKP" => format!(
+            r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
+            text("crv")?,
+            text("x")?
+        ),
         _ => return None,
     };
     Some(b64(&sha2::Sha256::digest(canonical.as_bytes())))

@@ -543,8 +543,12 @@ async fn token(
             &access_token,
         )
     });
-    let token_type =
-        super::dpop::issue(&shared, dpop.as_deref(), &[&access_token], &behaviour.token_type);
+    let token_type = super::dpop::issue(
+        &shared,
+        dpop.as_deref(),
+        &[&access_token],
+        &behaviour.token_type,
+    );
     let mut fields: Vec<(String, Value)> = Vec::new();
     if !behaviour.omit_access_token {
         fields.push(("access_token".into(), json!(access_token)));
@@ -657,8 +661,13 @@ async fn api_user(
     body: axum::body::Bytes,
 ) -> Response {
     shared.count("api");
-    let token =
-        super::dpop::access_token(&shared, &headers, &method, uri.path(), bearer(&headers, &body));
+    let token = super::dpop::access_token(
+        &shared,
+        &headers,
+        &method,
+        uri.path(),
+        bearer(&headers, &body),
+    );
     let token = match token {
         Ok(token) => token,
         Err(response) => return response,
@@ -898,8 +907,13 @@ async fn userinfo(
     if let Some(response) = redirecting(&shared, &shared.behaviour(), "userinfo") {
         return response;
     }
-    let token =
-        super::dpop::access_token(&shared, &headers, &method, uri.path(), bearer(&headers, &body));
+    let token = super::dpop::access_token(
+        &shared,
+        &headers,
+        &method,
+        uri.path(),
+        bearer(&headers, &body),
+    );
     let token = match token {
         Ok(token) => token,
         Err(response) => return response,

@@ -47,7 +47,11 @@ fn registry(op: &OidcProvider) -> Registry<Providers> {
 }
 
 /// A whole login of `user` with `client`, in a fresh session and browser.
-async fn sign_in<P: Provider>(op: &OidcProvider, client: &Client<P>, user: &str) -> oauth_clients::Token {
+async fn sign_in<P: Provider>(
+    op: &OidcProvider,
+    client: &Client<P>,
+    user: &str,
+) -> oauth_clients::Token {
     let session = MemorySession::new();
     let redirect = client
         .authorize_redirect(&session, REDIRECT_URI)
@@ -102,7 +106,10 @@ async fn login_userinfo_and_refresh_are_dpop_bound_with_the_nonce_round_trip() {
     // The other proof algorithms, with the same provider.
     for (user, token) in [
         ("bob", sign_in(&op, &registry.op_dpop_ps256(), "bob").await),
-        ("carol", sign_in(&op, &registry.op_dpop_eddsa(), "carol").await),
+        (
+            "carol",
+            sign_in(&op, &registry.op_dpop_eddsa(), "carol").await,
+        ),
     ] {
         assert_eq!(token.token_type, "DPoP", "{user}");
         assert_eq!(token.userinfo.as_ref().unwrap().sub(), user);
