@@ -30,6 +30,9 @@ const KEPT_NONCES: usize = 64;
 static DPOP: HeaderName = HeaderName::from_static("dpop");
 static DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
+/// Keys by thumbprint, and their thumbprints oldest first.
+type KeyRing = (HashMap<String, Arc<DpopKey>>, VecDeque<String>);
+
 /// One provider's DPoP state in a registry.
 #[derive(Default)]
 pub(crate) struct DpopState {
@@ -38,7 +41,7 @@ pub(crate) struct DpopState {
     /// Whether each login makes its own key (a token store is configured).
     per_login: bool,
     /// Keys of tokens this process got or read, by thumbprint, oldest first.
-    keys: Mutex<(HashMap<String, Arc<DpopKey>>, VecDeque<String>)>,
+    keys: Mutex<KeyRing>,
     /// The last nonce of each server, by origin.
     nonces: Mutex<HashMap<String, String>>,
 }
