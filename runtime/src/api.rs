@@ -280,6 +280,18 @@ impl<'a> ApiRequest<'a> {
                 refreshed = true;
                 continue;
             }
+            // RFC 9449 §7.1: the server refused the bound token or its proof.
+            if token.is_dpop_bound() {
+                if let Some(error) = crate::dpop_flow::refusal(response.status, &response.headers)
+                    .filter(|e| e == "invalid_token" || e == "invalid_dpop_proof")
+                {
+                    return Err(Error::DpopRefused {
+                        provider,
+                        endpoint: Endpoint::Api,
+                        error,
+                    });
+                }
+            }
             return Ok(ApiResponse {
                 new_token: refreshed.then_some(token),
                 ..response
@@ -297,14 +309,30 @@ impl<'a> ApiRequest<'a> {
         let mut form = self.form.clone();
         let mut url = url.clone();
         let mut authorization = None;
+        let mut proof = None;
         match credential {
-            Credential::Bearer(token) => match config.token_placement {
-                TokenPlacement::Header => {
-                    authorization = Some(format!("Bearer {}", token.access_token));
+            // A DPoP-bound token goes only in the header, as `DPoP`, with a proof of its key
+            // (RFC 9449 §7.1), never as a bearer token; a bound token without its key, or a
+            // bearer token where DPoP is on, is refused here, before anything is sent.
+            Credential::Bearer(token) => match self.context.dpop_key_of(token)? {
+                Some(_) if config.token_placement == TokenPlacement::Body => {
+                    return Err(Error::InvalidRequest {
+                        provider: self.context.name(),
+                        message: "a DPoP-bound token goes in the `Authorization` header: remove `token_placement: body`".into(),
+                    });
                 }
-                TokenPlacement::Body => form
-                    .get_or_insert_with(Vec::new)
-                    .push(("access_token".into(), token.access_token.clone())),
+                Some(key) => {
+                    authorization = Some(format!("DPoP {}", token.access_token));
+                    proof = Some((key, token.access_token.as_str()));
+                }
+                None => match config.token_placement {
+                    TokenPlacement::Header => {
+                        authorization = Some(format!("Bearer {}", token.access_token));
+                    }
+                    TokenPlacement::Body => form
+                        .get_or_insert_with(Vec::new)
+                        .push(("access_token".into(), token.access_token.clone())),
+                },
             },
             Credential::OAuth1(token) => {
                 let signed = self.context.oauth1_sign(
@@ -342,11 +370,14 @@ impl<'a> ApiRequest<'a> {
         } else if let Some((body, content_type)) = &self.body {
             request = request.body(body.clone(), content_type);
         }
-        let response = http
-            .send(
-                self.context.name(),
+        let response = self
+            .context
+            .send_with_proof(
+                http,
                 Endpoint::Api,
                 request,
+                proof.as_ref().map(|(key, _)| &**key),
+                proof.as_ref().map(|(_, token)| *token),
                 config.timeout,
                 crate::http::API_BODY_LIMIT,
             )

@@ -291,6 +291,8 @@ pub struct ClientConfig {
     pub(crate) expected_issuer: Option<String>,
     /// The OAuth 1.0a settings, for a provider declared with `request_token_url`.
     pub oauth1: Option<OAuth1Config>,
+    /// DPoP (RFC 9449, `dpop: true`): how proofs are signed; `None` when it is off.
+    pub(crate) dpop: Option<crate::dpop::DpopAlg>,
     /// The `Authorization` header for `client_secret_basic` (a sensitive header value, which
     /// `Debug` does not show); made once, as every token request sends it.
     pub(crate) basic_credentials: Option<http::HeaderValue>,
@@ -315,6 +317,12 @@ impl ClientConfig {
     /// The client secret, if the client has one.
     pub fn client_secret(&self) -> Option<&Secret> {
         self.client_secret.as_ref()
+    }
+
+    /// With DPoP on (`dpop: true`), the algorithm its proofs are signed with (`ES256`,
+    /// `PS256` or `EdDSA`); `None` when DPoP is off.
+    pub fn dpop_signing_alg(&self) -> Option<&'static str> {
+        self.dpop.map(crate::dpop::DpopAlg::as_str)
     }
 
     /// The value of a preset-only key (`tenant`, `domain`, ...), given or defaulted.
@@ -426,6 +434,9 @@ impl ClientConfig {
             preset_params,
             secret_maker: None,
             expected_issuer,
+            dpop: matches!(get(Key::Dpop), Some(Checked::Flag(true))).then(|| {
+                crate::dpop::DpopAlg::from_name(choice(Key::DpopSigningAlg).unwrap_or("ES256"))
+            }),
             basic_credentials,
             oauth1: url(Key::RequestTokenUrl).map(|request_token_url| OAuth1Config {
                 request_token_url,

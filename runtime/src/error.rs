@@ -448,6 +448,45 @@ pub enum Error {
         /// What the provider does not offer.
         reason: String,
     },
+    /// DPoP (RFC 9449 §8, §9): the server asked for a nonce (`use_dpop_nonce`) again after the
+    /// one retry with the nonce it gave, or without giving one: nothing is retried further.
+    #[error("the {endpoint} of provider `{provider}` kept demanding a DPoP nonce (`use_dpop_nonce`) after one retry with its nonce")]
+    DpopNonce {
+        /// The provider's name.
+        provider: &'static str,
+        /// The endpoint that demanded it.
+        endpoint: Endpoint,
+    },
+    /// DPoP is on, but the token endpoint issued a token whose `token_type` is not `DPoP` (RFC
+    /// 9449 §5): a bearer token, which anyone holding it could use. It is not used, and nothing
+    /// is stored.
+    #[error("provider `{provider}` issued a `{token_type}` token although DPoP was requested")]
+    DpopTokenType {
+        /// The provider's name.
+        provider: &'static str,
+        /// The `token_type` the provider sent.
+        token_type: String,
+    },
+    /// The token is DPoP-bound to a key that is not at hand (made by another process or
+    /// registry, lost or rotated), or a DPoP provider was handed a token that is not
+    /// DPoP-bound: refused before anything is sent. The user must log in again.
+    #[error("the token for provider `{provider}` is bound to a DPoP key that is not available here; log in again")]
+    DpopKeyMismatch {
+        /// The provider's name.
+        provider: &'static str,
+    },
+    /// A resource server (userinfo, API) refused the DPoP-bound token or its proof with `401`
+    /// and `WWW-Authenticate: DPoP error="invalid_token"` or `"invalid_dpop_proof"` (RFC 9449
+    /// §7.1).
+    #[error("the {endpoint} of provider `{provider}` refused the DPoP-bound token (`{error}`)")]
+    DpopRefused {
+        /// The provider's name.
+        provider: &'static str,
+        /// The endpoint that refused.
+        endpoint: Endpoint,
+        /// The challenge's `error`: `invalid_token` or `invalid_dpop_proof`.
+        error: String,
+    },
 }
 
 impl Error {
@@ -475,7 +514,8 @@ impl Error {
             Error::Authorization { .. }
             | Error::TokenExpired { .. }
             | Error::NoStoredToken { .. }
-            | Error::LoginRequired { .. } => 401,
+            | Error::LoginRequired { .. }
+            | Error::DpopKeyMismatch { .. } => 401,
             Error::TokenEndpoint { .. }
             | Error::EndpointError { .. }
             | Error::InvalidTokenResponse { .. }
@@ -488,7 +528,10 @@ impl Error {
             | Error::CallbackNotConfirmed { .. }
             | Error::OAuth1Endpoint { .. }
             | Error::PushedAuthorization { .. }
-            | Error::InvalidPushedAuthorizationResponse { .. } => 502,
+            | Error::InvalidPushedAuthorizationResponse { .. }
+            | Error::DpopNonce { .. }
+            | Error::DpopTokenType { .. }
+            | Error::DpopRefused { .. } => 502,
             Error::NotConfigured { .. }
             | Error::MissingEndpoint { .. }
             | Error::Session(_)
@@ -565,6 +608,10 @@ impl Error {
             }
             Error::RequestUriExpired { .. } => ErrorKind::RequestUriExpired,
             Error::SecurityProfile { .. } => ErrorKind::SecurityProfile,
+            Error::DpopNonce { .. } => ErrorKind::DpopNonce,
+            Error::DpopTokenType { .. } => ErrorKind::DpopTokenType,
+            Error::DpopKeyMismatch { .. } => ErrorKind::DpopKeyMismatch,
+            Error::DpopRefused { .. } => ErrorKind::DpopRefused,
         }
     }
 
@@ -611,7 +658,11 @@ impl Error {
             | Error::PushedAuthorization { provider, .. }
             | Error::InvalidPushedAuthorizationResponse { provider, .. }
             | Error::RequestUriExpired { provider, .. }
-            | Error::SecurityProfile { provider, .. } => Some(provider),
+            | Error::SecurityProfile { provider, .. }
+            | Error::DpopNonce { provider, .. }
+            | Error::DpopTokenType { provider, .. }
+            | Error::DpopKeyMismatch { provider }
+            | Error::DpopRefused { provider, .. } => Some(provider),
         }
     }
 
@@ -622,7 +673,9 @@ impl Error {
             Error::Http { endpoint, .. }
             | Error::MissingEndpoint { endpoint, .. }
             | Error::EndpointError { endpoint, .. }
-            | Error::OAuth1Endpoint { endpoint, .. } => Some(*endpoint),
+            | Error::OAuth1Endpoint { endpoint, .. }
+            | Error::DpopNonce { endpoint, .. }
+            | Error::DpopRefused { endpoint, .. } => Some(*endpoint),
             Error::TokenEndpoint { .. } => Some(Endpoint::Token),
             Error::PushedAuthorization { .. }
             | Error::InvalidPushedAuthorizationResponse { .. } => {
@@ -712,7 +765,8 @@ impl Error {
         match self {
             Error::TokenExpired { .. }
             | Error::NoStoredToken { .. }
-            | Error::LoginRequired { .. } => true,
+            | Error::LoginRequired { .. }
+            | Error::DpopKeyMismatch { .. } => true,
             Error::TokenEndpoint { error, .. } => error == "invalid_grant",
             _ => false,
         }
@@ -805,6 +859,14 @@ pub enum ErrorKind {
     RequestUriExpired,
     /// [`Error::SecurityProfile`]: `security_profile`.
     SecurityProfile,
+    /// [`Error::DpopNonce`]: `dpop_nonce`.
+    DpopNonce,
+    /// [`Error::DpopTokenType`]: `dpop_token_type`.
+    DpopTokenType,
+    /// [`Error::DpopKeyMismatch`]: `dpop_key_mismatch`.
+    DpopKeyMismatch,
+    /// [`Error::DpopRefused`]: `dpop_refused`.
+    DpopRefused,
 }
 
 impl ErrorKind {
@@ -853,6 +915,10 @@ impl ErrorKind {
             }
             ErrorKind::RequestUriExpired => "request_uri_expired",
             ErrorKind::SecurityProfile => "security_profile",
+            ErrorKind::DpopNonce => "dpop_nonce",
+            ErrorKind::DpopTokenType => "dpop_token_type",
+            ErrorKind::DpopKeyMismatch => "dpop_key_mismatch",
+            ErrorKind::DpopRefused => "dpop_refused",
         }
     }
 }
@@ -1235,6 +1301,32 @@ mod tests {
             (Error::NoStoredToken { provider: "p" }, "no_stored_token"),
             (Error::LoginRequired { provider: "p" }, "login_required"),
             (Error::TamperedToken { provider: "p" }, "tampered_token"),
+            (
+                Error::DpopNonce {
+                    provider: "p",
+                    endpoint: Endpoint::Token,
+                },
+                "dpop_nonce",
+            ),
+            (
+                Error::DpopTokenType {
+                    provider: "p",
+                    token_type: "Bearer".into(),
+                },
+                "dpop_token_type",
+            ),
+            (
+                Error::DpopKeyMismatch { provider: "p" },
+                "dpop_key_mismatch",
+            ),
+            (
+                Error::DpopRefused {
+                    provider: "p",
+                    endpoint: Endpoint::Api,
+                    error: "invalid_dpop_proof".into(),
+                },
+                "dpop_refused",
+            ),
             (
                 Error::TokenStore {
                     provider: "p",

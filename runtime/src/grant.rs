@@ -22,12 +22,28 @@ pub(crate) fn refresh_after_401(token: &Token, refreshed: bool, status: StatusCo
 
 impl Context {
     /// POSTs a grant to the token endpoint (or, for a refresh, `refresh_token_url` when
-    /// declared) with client authentication, and reads the token.
+    /// declared) with client authentication, and reads the token. With DPoP on, the request
+    /// proves a new grant's key (see `dpop_flow`).
     pub(crate) async fn token_request(
         &self,
         config: &ClientConfig,
         refresh: bool,
+        form: Vec<(&str, String)>,
+    ) -> Result<Token, Error> {
+        let key = self.dpop_key_for_grant(config)?;
+        self.token_request_with_key(config, refresh, form, key.as_deref())
+            .await
+    }
+
+    /// [`token_request`](Self::token_request) proving `key` (RFC 9449 §5), when there is
+    /// one: the proof, the server's nonce and its one retry, and the token type checked (a
+    /// `DPoP` token exactly when a proof was sent) and bound to the key's thumbprint.
+    pub(crate) async fn token_request_with_key(
+        &self,
+        config: &ClientConfig,
+        refresh: bool,
         mut form: Vec<(&str, String)>,
+        key: Option<&crate::dpop::DpopKey>,
     ) -> Result<Token, Error> {
         let provider = self.name();
         let url = match (&config.refresh_token_url, refresh) {
@@ -40,16 +56,24 @@ impl Context {
             http::HeaderValue::from_static("application/json"),
         ));
         let request = self.authenticate_client(config, request, &mut form).await?;
-        let response = http
-            .send(
-                provider,
+        let response = self
+            .send_with_proof(
+                http,
                 Endpoint::Token,
                 request.form(&form),
+                key,
+                None,
                 config.timeout,
                 crate::http::PROTOCOL_BODY_LIMIT,
             )
             .await?;
-        crate::token_response::parse_token_response(provider, &response, self.now_secs())
+        let mut token =
+            crate::token_response::parse_token_response(provider, &response, self.now_secs())?;
+        crate::dpop_flow::check_token_type(provider, &token, key.is_some())?;
+        // Only this client says which key a token is bound to.
+        token.extra.remove("dpop_jkt");
+        token.dpop_jkt = key.map(|key| key.thumbprint().to_string());
+        Ok(token)
     }
 
     /// Adds the client's authentication to `request`, a POST of `form` to the token endpoint
@@ -109,7 +133,12 @@ impl Context {
                     ("grant_type", "refresh_token".to_string()),
                     ("refresh_token", refresh_token.to_string()),
                 ];
-                let mut new = self.token_request(config, true, form).await?;
+                // A bound token's refresh proves the same key (RFC 9449 §5: a public client's
+                // refresh token is bound to it too).
+                let key = self.dpop_key_of(token)?;
+                let mut new = self
+                    .token_request_with_key(config, true, form, key.as_deref())
+                    .await?;
                 // RFC 6749 §6: the provider may keep the refresh token; then it stays valid.
                 if new.refresh_token.is_none() {
                     new.refresh_token = Some(refresh_token.to_string());

@@ -244,6 +244,8 @@ impl std::fmt::Debug for Http {
 
 /// A request to a provider, built by the flows and the API client, sent by [`Http::send`].
 /// Building never fails: an invalid header value is remembered and reported by `send`.
+/// Cloned to send it again (a DPoP nonce retry).
+#[derive(Clone)]
 pub(crate) struct Request {
     method: Method,
     url: Url,
@@ -273,6 +275,14 @@ impl Request {
             body: Bytes::new(),
             invalid: None,
         }
+    }
+
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
     }
 
     pub fn get(url: Url) -> Request {

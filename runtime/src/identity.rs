@@ -71,6 +71,14 @@ impl Context {
                     token = self.refresh(&token).await?;
                     refreshed = true;
                 }
+                // A DPoP-bound token the server calls invalid (not its proof): maybe expired.
+                Err(Error::DpopRefused { error, .. })
+                    if error == "invalid_token"
+                        && refresh_after_401(&token, refreshed, StatusCode::UNAUTHORIZED) =>
+                {
+                    token = self.refresh(&token).await?;
+                    refreshed = true;
+                }
                 outcome => {
                     return outcome.map(|info| UserInfoResponse {
                         info,

@@ -43,6 +43,7 @@ mod userinfo;
 mod config;
 mod settings;
 // 3. protocol code without I/O
+mod dpop;
 mod id_token;
 mod jose;
 mod metadata;
@@ -56,6 +57,7 @@ mod replay;
 // 5. provider services, over one provider's context
 mod context;
 mod discovery;
+mod dpop_flow;
 mod grant;
 mod jwks;
 mod oidc;

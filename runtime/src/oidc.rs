@@ -187,8 +187,9 @@ impl Context {
                 provider,
                 endpoint: Endpoint::Userinfo,
             })?;
+        // A bearer token, or a DPoP-bound one with its proof.
         let response = self
-            .fetch(Endpoint::Userinfo, url, Some(&token.access_token))
+            .fetch_with_token(Endpoint::Userinfo, url, token)
             .await?;
         let invalid = |reason: &str| Error::InvalidUserinfo {
             provider,

@@ -746,6 +746,21 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                 if let Err(found) = &resolved {
                     problems.extend(found.iter().cloned());
                 }
+                // DPoP: the registry's key, made now; with a token store, each login makes
+                // its own instead, kept with the user's token.
+                let dpop = match resolved.as_ref().ok().and_then(|c| c.dpop) {
+                    Some(alg) => crate::dpop_flow::DpopState::new(alg, self.store.is_some())
+                        .unwrap_or_else(|message| {
+                            problems.push(Problem::new(
+                                config.name,
+                                Some("dpop".into()),
+                                Origin::Registry,
+                                message,
+                            ));
+                            Default::default()
+                        }),
+                    None => Default::default(),
+                };
                 let runtime = ProviderRuntime {
                     declared_metadata: Arc::new(
                         resolved
@@ -753,6 +768,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                             .map(crate::metadata::declared)
                             .unwrap_or_default(),
                     ),
+                    dpop,
                     ..ProviderRuntime::default()
                 };
                 // A provider whose own HTTP client cannot be built cannot be used.

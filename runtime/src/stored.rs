@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 /// When a record stops being useful: an access token that expired with no refresh token.
 fn expires_at(stored: &Stored) -> Option<u64> {
     match stored {
-        Stored::OAuth2 { token } if token.refresh_token.is_none() => token.expires_at,
+        Stored::OAuth2 { token, .. } if token.refresh_token.is_none() => token.expires_at,
         _ => None,
     }
 }
@@ -115,10 +115,13 @@ impl Context {
 
     /// The work of [`Client::save_token`](crate::Client::save_token).
     pub(crate) async fn save_token(&self, user: &str, token: &Token) -> Result<(), Error> {
+        // A DPoP-bound token whose key is not here cannot be used by anyone: refused now.
+        let dpop_key = self.dpop_key_to_record(token)?;
         self.replace_stored(
             user,
             Stored::OAuth2 {
                 token: Box::new(token.clone()),
+                dpop_key,
             },
         )
         .await
@@ -168,7 +171,10 @@ impl Context {
     ) -> Result<(u64, Token, bool), Error> {
         let leeway = self.config()?.leeway.as_secs();
         match self.stored(user).await? {
-            (version, Stored::OAuth2 { token }) => {
+            (version, Stored::OAuth2 { token, dpop_key }) => {
+                // A bound token's key: from the record, or at hand; else refused here, before
+                // a refresh or request is sent.
+                self.dpop_key_from_record(&token, dpop_key.as_ref())?;
                 if token.needs_refresh(self.now_secs(), leeway) {
                     let token = self.refresh_stored(user, version).await?;
                     // The version read back is at least the next one; a later `401` must not
@@ -204,7 +210,10 @@ impl Context {
         let mut pause = Duration::from_millis(10);
         loop {
             match self.stored(user).await? {
-                (version, Stored::OAuth2 { token }) if version != seen => return Ok(*token),
+                (version, Stored::OAuth2 { token, dpop_key }) if version != seen => {
+                    self.dpop_key_from_record(&token, dpop_key.as_ref())?;
+                    return Ok(*token);
+                }
                 (_, Stored::OAuth2 { .. }) => {}
                 _ => return Err(self.store_error("the stored token is an OAuth 1.0a token")),
             }
@@ -237,9 +246,15 @@ impl Context {
     /// just before), then refresh and write the new version.
     async fn refresh_leased(&self, user: &str, seen: u64) -> Result<Token, Error> {
         let provider = self.name();
-        let (version, token) = match self.stored(user).await? {
-            (version, Stored::OAuth2 { token }) if version != seen => return Ok(*token),
-            (version, Stored::OAuth2 { token }) => (version, token),
+        let (version, token, dpop_key) = match self.stored(user).await? {
+            (version, Stored::OAuth2 { token, dpop_key }) if version != seen => {
+                self.dpop_key_from_record(&token, dpop_key.as_ref())?;
+                return Ok(*token);
+            }
+            (version, Stored::OAuth2 { token, dpop_key }) => {
+                self.dpop_key_from_record(&token, dpop_key.as_ref())?;
+                (version, token, dpop_key)
+            }
             _ => return Err(self.store_error("the stored token is an OAuth 1.0a token")),
         };
         let outcome = self.refresh(&token).await;
@@ -269,6 +284,8 @@ impl Context {
                 Some(version),
                 &Stored::OAuth2 {
                     token: Box::new(new.clone()),
+                    // Refreshed with the same key: still bound to it.
+                    dpop_key,
                 },
             )
             .await?;
@@ -282,7 +299,13 @@ impl Context {
     /// The work of [`Client::load_token`](crate::Client::load_token).
     pub(crate) async fn load_token(&self, user: &str) -> Result<Option<Token>, Error> {
         match self.stored(user).await {
-            Ok((_, Stored::OAuth2 { token })) => Ok(Some(*token)),
+            Ok((_, Stored::OAuth2 { token, dpop_key })) => {
+                // Its key made known here, so the token can be used as it is.
+                if dpop_key.is_some() {
+                    self.dpop_key_from_record(&token, dpop_key.as_ref())?;
+                }
+                Ok(Some(*token))
+            }
             Ok(_) => Err(self.store_error("the stored token is an OAuth 1.0a token")),
             Err(Error::NoStoredToken { .. }) => Ok(None),
             Err(error) => Err(error),

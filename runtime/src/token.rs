@@ -15,7 +15,8 @@ use std::fmt;
 pub struct Token {
     /// The access token, sent with API calls.
     pub access_token: String,
-    /// Always `"Bearer"` (the only type accepted), whatever case the provider used.
+    /// `"Bearer"`, or `"DPoP"` for a token bound to a DPoP key (RFC 9449, a provider declared
+    /// with `dpop: true`), whatever case the provider used.
     pub token_type: String,
     /// When the access token expires, in seconds since the Unix epoch; `None` if the provider
     /// did not say.
@@ -40,6 +41,12 @@ pub struct Token {
     /// providers and OAuth 2.0 presets; see [`profile`](Self::profile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// For a DPoP-bound token: the JWK SHA-256 thumbprint (RFC 7638) of the key it is bound
+    /// to, which every request with it must prove possession of (RFC 9449 §6). The key stays
+    /// with the registry (and the token store); a token whose key is not at hand is refused
+    /// with [`Error::DpopKeyMismatch`](crate::Error::DpopKeyMismatch) before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// Every other field of the token response.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -66,12 +73,19 @@ impl fmt::Debug for Token {
                 "profile",
                 &self.profile.as_ref().map(|p| (&p.provider, &p.subject)),
             )
+            .field("dpop_jkt", &self.dpop_jkt)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
 impl Token {
+    /// Whether the token is DPoP-bound (RFC 9449): sent only as `Authorization: DPoP`, with a
+    /// proof of its key, never as a bearer token.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.dpop_jkt.is_some() || self.token_type.eq_ignore_ascii_case("dpop")
+    }
+
     /// Whether the access token expires within `leeway` of `now` (seconds since the epoch).
     /// A token without `expires_at` is never considered expired here.
     pub fn expires_within(&self, now: u64, leeway: u64) -> bool {

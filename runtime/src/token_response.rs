@@ -129,12 +129,18 @@ pub(crate) fn token_from_fields(
     let token_type = take_string("token_type")?
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid("no `token_type`".into()))?;
-    if !token_type.eq_ignore_ascii_case("bearer") {
+    // `DPoP` (RFC 9449 §5) is read here too; the token request checks that it is the type
+    // asked for (a DPoP token only with DPoP on, and only a DPoP token then).
+    let token_type = if token_type.eq_ignore_ascii_case("bearer") {
+        "Bearer"
+    } else if token_type.eq_ignore_ascii_case("dpop") {
+        "DPoP"
+    } else {
         return Err(Error::UnsupportedTokenType {
             provider,
             token_type,
         });
-    }
+    };
     let refresh_token = take_string("refresh_token")?.filter(|t| !t.is_empty());
 
     let id_token = take_string("id_token")?;
@@ -158,13 +164,14 @@ pub(crate) fn token_from_fields(
     }
     Ok(Token {
         access_token,
-        token_type: "Bearer".into(),
+        token_type: token_type.into(),
         expires_at: expires_in.map(|s| now.saturating_add(s)),
         refresh_token,
         scope,
         id_token,
         userinfo: None,
         profile: None,
+        dpop_jkt: None,
         extra: fields,
     })
 }

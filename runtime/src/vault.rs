@@ -19,6 +19,11 @@ use std::time::Duration;
 pub(crate) enum Stored {
     OAuth2 {
         token: Box<Token>,
+        /// The DPoP key a login made for this token (RFC 9449), so that every process can
+        /// use the bound token; sealed with it. Absent for a bearer token, and for one bound
+        /// to a registry's own key, which lives and dies with its process.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dpop_key: Option<crate::dpop::StoredKey>,
     },
     OAuth1 {
         token: OAuth1Token,

@@ -1137,6 +1137,25 @@ pub fn check_provider<'a>(
     }
     // PAR and `security_profile: fapi2` (issue 17).
     problems.extend(profile::check(&declared, &get));
+    // issue 17: dpop. `None` when `dpop` was given a value that failed its own check: the
+    // checks that depend on it wait until it is fixed.
+    let dpop = match get(Key::Dpop) {
+        Some(Checked::Flag(on)) => Some(*on),
+        _ if has(Key::Dpop) => None,
+        _ => Some(false),
+    };
+    if dpop == Some(false) && has(Key::DpopSigningAlg) {
+        problems.push(Problem {
+            key: Some(Key::DpopSigningAlg),
+            message: "`dpop_signing_alg` does nothing without `dpop: true`; add `dpop: true` or remove it".into(),
+        });
+    }
+    if dpop == Some(true) && choice(Key::TokenPlacement) == Some("body") {
+        problems.push(Problem {
+            key: Some(Key::TokenPlacement),
+            message: "a DPoP-bound token goes in the `Authorization` header (RFC 9449 §7.1); remove `token_placement: body` or `dpop: true`".into(),
+        });
+    }
     problems
 }
 

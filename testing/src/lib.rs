@@ -47,12 +47,14 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod dpop;
 mod login;
 mod oauth1;
 mod par;
 mod server;
 
 pub use backend::check_token_backend;
+pub use dpop::DpopBehaviour;
 pub use login::LoginError;
 pub use oauth1::{CallbackConfirmation, OAuth1Behaviour, OAuth1EndpointBehaviour, ReceivedRequest};
 use oauth_clients::Settings;
@@ -196,6 +198,9 @@ pub struct Behaviour {
     /// How the pushed authorization request endpoint (`/par`, RFC 9126) behaves (default:
     /// well, advertised and not required).
     pub par: ParBehaviour,
+    /// How DPoP proofs and bound tokens are treated (default: checked strictly, no nonce
+    /// required); see [`DpopBehaviour`].
+    pub dpop: DpopBehaviour,
 }
 
 /// What the authorization response carries as `iss`.
@@ -313,6 +318,7 @@ impl Default for Behaviour {
             revoke_refresh_tokens_only: false,
             oauth1: OAuth1Behaviour::default(),
             par: ParBehaviour::default(),
+            dpop: DpopBehaviour::default(),
         }
     }
 }
@@ -407,6 +413,7 @@ impl TestProviderBuilder {
             grants: Mutex::new(Grants::default()),
             oauth1: Mutex::new(oauth1::Grants::default()),
             par: Mutex::new(par::Pushed::default()),
+            dpop: dpop::DpopServer::default(),
             counts: Mutex::new(BTreeMap::new()),
         });
         let router = server::router(shared.clone());
@@ -552,6 +559,13 @@ impl TestProvider {
         change(&mut lock(&self.shared.behaviour));
     }
 
+    /// Makes a new DPoP nonce current (RFC 9449 §8, §9), as a server does from time to time:
+    /// with [`DpopBehaviour::require_nonce`], the next proof with the old one is answered
+    /// `use_dpop_nonce` and the new nonce.
+    pub fn rotate_dpop_nonce(&self) {
+        self.shared.dpop.rotate_nonce();
+    }
+
     /// How many requests `endpoint` received, e.g. `"token"`, `"token.refresh_token"`,
     /// `"token.auth.client_secret_basic"`, `"authorize"`, `"api"`.
     ///
@@ -559,6 +573,8 @@ impl TestProvider {
     /// `"oauth1.access_token"` and `"oauth1.api"` for every request, and, for each signed
     /// request that passed every check, `"oauth1.signature_method.<method>"` (e.g.
     /// `HMAC-SHA256`) and `"oauth1.parameters_in.<place>"` (`header`, `body` or `query`).
+    /// The DPoP counters are `"dpop.proof"` (each proof accepted), `"dpop.nonce_demanded"`
+    /// and `"dpop.refused"`.
     pub fn count(&self, endpoint: &str) -> usize {
         lock(&self.shared.counts)
             .get(endpoint)
@@ -678,6 +694,8 @@ pub(crate) struct Shared {
     oauth1: Mutex<oauth1::Grants>,
     /// What the pushed authorization request endpoint received and handed out.
     par: Mutex<par::Pushed>,
+    /// DPoP nonces, proofs seen and bound tokens.
+    dpop: dpop::DpopServer,
     counts: Mutex<BTreeMap<String, usize>>,
 }
 

@@ -9,7 +9,7 @@ use super::{
 };
 use axum::body::Body;
 use axum::extract::{Form, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -434,6 +434,7 @@ fn s256(verifier: &str) -> String {
 
 async fn token(
     State(shared): State<Arc<Shared>>,
+    uri: Uri,
     headers: HeaderMap,
     Form(form): Form<Params>,
 ) -> Response {
@@ -465,6 +466,11 @@ async fn token(
             .body(Body::from(body.clone()))
             .unwrap_or_default();
     }
+    // DPoP (RFC 9449 §5): a proof, when sent, is checked before anything is spent.
+    let dpop = match super::dpop::token_proof(&shared, &headers, uri.path()) {
+        Ok(jkt) => jkt,
+        Err(response) => return response,
+    };
     let (client_id, method) = match authenticate(&shared, &headers, &form) {
         Ok(found) => found,
         Err(response) => return response,
@@ -515,6 +521,13 @@ async fn token(
         }
         "refresh_token" => {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            if !super::dpop::check_refresh(&shared, &presented, dpop.as_deref()) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token is bound to another DPoP key",
+                );
+            }
             let mut grants = lock(&shared.grants);
             let grant = if behaviour.rotate_refresh_tokens {
                 grants.refresh_tokens.remove(&presented)
@@ -565,12 +578,18 @@ async fn token(
             &access_token,
         )
     });
+    let token_type = super::dpop::issue(
+        &shared,
+        dpop.as_deref(),
+        &[&access_token],
+        &behaviour.token_type,
+    );
     let mut fields: Vec<(String, Value)> = Vec::new();
     if !behaviour.omit_access_token {
         fields.push(("access_token".into(), json!(access_token)));
     }
     if !behaviour.omit_token_type {
-        fields.push(("token_type".into(), json!(behaviour.token_type)));
+        fields.push(("token_type".into(), json!(token_type)));
     }
     if let Some(ttl) = behaviour.access_token_ttl {
         fields.push(("expires_in".into(), json!(ttl.as_secs())));
@@ -598,6 +617,9 @@ async fn token(
             _ => None,
         };
         if let Some(refresh) = new_refresh {
+            if let Some(jkt) = &dpop {
+                shared.dpop.bind(&refresh, jkt);
+            }
             grants.refresh_tokens.insert(
                 refresh.clone(),
                 RefreshGrant {
@@ -646,11 +668,12 @@ async fn token(
 /// The token endpoint under another path, for clients that declare a `refresh_token_url`.
 async fn refresh_alias(
     state: State<Arc<Shared>>,
+    uri: Uri,
     headers: HeaderMap,
     form: Form<Params>,
 ) -> Response {
     state.0.count("refresh_url");
-    token(state, headers, form).await
+    token(state, uri, headers, form).await
 }
 
 /// The access token of a request: `Authorization: Bearer` or an `access_token` form field.
@@ -669,12 +692,24 @@ fn bearer(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 async fn api_user(
     State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     shared.count("api");
-    let grant =
-        bearer(&headers, &body).and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
+    let token = super::dpop::access_token(
+        &shared,
+        &headers,
+        &method,
+        uri.path(),
+        bearer(&headers, &body),
+    );
+    let token = match token {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
+    let grant = token.and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
     match grant {
         Some(grant) if grant.expires.is_none_or(|at| SystemTime::now() < at) => {
             axum::Json(json!({ "id": stable_id(&grant.user), "login": grant.user, "name": grant.user, "scope": grant.scope })).into_response()
@@ -947,6 +982,8 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn userinfo(
     State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -954,8 +991,18 @@ async fn userinfo(
     if let Some(response) = redirecting(&shared, &shared.behaviour(), "userinfo") {
         return response;
     }
-    let grant =
-        bearer(&headers, &body).and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
+    let token = super::dpop::access_token(
+        &shared,
+        &headers,
+        &method,
+        uri.path(),
+        bearer(&headers, &body),
+    );
+    let token = match token {
+        Ok(token) => token,
+        Err(response) => return response,
+    };
+    let grant = token.and_then(|t| lock(&shared.grants).access_tokens.get(&t).cloned());
     match grant {
         Some(grant) if grant.expires.is_none_or(|at| SystemTime::now() < at) => {
             let sub = shared

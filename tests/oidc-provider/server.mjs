@@ -141,6 +141,28 @@ const parClients = [
   },
 ];
 const parFeatures = { pushedAuthorizationRequests: { enabled: true } };
+// issue 17: dpop
+// DPoP (RFC 9449; oidc-provider `features.dPoP`, on by default in 9.x): a nonce secret is set
+// and every proof must carry a nonce (`requireNonce`), so the first DPoP request of a client
+// is answered `use_dpop_nonce` with a `DPoP-Nonce`. Requests without a proof are unaffected.
+// The client `rp-dpop` gets only DPoP-bound access tokens (`dpop_bound_access_tokens`, RFC
+// 9449 §5.2). PS256 is allowed beside the default ES256 and EdDSA proofs.
+const dpopClients = [
+  {
+    ...common,
+    client_id: 'rp-dpop',
+    client_secret: 'rp-dpop-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    dpop_bound_access_tokens: true,
+  },
+];
+const dpopFeature = {
+  enabled: true,
+  nonceSecret: crypto.randomBytes(32),
+  requireNonce: () => true,
+};
+const dpopAlgs = ['ES256', 'PS256', 'EdDSA', 'Ed25519'];
+// end issue 17: dpop
 
 const provider = new oidc.Provider(issuer, {
   clients: [
@@ -180,7 +202,9 @@ const provider = new oidc.Provider(issuer, {
     },
     ...backchannelLogoutClients,
     ...parClients,
+    ...dpopClients,
   ],
+  enabledJWA: { dPoPSigningAlgValues: dpopAlgs },
   jwks: { keys: [signingKey, ecSigningKey] },
   cookies: { keys: ['oauth-clients-interop-cookie-key'] },
   ...backchannelLogoutConfig,
@@ -192,6 +216,7 @@ const provider = new oidc.Provider(issuer, {
     clientCredentials: { enabled: true },
     ...backchannelLogoutFeatures,
     ...parFeatures,
+    dPoP: dpopFeature,
   },
   scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no
