@@ -138,7 +138,8 @@ impl AssertionKey {
                 &rng,
             ) {
                 Signer::P256(pair)
-            } else if let Ok(pair) = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            } else if let Ok(pair) =
+                ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
             {
                 Signer::Ed25519(pair)
             } else {
@@ -149,9 +150,7 @@ impl AssertionKey {
         } else if let Ok(der) = rustls::pki_types::PrivatePkcs1KeyDer::from_pem_slice(pem) {
             ring::signature::RsaKeyPair::from_der(der.secret_pkcs1_der())
                 .map(Signer::Rsa)
-                .map_err(|_| {
-                    format!("`{key}` is not an RSA private key of 2048 bits or more")
-                })?
+                .map_err(|_| format!("`{key}` is not an RSA private key of 2048 bits or more"))?
         } else {
             return Err(format!(
                 "`{key}` is not a PEM private key: expected PKCS#8 (`-----BEGIN PRIVATE KEY-----`)"
@@ -337,7 +336,11 @@ mod tests {
             .to_vec();
         for (alg, name, verifier) in [
             (None, "RS256", &sig::RSA_PKCS1_2048_8192_SHA256),
-            (Some(AssertionAlg::Ps256), "PS256", &sig::RSA_PSS_2048_8192_SHA256),
+            (
+                Some(AssertionAlg::Ps256),
+                "PS256",
+                &sig::RSA_PSS_2048_8192_SHA256,
+            ),
         ] {
             let key =
                 AssertionKey::from_pem(&pem(&der), alg, Some("k1".into()), "client_key").unwrap();
@@ -365,9 +368,12 @@ mod tests {
         let rng = ring::rand::SystemRandom::new();
         let der =
             sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair =
-            sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, der.as_ref(), &rng)
-                .unwrap();
+        let pair = sig::EcdsaKeyPair::from_pkcs8(
+            &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+            der.as_ref(),
+            &rng,
+        )
+        .unwrap();
         // Written with `\n` escapes, as in an environment variable.
         let escaped = pem(der.as_ref()).trim().replace('\n', "\\n");
         let key = AssertionKey::from_pem(&escaped, None, None, "client_key").unwrap();
@@ -418,19 +424,26 @@ mod tests {
         let rng = ring::rand::SystemRandom::new();
         let ec =
             sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let message =
-            AssertionKey::from_pem(&pem(ec.as_ref()), Some(AssertionAlg::Rs256), None, "client_key")
-                .unwrap_err();
+        let message = AssertionKey::from_pem(
+            &pem(ec.as_ref()),
+            Some(AssertionAlg::Rs256),
+            None,
+            "client_key",
+        )
+        .unwrap_err();
         assert_eq!(
             message,
             "`client_assertion_alg: RS256` does not fit `client_key`, which is a P-256 key; use `ES256`"
         );
         let ed = sig::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
-        assert!(
-            AssertionKey::from_pem(&pem(ed.as_ref()), Some(AssertionAlg::Es256), None, "client_key")
-                .unwrap_err()
-                .contains("an Ed25519 key; use `EdDSA`")
-        );
+        assert!(AssertionKey::from_pem(
+            &pem(ed.as_ref()),
+            Some(AssertionAlg::Es256),
+            None,
+            "client_key"
+        )
+        .unwrap_err()
+        .contains("an Ed25519 key; use `EdDSA`"));
         let rsa = rsa_pkcs8();
         assert!(AssertionKey::from_pem(
             &pem(&rsa),
@@ -452,9 +465,11 @@ mod tests {
         let rng = ring::rand::SystemRandom::new();
         let p384 =
             sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
-        assert!(AssertionKey::from_pem(&pem(p384.as_ref()), None, None, "client_key")
-            .unwrap_err()
-            .contains("a P-256 key or an Ed25519 key"));
+        assert!(
+            AssertionKey::from_pem(&pem(p384.as_ref()), None, None, "client_key")
+                .unwrap_err()
+                .contains("a P-256 key or an Ed25519 key")
+        );
     }
 
     #[test]

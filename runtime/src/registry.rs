@@ -1122,12 +1122,13 @@ fn resolve(
         &client_secret,
     ) {
         if secret.expose().len() < crate::client_assertion::MIN_HMAC_SECRET {
-            let origin = values
-                .get(&Key::ClientSecret)
-                .map_or(Origin::Environment, |(_, origin)| match origin {
-                    Origin::Settings => Origin::Settings,
-                    _ => Origin::Environment,
-                });
+            let origin =
+                values
+                    .get(&Key::ClientSecret)
+                    .map_or(Origin::Environment, |(_, origin)| match origin {
+                        Origin::Settings => Origin::Settings,
+                        _ => Origin::Environment,
+                    });
             problems.push(problem(
                 Some(Key::ClientSecret),
                 origin,
@@ -1208,13 +1209,17 @@ fn client_auth_material(
     let problem = |key: Key, origin, message| {
         Problem::new(name, Some(key.name().to_string()), origin, message)
     };
-    let read = |key: Key, default_env: bool, problems: &mut Vec<Problem>| {
-        match read_credential(name, key, values, env, default_env)? {
-            Ok(found) => Some(found),
-            Err(found) => {
-                problems.push(found);
-                None
-            }
+    let read = |key: Key, default_env: bool, problems: &mut Vec<Problem>| match read_credential(
+        name,
+        key,
+        values,
+        env,
+        default_env,
+    )? {
+        Ok(found) => Some(found),
+        Err(found) => {
+            problems.push(found);
+            None
         }
     };
     let private_key_jwt = matches!(
@@ -1267,6 +1272,15 @@ fn client_auth_material(
     let chain = read(Key::ClientCertificate, false, problems);
     let identity = match (chain, read(Key::ClientCertificateKey, false, problems)) {
         (Some((chain, origin)), Some((key, _))) => {
+            // Settings take no line breaks: a PEM there comes with `\n` escapes.
+            let lines = |pem: String| {
+                if pem.contains("\\n") && !pem.contains('\n') {
+                    pem.replace("\\n", "\n")
+                } else {
+                    pem
+                }
+            };
+            let (chain, key) = (lines(chain), lines(key));
             match ClientIdentity::from_pem(chain.as_bytes(), key.as_bytes()) {
                 Ok(identity) => Some(identity),
                 Err(message) => {

@@ -1222,7 +1222,9 @@ fn check_client_auth<'a>(
         if declared(key) && !declared(other) {
             problems.push(on(
                 key,
-                format!("`{key}` needs `{other}` too: a certificate is presented with its private key"),
+                format!(
+                    "`{key}` needs `{other}` too: a certificate is presented with its private key"
+                ),
             ));
         }
     }
