@@ -749,12 +749,14 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                     }
                     built
                 });
-                // RFC 8705 §2: the TLS methods authenticate with the certificate alone.
+                // RFC 8705 §2: the TLS methods authenticate with the certificate alone. A
+                // missing certificate is a credential not configured, as a missing secret is
+                // (`allow_unconfigured` makes the provider unavailable).
                 let resolved = match resolved {
                     Ok(resolved)
                         if resolved.token_endpoint_auth_method.is_tls() && own_http.is_none() =>
                     {
-                        Err(vec![Problem::new(
+                        let mut missing = Problem::new(
                             config.name,
                             Some(Key::TokenEndpointAuthMethod.name().to_string()),
                             Origin::Declaration,
@@ -763,7 +765,9 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                                 resolved.token_endpoint_auth_method.as_str(),
                                 config.name
                             ),
-                        )])
+                        );
+                        missing.unset = true;
+                        Err(vec![missing])
                     }
                     resolved => resolved,
                 };
