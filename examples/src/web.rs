@@ -464,12 +464,22 @@ async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<
     let Some(user) = user else {
         return Ok(AxumRedirect::to("/").into_response());
     };
-    // The stored token goes too (a logout).
+    // The stored token goes too (a logout): revoked at the provider first when it has a
+    // revocation endpoint (RFC 7009), so a copy of it stops working as well.
     macro_rules! forget {
         ($($provider:ty),*) => {
             match user.provider.as_str() {
                 $(name if name == <$provider as Provider>::NAME => {
-                    state.registry.client::<$provider>().delete_token(&user.user).await
+                    let client = state.registry.client::<$provider>();
+                    match client.revoke_stored_token(&user.user).await {
+                        Ok(()) => Ok(()),
+                        Err(error) => {
+                            if !matches!(error, Error::MissingEndpoint { .. }) {
+                                eprintln!("the token could not be revoked: {error}");
+                            }
+                            client.delete_token(&user.user).await
+                        }
+                    }
                 })*
                 _ => Ok(()),
             }

@@ -41,6 +41,8 @@ enum Auth<'a> {
     OAuth1(&'a OAuth1Token),
     /// The token stored for this user key.
     User(&'a str),
+    /// The client's own token (client credentials grant), for this scope.
+    Service(Option<&'a str>),
 }
 
 /// What one attempt sends: the credential an [`Auth`] resolved to.
@@ -251,11 +253,24 @@ impl<'a> ApiRequest<'a> {
                 let (token, refreshed) = context.usable_token(token).await?;
                 (token, refreshed, None)
             }
+            Auth::Service(scope) => (context.service_token(scope, None).await?, false, None),
         };
         loop {
             let response = self
                 .attempt(config, &url, Credential::Bearer(&token))
                 .await?;
+            if let Auth::Service(scope) = self.auth {
+                // The grant has no refresh token: a refused token is replaced by a new one,
+                // once.
+                if response.status == StatusCode::UNAUTHORIZED && !refreshed {
+                    token = context
+                        .service_token(scope, Some(&token.access_token))
+                        .await?;
+                    refreshed = true;
+                    continue;
+                }
+                return Ok(response);
+            }
             if refresh_after_401(&token, refreshed, response.status) {
                 token = match version {
                     // The store's token: refreshed once across processes.
@@ -425,6 +440,16 @@ impl Context {
 }
 
 impl Context {
+    /// The work of [`ServiceApi`](crate::ServiceApi)'s requests: with the client's own token.
+    pub(crate) fn service_request<'a>(
+        &'a self,
+        method: Method,
+        path: &str,
+        scope: Option<&'a str>,
+    ) -> ApiRequest<'a> {
+        ApiRequest::new(self, method, path, Auth::Service(scope))
+    }
+
     /// The work of [`UserApi`](crate::UserApi)'s requests: with the token stored for `user`.
     pub(crate) fn user_request<'a>(
         &'a self,

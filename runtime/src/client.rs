@@ -599,7 +599,104 @@ impl<'a> UserApi<'a> {
     }
 }
 
+/// API calls with the client's own token, from the client credentials grant (RFC 6749 §4.4):
+/// for what a service does on its own behalf, with no user involved. Made by
+/// [`Client::service`] and [`Client::service_with_scope`].
+///
+/// The token is fetched on first use and reused until it expires within the provider's
+/// `leeway`; an API answer `401` replaces it once. Concurrent callers share one token request,
+/// and the token-update hooks run for every new token. Client authentication is the
+/// provider's `token_endpoint_auth_method`.
+#[derive(Clone, Copy)]
+pub struct ServiceApi<'a> {
+    context: &'a Context,
+    scope: Option<&'a str>,
+}
+
+impl std::fmt::Debug for ServiceApi<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceApi")
+            .field("provider", &self.context.name())
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl<'a> ServiceApi<'a> {
+    pub(crate) fn new(context: &'a Context, scope: Option<&'a str>) -> Self {
+        ServiceApi { context, scope }
+    }
+    /// A `GET` of `path` with the client's token; see [`Client::get`].
+    #[inline]
+    pub fn get(&self, path: &str) -> ApiRequest<'a> {
+        self.context.service_request(Method::GET, path, self.scope)
+    }
+    /// A `POST` of `path` with the client's token; see [`Client::get`].
+    #[inline]
+    pub fn post(&self, path: &str) -> ApiRequest<'a> {
+        self.context.service_request(Method::POST, path, self.scope)
+    }
+    /// A `PUT` of `path` with the client's token; see [`Client::get`].
+    #[inline]
+    pub fn put(&self, path: &str) -> ApiRequest<'a> {
+        self.context.service_request(Method::PUT, path, self.scope)
+    }
+    /// A `PATCH` of `path` with the client's token; see [`Client::get`].
+    #[inline]
+    pub fn patch(&self, path: &str) -> ApiRequest<'a> {
+        self.context
+            .service_request(Method::PATCH, path, self.scope)
+    }
+    /// A `DELETE` of `path` with the client's token; see [`Client::get`].
+    #[inline]
+    pub fn delete(&self, path: &str) -> ApiRequest<'a> {
+        self.context
+            .service_request(Method::DELETE, path, self.scope)
+    }
+    /// A request with any method and the client's token; see [`Client::get`].
+    #[inline]
+    pub fn request(&self, method: Method, path: &str) -> ApiRequest<'a> {
+        self.context.service_request(method, path, self.scope)
+    }
+    /// The client's token, fetched when there is no usable one: for a call the library does
+    /// not make itself. Fails with [`Error::TokenEndpoint`] when the provider refuses the
+    /// grant (e.g. `unauthorized_client`), and as any token request does.
+    pub async fn token(&self) -> Result<Token, Error> {
+        self.context.service_token(self.scope, None).await
+    }
+}
+
 impl<P: Provider> Client<P> {
+    /// API calls with the client's own token (client credentials grant), asking for no
+    /// particular scope; see [`ServiceApi`].
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     billing {
+    /// #         authorize_url: "https://billing.example/authorize",
+    /// #         access_token_url: "https://billing.example/token",
+    /// #         api_base_url: "https://billing.example/api/",
+    /// #     },
+    /// # }
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let billing = Providers::billing();
+    /// let invoices = billing
+    ///     .service_with_scope("invoices:read")
+    ///     .get("invoices")
+    ///     .await?
+    ///     .error_for_status(billing.name())?;
+    /// # let _ = invoices;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn service(&self) -> ServiceApi<'_> {
+        self.context.service(None)
+    }
+    /// API calls with the client's own token for `scope` (space-separated); see
+    /// [`ServiceApi`]. Each scope has its own token.
+    pub fn service_with_scope<'a>(&'a self, scope: &'a str) -> ServiceApi<'a> {
+        self.context.service(Some(scope))
+    }
     /// Keeps `token` in the registry's token store for `user`, the application's key for the
     /// user (e.g. its account id), replacing the one there: after a login. API calls can then
     /// be made with [`for_user`](Self::for_user).
@@ -637,9 +734,65 @@ impl<P: Provider> Client<P> {
     pub async fn load_token(&self, user: &str) -> Result<Option<Token>, Error> {
         self.context.load_token(user).await
     }
-    /// Removes the token stored for `user` here (a logout).
+    /// Removes the token stored for `user` here (a logout). The provider still honours the
+    /// token until it expires: [`revoke_stored_token`](Self::revoke_stored_token) ends it there
+    /// too.
     pub async fn delete_token(&self, user: &str) -> Result<(), Error> {
         self.context.delete_stored(user).await
+    }
+    /// Revokes the token stored for `user` at the provider (see
+    /// [`revoke_token`](Self::revoke_token)), then removes it from the store: a logout that
+    /// also ends the grant. With nothing stored, or a token the provider refused already, it
+    /// only makes sure nothing is left.
+    ///
+    /// When the revocation fails, the record is kept and the error returned, so the call can
+    /// be repeated; [`delete_token`](Self::delete_token) removes it without asking the
+    /// provider.
+    pub async fn revoke_stored_token(&self, user: &str) -> Result<(), Error> {
+        match self.context.load_token(user).await {
+            Ok(Some(token)) => self.context.revoke_token(&token).await?,
+            Ok(None) | Err(Error::LoginRequired { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        self.context.delete_stored(user).await
+    }
+    /// Revokes `token` at the provider (RFC 7009): its refresh token first, which ends the
+    /// grant, then its access token. Call it when the user logs out or disconnects the
+    /// provider, then forget the token.
+    ///
+    /// The request goes to `revocation_endpoint` (declared, else discovered) with the client
+    /// authentication of the token endpoint. A provider that cannot revoke access tokens
+    /// (`unsupported_token_type`) is not an error once the refresh token is revoked. Fails
+    /// with [`Error::MissingEndpoint`] when the provider has no revocation endpoint,
+    /// [`Error::EndpointError`] when it answers with an OAuth error, and [`Error::Http`].
+    ///
+    /// ```no_run
+    /// # oauth_clients::oauth_clients! {
+    /// #     google {
+    /// #         server_metadata_url: "https://accounts.google.com/.well-known/openid-configuration",
+    /// #         scope: "openid email",
+    /// #     },
+    /// # }
+    /// # async fn demo(token: oauth_clients::Token) -> Result<(), oauth_clients::Error> {
+    /// // The user disconnects their Google account from the app.
+    /// Providers::google().revoke_token(&token).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn revoke_token<'a>(
+        &'a self,
+        token: &'a Token,
+    ) -> impl Future<Output = Result<(), Error>> + 'a {
+        self.context.revoke_token(token)
+    }
+    /// Revokes one token value (RFC 7009 §2.1), with a `token_type_hint` when given; see
+    /// [`revoke_token`](Self::revoke_token), which revokes both of a [`Token`]'s.
+    pub fn revoke<'a>(
+        &'a self,
+        value: &'a str,
+        hint: Option<crate::TokenTypeHint>,
+    ) -> impl Future<Output = Result<(), Error>> + 'a {
+        self.context.revoke(value, hint)
     }
 }
 

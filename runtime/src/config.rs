@@ -272,6 +272,9 @@ pub struct ClientConfig {
     pub userinfo_endpoint: Option<Url>,
     /// The RP-initiated logout endpoint, when declared; `None` takes the discovered one.
     pub end_session_endpoint: Option<Url>,
+    /// The token revocation endpoint (RFC 7009), when declared; `None` takes the discovered
+    /// one.
+    pub revocation_endpoint: Option<Url>,
     /// The scope tokens requested; `openid` makes the provider an OpenID Connect provider.
     pub scope: Vec<String>,
     /// PKCE on authorization requests (default [`PkceMethod::S256`]).
@@ -411,6 +414,7 @@ impl ClientConfig {
             jwks_uri: url(Key::JwksUri),
             userinfo_endpoint: url(Key::UserinfoEndpoint),
             end_session_endpoint: url(Key::EndSessionEndpoint),
+            revocation_endpoint: url(Key::RevocationEndpoint),
             scope: match get(Key::Scope) {
                 Some(Checked::Scope(scope)) => scope,
                 _ => Vec::new(),

@@ -50,6 +50,8 @@ pub(crate) struct ProviderRuntime {
     pub discovery: Cached<Metadata>,
     pub jwks: Cached<KeySet>,
     pub jwks_gate: RefetchGate,
+    /// The client's own tokens (client credentials grant), by scope.
+    pub service_tokens: crate::service::ServiceTokens,
 }
 
 /// A provider of a registry: the registry's shared state and the provider's place in it.

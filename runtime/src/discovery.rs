@@ -26,6 +26,7 @@ impl Context {
                     Endpoint::Token => metadata.token_endpoint.clone(),
                     Endpoint::Userinfo => metadata.userinfo_endpoint.clone(),
                     Endpoint::Jwks => metadata.jwks_uri.clone(),
+                    Endpoint::Revocation => metadata.revocation_endpoint.clone(),
                     _ => metadata.end_session_endpoint.clone(),
                 }
             }
@@ -116,6 +117,10 @@ impl Context {
                 .end_session_endpoint
                 .clone()
                 .or_else(|| discovered.end_session_endpoint.clone()),
+            revocation_endpoint: declared
+                .revocation_endpoint
+                .clone()
+                .or_else(|| discovered.revocation_endpoint.clone()),
             id_token_signing_algs: discovered.id_token_signing_algs.clone(),
             authorization_response_iss_parameter_supported: discovered
                 .authorization_response_iss_parameter_supported,
@@ -196,6 +201,7 @@ impl Context {
                 Key::EndSessionEndpoint,
                 &document.end_session_endpoint,
             )?,
+            revocation_endpoint: endpoint(Key::RevocationEndpoint, &document.revocation_endpoint)?,
             id_token_signing_algs: document.id_token_signing_alg_values_supported,
             authorization_response_iss_parameter_supported: document
                 .authorization_response_iss_parameter_supported,

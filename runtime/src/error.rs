@@ -204,6 +204,21 @@ pub enum Error {
         /// The HTTP status of the answer.
         status: u16,
     },
+    /// An endpoint other than the token endpoint that authenticates the client (revocation,
+    /// RFC 7009 §2.2.1) answered with an OAuth error object, e.g. `unsupported_token_type`.
+    #[error("the {endpoint} of provider `{provider}` answered `{error}`{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    EndpointError {
+        /// The provider's name.
+        provider: &'static str,
+        /// The endpoint that answered.
+        endpoint: Endpoint,
+        /// The OAuth error code.
+        error: String,
+        /// The provider's `error_description`, if it sent one.
+        description: Option<String>,
+        /// The HTTP status of the answer.
+        status: u16,
+    },
     /// The token endpoint's answer is not a usable token response.
     #[error("provider `{provider}` sent an invalid token response: {reason}")]
     InvalidTokenResponse {
@@ -407,6 +422,7 @@ impl Error {
             | Error::NoStoredToken { .. }
             | Error::LoginRequired { .. } => 401,
             Error::TokenEndpoint { .. }
+            | Error::EndpointError { .. }
             | Error::InvalidTokenResponse { .. }
             | Error::UnsupportedTokenType { .. }
             | Error::Http { .. }
@@ -461,6 +477,7 @@ impl Error {
             Error::MissingCode { .. } => ErrorKind::MissingCode,
             Error::RepeatedParameter { .. } => ErrorKind::RepeatedParameter,
             Error::TokenEndpoint { .. } => ErrorKind::TokenEndpoint,
+            Error::EndpointError { .. } => ErrorKind::EndpointError,
             Error::InvalidTokenResponse { .. } => ErrorKind::InvalidTokenResponse,
             Error::UnsupportedTokenType { .. } => ErrorKind::UnsupportedTokenType,
             Error::Http { .. } => ErrorKind::Http,
@@ -502,6 +519,7 @@ impl Error {
             | Error::MissingCode { provider }
             | Error::RepeatedParameter { provider, .. }
             | Error::TokenEndpoint { provider, .. }
+            | Error::EndpointError { provider, .. }
             | Error::InvalidTokenResponse { provider, .. }
             | Error::UnsupportedTokenType { provider, .. }
             | Error::Http { provider, .. }
@@ -533,6 +551,7 @@ impl Error {
         match self {
             Error::Http { endpoint, .. }
             | Error::MissingEndpoint { endpoint, .. }
+            | Error::EndpointError { endpoint, .. }
             | Error::OAuth1Endpoint { endpoint, .. } => Some(*endpoint),
             Error::TokenEndpoint { .. } => Some(Endpoint::Token),
             _ => None,
@@ -550,6 +569,7 @@ impl Error {
                 ..
             }
             | Error::TokenEndpoint { status, .. }
+            | Error::EndpointError { status, .. }
             | Error::OAuth1Endpoint { status, .. } => Some(*status),
             _ => None,
         }
@@ -653,6 +673,8 @@ pub enum ErrorKind {
     RepeatedParameter,
     /// [`Error::TokenEndpoint`]: `token_endpoint`.
     TokenEndpoint,
+    /// [`Error::EndpointError`]: `endpoint_error`.
+    EndpointError,
     /// [`Error::InvalidTokenResponse`]: `invalid_token_response`.
     InvalidTokenResponse,
     /// [`Error::UnsupportedTokenType`]: `unsupported_token_type`.
@@ -715,6 +737,7 @@ impl ErrorKind {
             ErrorKind::MissingCode => "missing_code",
             ErrorKind::RepeatedParameter => "repeated_parameter",
             ErrorKind::TokenEndpoint => "token_endpoint",
+            ErrorKind::EndpointError => "endpoint_error",
             ErrorKind::InvalidTokenResponse => "invalid_token_response",
             ErrorKind::UnsupportedTokenType => "unsupported_token_type",
             ErrorKind::Http => "http",
@@ -765,6 +788,8 @@ pub enum Endpoint {
     Jwks,
     /// The RP-initiated logout endpoint (`end_session_endpoint`).
     EndSession,
+    /// The token revocation endpoint (RFC 7009, `revocation_endpoint`).
+    Revocation,
     /// OAuth 1.0a's temporary-credential endpoint (`request_token_url`).
     RequestToken,
     /// OAuth 1.0a's token-credential endpoint (`access_token_url`).
@@ -781,6 +806,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Discovery => "discovery document",
             Endpoint::Jwks => "JWKS endpoint",
             Endpoint::EndSession => "end-session endpoint",
+            Endpoint::Revocation => "revocation endpoint",
             Endpoint::RequestToken => "request-token endpoint",
             Endpoint::AccessToken => "access-token endpoint",
         })

@@ -63,6 +63,8 @@ mod jwks;
 mod oidc;
 mod preset;
 mod refresh;
+mod revoke;
+mod service;
 mod stored;
 mod vault;
 // 6. session state
@@ -91,7 +93,7 @@ pub mod integrations {
 }
 
 pub use api::{ApiRequest, ApiResponse};
-pub use client::UserApi;
+pub use client::{ServiceApi, UserApi};
 pub use config::{
     AuthMethod, ClientConfig, FetchUserinfo, OAuth1Config, PkceMethod, Secret, SignatureMethod,
     SignatureType, TokenPlacement,
@@ -111,6 +113,7 @@ pub use registry::{
     Client, OAuth1Client, OAuth1Provider, OpenIdProvider, Provider, ProviderInfo, ProviderSet,
     Registry, RegistryBuilder,
 };
+pub use revoke::TokenTypeHint;
 pub use seal::TOKEN_KEYS_VARIABLE;
 pub use session::{MemorySession, Session};
 pub use settings::{SettingValue, Settings};
@@ -172,7 +175,7 @@ pub use vault::LoginRequired;
 /// | `authorize_params`, `access_token_params` | `{ name: "value", .. }` | none |
 /// | `api_base_url` | URL ending in `/`, or `env("VAR")` | none |
 /// | `server_metadata_url` | URL of the discovery document, or `env("VAR")` | none |
-/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint` | URL or `env("VAR")` | discovered |
+/// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint`, `revocation_endpoint` | URL or `env("VAR")` | discovered |
 /// | `scope` | `"space separated tokens"` | none |
 /// | `code_challenge_method` | `S256` or `none` | `S256` |
 /// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |

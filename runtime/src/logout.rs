@@ -13,6 +13,7 @@ use crate::flow::Redirect;
 use crate::params::Reader;
 use crate::session::Session;
 use crate::state::{self, Purpose};
+use crate::token::Token;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -76,6 +77,7 @@ pub struct LogoutRequest<'a> {
     logout_hint: Option<String>,
     ui_locales: Option<String>,
     state: Option<String>,
+    revoke: Option<Token>,
 }
 
 impl LogoutRequest<'_> {
@@ -110,12 +112,24 @@ impl LogoutRequest<'_> {
         self
     }
 
-    /// Forgets the session's ID token, stores the state, and returns the redirect.
+    /// Revokes `token` at the provider (RFC 7009) before the redirect is made: see
+    /// [`Client::revoke_token`](crate::Client::revoke_token). When the revocation fails,
+    /// [`redirect`](Self::redirect) fails with its error and the session is left as it was.
+    pub fn revoke(mut self, token: &Token) -> Self {
+        self.revoke = Some(token.clone());
+        self
+    }
+
+    /// Revokes the token if asked to, forgets the session's ID token, stores the state, and
+    /// returns the redirect.
     pub async fn redirect<S: Session>(self, session: &S) -> Result<Redirect, Error> {
         let context = self.context;
         let provider = context.name();
         let config = context.config()?;
         let mut url = context.endpoint(Endpoint::EndSession).await?;
+        if let Some(token) = &self.revoke {
+            context.revoke_token(token).await?;
+        }
         let key = state::id_token_key(provider);
         let remembered = match session.get(&key).await? {
             Some(Value::String(id_token)) => Some(id_token),
@@ -179,6 +193,7 @@ impl Context {
             logout_hint: None,
             ui_locales: None,
             state: None,
+            revoke: None,
         }
     }
 

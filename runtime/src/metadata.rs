@@ -31,6 +31,7 @@ pub(crate) struct Metadata {
     pub userinfo_endpoint: Option<Url>,
     pub jwks_uri: Option<Url>,
     pub end_session_endpoint: Option<Url>,
+    pub revocation_endpoint: Option<Url>,
     /// `id_token_signing_alg_values_supported`.
     pub id_token_signing_algs: Vec<String>,
     /// RFC 9207: the provider sends `iss` in authorization responses.
@@ -55,6 +56,7 @@ pub(crate) struct Document {
     pub userinfo_endpoint: Option<String>,
     pub jwks_uri: Option<String>,
     pub end_session_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
     #[serde(default)]
@@ -129,6 +131,11 @@ impl ProviderMetadata {
     /// The RP-initiated logout endpoint (`end_session_endpoint`).
     pub fn end_session_endpoint(&self) -> Option<&Url> {
         self.0.end_session_endpoint.as_ref()
+    }
+
+    /// The token revocation endpoint (RFC 7009, `revocation_endpoint`).
+    pub fn revocation_endpoint(&self) -> Option<&Url> {
+        self.0.revocation_endpoint.as_ref()
     }
 
     /// The algorithms the provider signs ID tokens with
@@ -211,6 +218,7 @@ pub(crate) fn declared(config: &crate::ClientConfig) -> Metadata {
         userinfo_endpoint: config.userinfo_endpoint.clone(),
         jwks_uri: config.jwks_uri.clone(),
         end_session_endpoint: config.end_session_endpoint.clone(),
+        revocation_endpoint: config.revocation_endpoint.clone(),
         ..Metadata::default()
     }
 }

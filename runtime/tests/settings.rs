@@ -202,7 +202,7 @@ fn bad_settings_are_reported_together() {
             "forge.code_challenge_method (settings): `plain` PKCE is refused: it does not protect a code whose authorization request leaked (RFC 9700 §2.1.1); use `S256` (the default)",
             "forge.scope (settings): scope token `user:email` is listed twice",
             "forge.timeout (settings): `timeout` must be from 1 to 300 seconds, found 0",
-            "forge.user_agent (settings): `user_agent` expects a string, found a value of another type",
+            "forge.user_agent (settings): `user_agent` expects a string, found a boolean",
             "cli.jwks_uri (settings): `jwks_uri` must use `https://`; `http://` is allowed only for loopback hosts (`localhost`, `127.0.0.1`, `[::1]`)",
             "cli.code_challenge_method (settings): a public client (`token_endpoint_auth_method: none`) must use PKCE (RFC 9700 §2.1.1); remove `code_challenge_method: none`",
         ]

@@ -1321,6 +1321,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn switches_take_booleans_and_settings_take_their_spelling_too() {
+        let check = |value: Value<'_>, origin| check_value(Key::Dpop, &value, origin);
+        assert_eq!(
+            check(Value::Bool(true), Origin::Source),
+            Ok(Checked::Flag(true))
+        );
+        assert_eq!(
+            check(Value::Bool(false), Origin::Settings),
+            Ok(Checked::Flag(false))
+        );
+        assert_eq!(
+            check(Value::Str("true"), Origin::Settings),
+            Ok(Checked::Flag(true))
+        );
+        assert_eq!(
+            check(Value::Str("false"), Origin::Settings),
+            Ok(Checked::Flag(false))
+        );
+        let wrong = Err(vec![
+            "`dpop` expects `true` or `false`, found a string".to_string()
+        ]);
+        assert_eq!(check(Value::Str("yes"), Origin::Settings), wrong);
+        // In source a switch is written as a boolean, not a string.
+        assert_eq!(check(Value::Str("true"), Origin::Source), wrong);
+        assert_eq!(
+            check_value(Key::UserAgent, &Value::Bool(true), Origin::Source),
+            Err(vec![
+                "`user_agent` expects a string, found a boolean".to_string()
+            ])
+        );
+    }
+
+    #[test]
     fn suggests_close_key_names() {
         assert_eq!(
             unknown_key("authorise_url"),

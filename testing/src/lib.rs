@@ -188,6 +188,9 @@ pub struct Behaviour {
     pub form_post_user: Option<String>,
     /// How the OAuth 1.0a endpoints under `/oauth1/` behave (default: well).
     pub oauth1: OAuth1Behaviour,
+    /// The revocation endpoint answers `unsupported_token_type` for access tokens, as
+    /// providers that only revoke refresh tokens do (RFC 7009 §2.2.1; default `false`).
+    pub revoke_refresh_tokens_only: bool,
 }
 
 /// What the authorization response carries as `iss`.
@@ -302,6 +305,7 @@ impl Default for Behaviour {
             redirecting: Vec::new(),
             token_endless: false,
             form_post_user: None,
+            revoke_refresh_tokens_only: false,
             oauth1: OAuth1Behaviour::default(),
         }
     }

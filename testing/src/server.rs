@@ -34,6 +34,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/jwks", get(jwks))
         .route("/userinfo", any(userinfo))
         .route("/logout", get(end_session))
+        .route("/revoke", any(revoke))
         .merge(super::oauth1::routes())
         .with_state(shared)
 }
@@ -508,11 +509,17 @@ async fn token(
             }
             (grant.user, grant.scope, grant.nonce)
         }
+        // RFC 6749 §4.4: the client on its own behalf, with the scope it asks for.
+        "client_credentials" => (
+            format!("client:{client_id}"),
+            form.get("scope").cloned().unwrap_or_default(),
+            None,
+        ),
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "use authorization_code or refresh_token",
+                "use authorization_code, refresh_token or client_credentials",
             )
         }
     };
@@ -557,6 +564,8 @@ async fn token(
         );
         let new_refresh = match grant_type {
             "refresh_token" if !behaviour.rotate_refresh_tokens => None,
+            // RFC 6749 §4.4.3: no refresh token for this grant.
+            "client_credentials" => None,
             _ if behaviour.issue_refresh_tokens => Some(random()),
             _ => None,
         };
@@ -651,6 +660,51 @@ async fn api_user(
             response
         }
     }
+}
+
+/// The revocation endpoint (RFC 7009 §2): the client authenticates as at the token endpoint;
+/// a token it may not revoke, or one nobody knows, is answered 200 all the same (§2.2). A
+/// refresh token's access tokens are left to expire.
+async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(form): Form<Params>,
+) -> Response {
+    shared.count("revoke");
+    let behaviour = shared.behaviour();
+    let client_id = match authenticate(&shared, &headers, &form) {
+        Ok((client_id, _)) => client_id,
+        Err(response) => return response,
+    };
+    let Some(token) = form.get("token") else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "missing token");
+    };
+    let hint = form
+        .get("token_type_hint")
+        .map(String::as_str)
+        .unwrap_or("");
+    shared.count(&format!(
+        "revoke.{}",
+        if hint.is_empty() { "no_hint" } else { hint }
+    ));
+    let mut grants = lock(&shared.grants);
+    let refresh_owner = grants
+        .refresh_tokens
+        .get(token)
+        .map(|g| g.client_id.clone());
+    if refresh_owner.as_deref() == Some(client_id.as_str()) {
+        grants.refresh_tokens.remove(token);
+    } else if grants.access_tokens.contains_key(token) {
+        if behaviour.revoke_refresh_tokens_only {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "only refresh tokens can be revoked here",
+            );
+        }
+        grants.access_tokens.remove(token);
+    }
+    StatusCode::OK.into_response()
 }
 
 /// The claims that `scope` grants about `user`.
@@ -808,6 +862,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "userinfo_endpoint": format!("{base}/userinfo"),
         "jwks_uri": format!("{base}/jwks"),
         "end_session_endpoint": format!("{base}/logout"),
+        "revocation_endpoint": format!("{base}/revoke"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -222,6 +222,16 @@ const provider = new oidc.Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
     },
+    // issue 17: client credentials. A service client with no user and no redirect.
+    {
+      client_id: 'rp-service',
+      client_secret: 'rp-service-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'api:read api:write',
+    },
     // issue 17: client authentication
     ...clientAuthClients,
   ],
@@ -247,7 +257,9 @@ const provider = new oidc.Provider(issuer, {
           },
         }
       : {}),
+    clientCredentials: { enabled: true },
   },
+  scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   // issue 17: client authentication: the TLS methods, and RFC 8705 §5 aliases served by the
   // https wrapper below
   ...(tls
@@ -335,6 +347,29 @@ provider.use(async (ctx, next) => {
   if (tls && ctx.req.mtlsAlias) auth += ' mtls_alias';
   if (tls && peerCertificate(ctx)) auth += ' cert=yes';
   console.log(`request ${ctx.method} ${ctx.path} ${ctx.status}${auth}`);
+});
+
+// issue 17: revocation and client credentials. A resource the tests call with the tokens the
+// provider issued: it looks the token up in oidc-provider's own storage (a client credentials
+// token, or a user's access token) and names its client and scope; 401 when the token is
+// unknown, expired or revoked.
+provider.use(async (ctx, next) => {
+  if (ctx.path !== '/api/whoami') {
+    await next();
+    return;
+  }
+  const presented = /^bearer (.+)$/i.exec(ctx.get('authorization') ?? '')?.[1];
+  const token = presented
+    ? ((await provider.ClientCredentials.find(presented))
+      ?? (await provider.AccessToken.find(presented)))
+    : undefined;
+  if (!token || token.isExpired) {
+    ctx.status = 401;
+    ctx.set('www-authenticate', 'Bearer error="invalid_token"');
+    ctx.body = { error: 'invalid_token' };
+    return;
+  }
+  ctx.body = { client_id: token.clientId, scope: token.scope ?? '', kind: token.kind };
 });
 
 for (const event of [

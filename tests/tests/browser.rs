@@ -285,6 +285,10 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
         "You have been logged out."
     );
     assert_eq!(app.local_provider.count("end_session"), 1);
+    // The logout revoked the stored token at the provider (RFC 7009) and removed it.
+    assert_eq!(app.local_provider.count("revoke.refresh_token"), 1);
+    assert_eq!(app.local_provider.count("revoke.access_token"), 1);
+    assert!(local.load_token("alice").await.unwrap().is_none());
     browser.goto(&format!("{}/", app.base_url)).await;
     assert_eq!(browser.text("#status").await, "You are not signed in.");
     browser.quit().await;
