@@ -48,6 +48,10 @@ impl Context {
         let (name, declared) = match endpoint {
             Endpoint::Token => ("token_endpoint", declared.token_endpoint.is_some()),
             Endpoint::Userinfo => ("userinfo_endpoint", declared.userinfo_endpoint.is_some()),
+            Endpoint::Revocation => (
+                "revocation_endpoint",
+                declared.revocation_endpoint.is_some(),
+            ),
             _ => return None,
         };
         if declared {

@@ -277,6 +277,7 @@ const provider = new oidc.Provider(issuer, {
           mtls_endpoint_aliases: {
             token_endpoint: `${base}${issuerPath}/mtls/token`,
             userinfo_endpoint: `${base}${issuerPath}/mtls/me`,
+            revocation_endpoint: `${base}${issuerPath}/mtls/token/revocation`,
           },
         },
       }

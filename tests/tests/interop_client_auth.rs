@@ -366,9 +366,10 @@ async fn an_assertion_signed_with_an_unknown_key_is_refused_as_invalid_client() 
 
 /// Mutual TLS against the provider served over https: `tls_client_auth` with a CA-issued
 /// certificate declared from the environment, `self_signed_tls_client_auth` with one set on
-/// the builder. Token requests go to the `mtls_endpoint_aliases`, the provider binds the access
-/// token to the certificate, and userinfo and API calls present it; without the certificate
-/// the same token is refused. An unregistered certificate is refused as `invalid_client`.
+/// the builder. Token and revocation requests go to the `mtls_endpoint_aliases`, the provider
+/// binds the access token to the certificate, and userinfo and API calls present it; without
+/// the certificate the same token is refused. An unregistered certificate is refused as
+/// `invalid_client`.
 #[tokio::test]
 async fn mtls_client_authentication_with_certificate_bound_tokens() {
     let pki = pki();
@@ -467,6 +468,12 @@ async fn mtls_client_authentication_with_certificate_bound_tokens() {
             .unwrap();
         assert_eq!(stolen.status(), 401);
         assert_eq!(op.requests("GET /me 401").await, before + 1);
+        // Revocation authenticates the client the same way, at its alias.
+        let revocation_line = "POST /token/revocation 200 mtls_alias cert=yes";
+        let before = op.requests(revocation_line).await;
+        // Both of the token's: the refresh token and the access token.
+        client.revoke_token(&refreshed).await.unwrap();
+        assert_eq!(op.requests(revocation_line).await, before + 2);
     }
     round::<OpTls>(&registry, &op, "tls_client_auth").await;
     round::<OpSelfSigned>(&registry, &op, "self_signed_tls_client_auth").await;
