@@ -4,7 +4,7 @@ oauth_clients! {
     github {
         authorize_url: "https://github.com/login/oauth/authorize",
         access_token_url: "https://github.com/login/oauth/access_token",
-        token_endpoint_auth_method: client_secret_jwt,
+        token_endpoint_auth_method: client_secret_form,
     },
 }
 
