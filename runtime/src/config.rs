@@ -118,6 +118,17 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client secret (HS256) as `client_assertion` (RFC 7523 §2.2,
+    /// OpenID Connect Core §9).
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key (`client_key`) as `client_assertion`
+    /// (RFC 7523 §2.2, OpenID Connect Core §9).
+    PrivateKeyJwt,
+    /// The client's CA-issued TLS certificate, and `client_id` in the form (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// The client's self-signed TLS certificate, registered with the provider, and `client_id`
+    /// in the form (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
     /// A public client: `client_id` only, protected by PKCE.
     None,
 }
@@ -131,6 +142,29 @@ pub enum SecurityProfile {
     /// only; strong client authentication and sender-constrained tokens are required of the
     /// configuration when it is checked.
     Fapi2,
+}
+
+impl AuthMethod {
+    /// The method's `token_endpoint_auth_method` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            AuthMethod::None => "none",
+        }
+    }
+
+    /// Whether the client authenticates with its TLS certificate (RFC 8705 §2).
+    pub fn is_tls(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth
+        )
+    }
 }
 
 /// Where API calls put the access token.
@@ -286,6 +320,9 @@ pub struct ClientConfig {
     pub preset_params: Vec<(Key, String)>,
     /// For presets whose client secret the library makes (Sign in with Apple).
     pub(crate) secret_maker: Option<std::sync::Arc<crate::secret_jwt::SecretMaker>>,
+    /// The key `private_key_jwt` signs its assertions with (`client_key` or
+    /// `client_key_file`).
+    pub(crate) assertion_key: Option<std::sync::Arc<crate::client_assertion::AssertionKey>>,
     /// `issuer`, or else the one `server_metadata_url` implies; worked out once, as every
     /// callback and ID token is compared with it.
     pub(crate) expected_issuer: Option<String>,
@@ -323,6 +360,13 @@ impl ClientConfig {
     /// `PS256` or `EdDSA`); `None` when DPoP is off.
     pub fn dpop_signing_alg(&self) -> Option<&'static str> {
         self.dpop.map(crate::dpop::DpopAlg::as_str)
+    }
+
+    /// The algorithm `private_key_jwt` assertions are signed with (`client_assertion_alg`, or
+    /// the one the key's type implies): `RS256`, `PS256`, `ES256` or `EdDSA`; `None` with
+    /// another method.
+    pub fn client_assertion_alg(&self) -> Option<&'static str> {
+        self.assertion_key.as_ref().map(|key| key.alg().name())
     }
 
     /// The value of a preset-only key (`tenant`, `domain`, ...), given or defaulted.
@@ -379,6 +423,10 @@ impl ClientConfig {
         });
         let token_endpoint_auth_method = match choice(Key::TokenEndpointAuthMethod) {
             Some("client_secret_post") => AuthMethod::ClientSecretPost,
+            Some("client_secret_jwt") => AuthMethod::ClientSecretJwt,
+            Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
+            Some("tls_client_auth") => AuthMethod::TlsClientAuth,
+            Some("self_signed_tls_client_auth") => AuthMethod::SelfSignedTlsClientAuth,
             Some("none") => AuthMethod::None,
             _ => AuthMethod::ClientSecretBasic,
         };
@@ -433,6 +481,7 @@ impl ClientConfig {
             preset: None,
             preset_params,
             secret_maker: None,
+            assertion_key: None,
             expected_issuer,
             dpop: matches!(get(Key::Dpop), Some(Checked::Flag(true))).then(|| {
                 crate::dpop::DpopAlg::from_name(choice(Key::DpopSigningAlg).unwrap_or("ES256"))

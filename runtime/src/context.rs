@@ -115,6 +115,11 @@ impl Context {
         }
     }
 
+    /// Whether the provider's connections present a client certificate (mutual TLS).
+    pub fn presents_certificate(&self) -> bool {
+        self.slot().http.is_some()
+    }
+
     /// The current time, from the registry's clock.
     pub fn now(&self) -> SystemTime {
         (self.shared.clock)()

@@ -18,6 +18,9 @@ impl Context {
             Endpoint::Api => config.api_base_url.clone(),
             _ => {
                 let metadata = self.cached_metadata().await?;
+                if let Some(alias) = self.mtls_alias(&metadata, endpoint) {
+                    return Ok(alias);
+                }
                 match endpoint {
                     Endpoint::Authorization => metadata.authorization_endpoint.clone(),
                     Endpoint::Token => metadata.token_endpoint.clone(),
@@ -35,6 +38,37 @@ impl Context {
             provider: self.name(),
             endpoint,
         })
+    }
+
+    /// RFC 8705 §5: a client that presents a TLS certificate (for client authentication or
+    /// certificate-bound tokens) sends its requests to `mtls_endpoint_aliases` where the
+    /// provider lists one. A declared endpoint is the application's choice and stays.
+    fn mtls_alias(&self, metadata: &Metadata, endpoint: Endpoint) -> Option<Url> {
+        if !self.presents_certificate() {
+            return None;
+        }
+        let declared = &self.runtime().declared_metadata;
+        let (name, declared) = match endpoint {
+            Endpoint::Token => ("token_endpoint", declared.token_endpoint.is_some()),
+            Endpoint::Userinfo => ("userinfo_endpoint", declared.userinfo_endpoint.is_some()),
+            Endpoint::Revocation => (
+                "revocation_endpoint",
+                declared.revocation_endpoint.is_some(),
+            ),
+            Endpoint::PushedAuthorization => (
+                "pushed_authorization_request_endpoint",
+                declared.pushed_authorization_request_endpoint.is_some(),
+            ),
+            _ => return None,
+        };
+        if declared {
+            return None;
+        }
+        metadata
+            .mtls_endpoint_aliases
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, url)| url.clone())
     }
 
     /// The work of [`Client::metadata`](crate::Client::metadata).
@@ -112,6 +146,7 @@ impl Context {
             token_endpoint_auth_methods_supported: discovered
                 .token_endpoint_auth_methods_supported
                 .clone(),
+            mtls_endpoint_aliases: discovered.mtls_endpoint_aliases.clone(),
             discovered: true,
         }
     }
@@ -155,7 +190,24 @@ impl Context {
                     .map(Some),
             }
         };
+        // Every alias must pass the rules of a declared URL, as the endpoints themselves.
+        let mut mtls_endpoint_aliases = Vec::new();
+        if let serde_json::Value::Object(aliases) = &document.mtls_endpoint_aliases {
+            for (name, value) in aliases {
+                if let serde_json::Value::String(url) = value {
+                    let url = spec::check_url(Key::AccessTokenUrl, url)
+                        .map_err(|_| {
+                            invalid(format!(
+                                "discovered `mtls_endpoint_aliases.{name}` is not an `https://` URL"
+                            ))
+                        })
+                        .and_then(|s| Url::parse(&s).map_err(|e| invalid(e.to_string())))?;
+                    mtls_endpoint_aliases.push((name.clone(), url));
+                }
+            }
+        }
         let metadata = Metadata {
+            mtls_endpoint_aliases,
             issuer: document.issuer.clone(),
             authorization_endpoint: endpoint(Key::AuthorizeUrl, &document.authorization_endpoint)?,
             token_endpoint: endpoint(Key::AccessTokenUrl, &document.token_endpoint)?,

@@ -103,9 +103,62 @@ impl Context {
                 let secret = secret.as_ref().map(|s| s.expose()).unwrap_or("");
                 form.push(("client_secret", secret.to_string()));
             }
-            crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),
+            crate::AuthMethod::ClientSecretJwt | crate::AuthMethod::PrivateKeyJwt => {
+                let assertion = self.client_assertion(config).await?;
+                // RFC 7523 §3.1 allows client_id beside the assertion; OpenID Connect Core
+                // §9 and providers that route by it (oidc-provider among them) expect it.
+                form.push(("client_id", config.client_id.clone()));
+                form.push((
+                    "client_assertion_type",
+                    crate::client_assertion::JWT_BEARER.to_string(),
+                ));
+                form.push(("client_assertion", assertion));
+            }
+            // RFC 8705 §2: the certificate on the connection authenticates; the form names
+            // the client.
+            crate::AuthMethod::TlsClientAuth
+            | crate::AuthMethod::SelfSignedTlsClientAuth
+            | crate::AuthMethod::None => form.push(("client_id", config.client_id.clone())),
         }
         Ok(request)
+    }
+
+    /// A fresh client assertion for `client_secret_jwt` or `private_key_jwt`, addressed to the
+    /// provider's issuer identifier as one string (RFC 7523bis §4, FAPI 2.0 §5.3.2.1), never
+    /// to the endpoint it is sent to.
+    async fn client_assertion(&self, config: &ClientConfig) -> Result<String, Error> {
+        let provider = self.name();
+        let failed = |message| Error::InvalidRequest { provider, message };
+        let metadata = self.cached_metadata().await?;
+        let audience = metadata
+            .issuer
+            .as_deref()
+            .or(config.expected_issuer.as_deref())
+            .ok_or_else(|| {
+                failed("the client assertion needs the provider's issuer: declare `issuer`".into())
+            })?;
+        let jti = crate::client_assertion::new_jti().map_err(failed)?;
+        let now = self.now_secs();
+        match (&config.assertion_key, config.token_endpoint_auth_method) {
+            (Some(key), _) => key
+                .assertion(&config.client_id, audience, now, &jti)
+                .map_err(failed),
+            // The registry refuses `private_key_jwt` without a key; never fall back to HS256.
+            (None, crate::AuthMethod::PrivateKeyJwt) => {
+                Err(failed("`private_key_jwt` has no key to sign with".into()))
+            }
+            (None, _) => {
+                let secret = self.client_secret_now(config)?;
+                let secret = secret.as_ref().map(|s| s.expose()).unwrap_or("");
+                Ok(crate::client_assertion::secret_assertion(
+                    secret,
+                    &config.client_id,
+                    audience,
+                    now,
+                    &jti,
+                ))
+            }
+        }
     }
 
     /// `token` ready for use: refreshed first (single-flight, hooks run) when it expires within

@@ -32,6 +32,9 @@
 // Bottom-up; a module only uses those of its own layer or below (`.ci/module-cycles.py`
 // keeps the graph free of cycles):
 // 1. errors and plain data
+// (`client_assertion` signs without I/O; here, beside `secret_jwt`, as the configuration
+// holds its key)
+mod client_assertion;
 mod error;
 mod params;
 mod profile;

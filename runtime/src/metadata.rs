@@ -45,6 +45,9 @@ pub(crate) struct Metadata {
     pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 8705 §5 `mtls_endpoint_aliases`: the endpoints a client presenting a certificate
+    /// uses instead, by metadata name (`token_endpoint`, ...).
+    pub mtls_endpoint_aliases: Vec<(String, Url)>,
     /// Whether a discovery document was fetched (else the declaration is all there is).
     pub discovered: bool,
 }
@@ -73,6 +76,9 @@ pub(crate) struct Document {
     pub code_challenge_methods_supported: Vec<String>,
     #[serde(default, deserialize_with = "advertised")]
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 8705 §5; its string members are checked as endpoints when the document is read.
+    #[serde(default)]
+    pub mtls_endpoint_aliases: serde_json::Value,
 }
 
 /// A list the provider advertises for information only: its strings, whatever else it holds.
@@ -184,6 +190,17 @@ impl ProviderMetadata {
     /// (`token_endpoint_auth_methods_supported`); empty when it does not say.
     pub fn token_endpoint_auth_methods_supported(&self) -> &[String] {
         &self.0.token_endpoint_auth_methods_supported
+    }
+
+    /// The endpoint a client that presents a TLS certificate uses instead of the one named
+    /// `name` (e.g. `"token_endpoint"`), from `mtls_endpoint_aliases` (RFC 8705 §5). The
+    /// flows of a provider with a client certificate use it by themselves.
+    pub fn mtls_endpoint_alias(&self, name: &str) -> Option<&Url> {
+        self.0
+            .mtls_endpoint_aliases
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, url)| url)
     }
 
     /// Whether these values come (in part) from a discovery document, rather than from the

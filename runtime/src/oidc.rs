@@ -178,15 +178,8 @@ impl Context {
         expected_sub: &str,
     ) -> Result<UserInfo, Error> {
         let provider = self.name();
-        let url = self
-            .cached_metadata()
-            .await?
-            .userinfo_endpoint
-            .clone()
-            .ok_or(Error::MissingEndpoint {
-                provider,
-                endpoint: Endpoint::Userinfo,
-            })?;
+        // Through `endpoint`, which picks the mTLS alias when there is one (RFC 8705 §5).
+        let url = self.endpoint(Endpoint::Userinfo).await?;
         // A bearer token, or a DPoP-bound one with its proof.
         let response = self
             .fetch_with_token(Endpoint::Userinfo, url, token)

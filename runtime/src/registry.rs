@@ -721,28 +721,56 @@ impl<S: ProviderSet> RegistryBuilder<S> {
         let providers = S::CONFIGS
             .iter()
             .map(|config| {
-                let own_http = self
+                let resolved = resolve(config, &self.settings, &self.env);
+                let (resolved, declared_identity) = match resolved {
+                    Ok((resolved, identity)) => (Ok(resolved), identity),
+                    Err(found) => (Err(found), None),
+                };
+                // The certificate set on the builder replaces a declared one.
+                let identity = self
                     .identities
                     .iter()
                     .find(|(name, _)| name == config.name)
-                    .map(|(_, identity)| {
-                        let built = match identity {
-                            Ok(identity) => roots
-                                .clone()
-                                .and_then(|roots| self.http.client(roots, Some(identity))),
-                            Err(message) => Err(message.clone()),
-                        };
-                        if let Err(message) = &built {
-                            problems.push(Problem::new(
-                                config.name,
-                                None,
-                                Origin::Registry,
-                                message.clone(),
-                            ));
-                        }
-                        built
+                    .map(|(_, identity)| identity.as_ref().map_err(String::clone))
+                    .or(declared_identity.as_ref().map(Ok));
+                let own_http = identity.map(|identity| {
+                    let built = identity.and_then(|identity| {
+                        roots
+                            .clone()
+                            .and_then(|roots| self.http.client(roots, Some(identity)))
                     });
-                let resolved = resolve(config, &self.settings, &self.env);
+                    if let Err(message) = &built {
+                        problems.push(Problem::new(
+                            config.name,
+                            None,
+                            Origin::Registry,
+                            message.clone(),
+                        ));
+                    }
+                    built
+                });
+                // RFC 8705 §2: the TLS methods authenticate with the certificate alone. A
+                // missing certificate is a credential not configured, as a missing secret is
+                // (`allow_unconfigured` makes the provider unavailable).
+                let resolved = match resolved {
+                    Ok(resolved)
+                        if resolved.token_endpoint_auth_method.is_tls() && own_http.is_none() =>
+                    {
+                        let mut missing = Problem::new(
+                            config.name,
+                            Some(Key::TokenEndpointAuthMethod.name().to_string()),
+                            Origin::Declaration,
+                            format!(
+                                "`token_endpoint_auth_method: {}` authenticates with a client certificate, and `{}` has none: declare `client_certificate` and `client_certificate_key`, or call `client_certificate_pem`",
+                                resolved.token_endpoint_auth_method.as_str(),
+                                config.name
+                            ),
+                        );
+                        missing.unset = true;
+                        Err(vec![missing])
+                    }
+                    resolved => resolved,
+                };
                 if let Err(found) = &resolved {
                     problems.extend(found.iter().cloned());
                 }
@@ -849,7 +877,7 @@ fn resolve(
     config: &'static ProviderConfig,
     settings: &Settings,
     env: &EnvSource,
-) -> Result<ClientConfig, Vec<Problem>> {
+) -> Result<(ClientConfig, Option<ClientIdentity>), Vec<Problem>> {
     let name = config.name;
     let mut problems = Vec::new();
     let problem = |key: Option<Key>, origin, message| {
@@ -1095,7 +1123,12 @@ fn resolve(
     } else {
         None
     };
-    let client_secret = if public || makes_secret || rsa_signed {
+    let (assertion_key, identity) = client_auth_material(name, &values, env, &mut problems);
+    let secret_unsent = matches!(
+        spec::auth_method(declared, get),
+        Some(method) if method == "private_key_jwt" || spec::is_tls_auth_method(method)
+    );
+    let client_secret = if public || makes_secret || rsa_signed || secret_unsent {
         None
     } else {
         credential(Key::ClientSecret)
@@ -1103,6 +1136,30 @@ fn resolve(
             .ok()
             .map(Secret::new)
     };
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+    if let (Some(Checked::Choice("client_secret_jwt")), Some(secret)) = (
+        values.get(&Key::TokenEndpointAuthMethod).map(|(v, _)| v),
+        &client_secret,
+    ) {
+        if secret.expose().len() < crate::client_assertion::MIN_HMAC_SECRET {
+            let origin =
+                values
+                    .get(&Key::ClientSecret)
+                    .map_or(Origin::Environment, |(_, origin)| match origin {
+                        Origin::Settings => Origin::Settings,
+                        _ => Origin::Environment,
+                    });
+            problems.push(problem(
+                Some(Key::ClientSecret),
+                origin,
+                format!(
+                    "`client_secret_jwt` signs with the client secret as an HS256 key, which must be at least {} bytes (RFC 7518 §3.2); this one has {}",
+                    crate::client_assertion::MIN_HMAC_SECRET,
+                    secret.expose().len()
+                ),
+            ));
+        }
+    }
 
     match client_id {
         Some(client_id) if problems.is_empty() => {
@@ -1114,11 +1171,145 @@ fn resolve(
             );
             config.preset = preset;
             config.secret_maker = secret_maker.map(Arc::new);
+            config.assertion_key = assertion_key.map(Arc::new);
             if let Some(oauth1) = config.oauth1.as_mut() {
                 oauth1.rsa_key = rsa_key.map(Arc::new);
             }
-            Ok(config)
+            Ok((config, identity))
         }
         _ => Err(problems),
     }
+}
+
+/// A credential key's value: the literal from settings, or the environment variable it
+/// names, or (with `default_env`) the provider's default variable for the key; `None` when
+/// the key is not given and has no default. An unset variable is a problem.
+fn read_credential(
+    name: &str,
+    key: Key,
+    values: &BTreeMap<Key, (Checked, Origin)>,
+    env: &EnvSource,
+    default_env: bool,
+) -> Option<Result<(String, Origin), Problem>> {
+    let var = match values.get(&key) {
+        Some((Checked::Credential(Credential::Literal(value)), origin)) => {
+            return Some(Ok((value.clone(), *origin)))
+        }
+        Some((Checked::Credential(Credential::Env(var)), _)) => var.clone(),
+        _ if default_env => spec::default_env(name, key),
+        _ => return None,
+    };
+    Some(match env(&var) {
+        Some(value) if !value.trim().is_empty() => Ok((value, Origin::Environment)),
+        _ => Err(Problem {
+            unset: true,
+            ..Problem::new(
+                name,
+                Some(key.name().to_string()),
+                Origin::Environment,
+                format!("`{key}` is not set: set the environment variable `{var}`"),
+            )
+        }),
+    })
+}
+
+/// The key `private_key_jwt` signs with (from `client_key_file`, else `client_key` or its
+/// default variable `<NAME>_CLIENT_KEY`), and the client certificate declared with
+/// `client_certificate` and `client_certificate_key`; every problem on the way is pushed to
+/// `problems`.
+fn client_auth_material(
+    name: &'static str,
+    values: &BTreeMap<Key, (Checked, Origin)>,
+    env: &EnvSource,
+    problems: &mut Vec<Problem>,
+) -> (
+    Option<crate::client_assertion::AssertionKey>,
+    Option<ClientIdentity>,
+) {
+    let problem = |key: Key, origin, message| {
+        Problem::new(name, Some(key.name().to_string()), origin, message)
+    };
+    let read = |key: Key, default_env: bool, problems: &mut Vec<Problem>| match read_credential(
+        name,
+        key,
+        values,
+        env,
+        default_env,
+    )? {
+        Ok(found) => Some(found),
+        Err(found) => {
+            problems.push(found);
+            None
+        }
+    };
+    let private_key_jwt = matches!(
+        values.get(&Key::TokenEndpointAuthMethod),
+        Some((Checked::Choice("private_key_jwt"), _))
+    );
+    let mut assertion_key = None;
+    if private_key_jwt {
+        let kid = read(Key::ClientKeyId, false, problems).map(|(kid, _)| kid);
+        let alg = match values.get(&Key::ClientAssertionAlg) {
+            Some((Checked::Choice(alg), _)) => {
+                crate::client_assertion::AssertionAlg::from_name(alg)
+            }
+            _ => None,
+        };
+        let pem = if values.contains_key(&Key::ClientKeyFile) {
+            read(Key::ClientKeyFile, false, problems).and_then(|(path, origin)| {
+                match std::fs::read_to_string(path.trim()) {
+                    Ok(pem) => Some((pem, Key::ClientKeyFile, origin)),
+                    Err(e) => {
+                        // The path is configuration, not a secret: naming it helps.
+                        problems.push(problem(
+                            Key::ClientKeyFile,
+                            origin,
+                            format!("`client_key_file` `{}` cannot be read: {e}", path.trim()),
+                        ));
+                        None
+                    }
+                }
+            })
+        } else {
+            read(Key::ClientKey, true, problems).map(|(pem, origin)| (pem, Key::ClientKey, origin))
+        };
+        if let Some((pem, key, origin)) = pem {
+            match crate::client_assertion::AssertionKey::from_pem(&pem, alg, kid, key.name()) {
+                Ok(found) => assertion_key = Some(found),
+                Err(message) => {
+                    // A wrong algorithm is the declared (or set) key's fault.
+                    let (key, origin) = match values.get(&Key::ClientAssertionAlg) {
+                        Some((_, alg_origin)) if message.starts_with("`client_assertion_alg") => {
+                            (Key::ClientAssertionAlg, *alg_origin)
+                        }
+                        _ => (key, origin),
+                    };
+                    problems.push(problem(key, origin, message));
+                }
+            }
+        }
+    }
+    let chain = read(Key::ClientCertificate, false, problems);
+    let identity = match (chain, read(Key::ClientCertificateKey, false, problems)) {
+        (Some((chain, origin)), Some((key, _))) => {
+            // Settings take no line breaks: a PEM there comes with `\n` escapes.
+            let lines = |pem: String| {
+                if pem.contains("\\n") && !pem.contains('\n') {
+                    pem.replace("\\n", "\n")
+                } else {
+                    pem
+                }
+            };
+            let (chain, key) = (lines(chain), lines(key));
+            match ClientIdentity::from_pem(chain.as_bytes(), key.as_bytes()) {
+                Ok(identity) => Some(identity),
+                Err(message) => {
+                    problems.push(problem(Key::ClientCertificate, origin, message));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    (assertion_key, identity)
 }

@@ -38,8 +38,19 @@ oauth_clients! {
 
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/auth/callback";
 
+/// The `fapi` provider's client: it authenticates with its TLS certificate (`tls_client_auth`),
+/// so it sends only its `client_id`. The local provider speaks plain HTTP and cannot see a
+/// certificate, so it knows the client as one without a secret; `interop_client_auth.rs`
+/// checks mTLS itself against oidc-provider.
+const FAPI_CLIENT: &str = "fapi-app";
+
 async fn provider(change: impl FnOnce(&mut oauth_clients_testing::Behaviour)) -> TestProvider {
     TestProvider::builder()
+        .client(oauth_clients_testing::TestClient {
+            client_id: FAPI_CLIENT.into(),
+            client_secret: None,
+            redirect_uris: vec![REDIRECT_URI.into()],
+        })
         .behaviour(change)
         .start()
         .await
@@ -47,21 +58,32 @@ async fn provider(change: impl FnOnce(&mut oauth_clients_testing::Behaviour)) ->
 }
 
 fn settings(provider: &TestProvider) -> Settings {
-    let settings =
-        ["pushing", "idp", "fapi"]
-            .into_iter()
-            .fold(Settings::new(), |settings, name| {
-                let url = provider.discovery_url();
-                settings
-                    .set(name, "server_metadata_url", url)
-                    .set(name, "client_id", oauth_clients_testing::CLIENT_ID)
-                    .set(name, "client_secret", oauth_clients_testing::CLIENT_SECRET)
-            });
+    let settings = ["pushing", "idp"]
+        .into_iter()
+        .fold(Settings::new(), |settings, name| {
+            let url = provider.discovery_url();
+            settings
+                .set(name, "server_metadata_url", url)
+                .set(name, "client_id", oauth_clients_testing::CLIENT_ID)
+                .set(name, "client_secret", oauth_clients_testing::CLIENT_SECRET)
+        })
+        .set("fapi", "server_metadata_url", provider.discovery_url())
+        .set("fapi", "client_id", FAPI_CLIENT);
     provider.add_settings(settings, "plain")
 }
 
+/// A builder with the `fapi` client's certificate (self-signed, made here).
+fn builder() -> oauth_clients::RegistryBuilder<Providers> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = rcgen::CertificateParams::new(vec![FAPI_CLIENT.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    Providers::builder().client_certificate_pem("fapi", certificate.pem(), key.serialize_pem())
+}
+
 fn registry(settings: Settings) -> Registry<Providers> {
-    Providers::builder()
+    builder()
         .settings(settings)
         .env_source(|_| None)
         .build()
@@ -327,7 +349,7 @@ async fn par_switched_on_without_an_endpoint_is_a_typed_error() {
     // At start-up: settings switch PAR on for a provider with no discovery and no endpoint.
     let provider = provider(|b| b.par.advertise = false).await;
     let settings = settings(&provider).set("plain", "pushed_authorization_requests", true);
-    let problems = Providers::builder()
+    let problems = builder()
         .settings(settings)
         .env_source(|_| None)
         .build()
@@ -384,9 +406,10 @@ async fn fapi2_from_settings_refuses_weaker_values_at_start_up() {
     let provider = provider(|_| {}).await;
     let settings = settings(&provider)
         .set("fapi", "token_endpoint_auth_method", "client_secret_post")
+        .set("fapi", "client_secret", "a-secret")
         .set("fapi", "code_challenge_method", "none")
         .set("fapi", "pushed_authorization_requests", false);
-    let problems = Providers::builder()
+    let problems = builder()
         .settings(settings)
         .env_source(|_| None)
         .build()
@@ -408,7 +431,7 @@ async fn fapi2_from_settings_refuses_weaker_values_at_start_up() {
 
     // The profile switched on by settings for a provider declared without it.
     let settings = self::settings(&provider).set("idp", "security_profile", "fapi2");
-    let problems = Providers::builder()
+    let problems = builder()
         .settings(settings)
         .env_source(|_| None)
         .build()

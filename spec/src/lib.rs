@@ -177,6 +177,16 @@ keys! {
         "How the client authenticates at the token endpoint (default `client_secret_basic`).";
     ClientAssertionAlg "client_assertion_alg" Kind::Choice(CLIENT_ASSERTION_ALGS), "(the key's algorithm in client_kwargs' client_auth_method)",
         "`private_key_jwt`: the assertion's signing algorithm (default: from the key, `RS256` for RSA).";
+    ClientKey "client_key" Kind::Secret, "(the key in client_kwargs' client_auth_method)",
+        "`private_key_jwt`: the PKCS#8 PEM private key assertions are signed with, only as `env(\"VAR\")` (default: `env(\"<NAME>_CLIENT_KEY\")`).";
+    ClientKeyFile "client_key_file" Kind::Credential, "(none)",
+        "`private_key_jwt`: a file holding the PEM private key, instead of `client_key`.";
+    ClientKeyId "client_key_id" Kind::Credential, "(the key's kid in client_kwargs' client_auth_method)",
+        "`private_key_jwt`: the key's id, sent as the assertion's `kid` header.";
+    ClientCertificate "client_certificate" Kind::Secret, "(none)",
+        "Mutual TLS (RFC 8705): the client's PEM certificate chain, presented on every connection to the provider; only as `env(\"VAR\")`.";
+    ClientCertificateKey "client_certificate_key" Kind::Secret, "(none)",
+        "Mutual TLS: the PEM private key of `client_certificate`; only as `env(\"VAR\")`.";
     TokenPlacement "token_placement" Kind::Choice(TOKEN_PLACEMENTS), "client_kwargs.token_placement",
         "Where API calls carry the access token: `header` (the default) or `body`.";
     Dpop "dpop" Kind::Flag, "(none)",
@@ -284,6 +294,11 @@ impl Key {
                     | Key::CodeChallengeMethod
                     | Key::TokenEndpointAuthMethod
                     | Key::ClientAssertionAlg
+                    | Key::ClientKey
+                    | Key::ClientKeyFile
+                    | Key::ClientKeyId
+                    | Key::ClientCertificate
+                    | Key::ClientCertificateKey
                     | Key::TokenPlacement
                     | Key::Dpop
                     | Key::DpopSigningAlg
@@ -1156,6 +1171,99 @@ pub fn check_provider<'a>(
             message: "a DPoP-bound token goes in the `Authorization` header (RFC 9449 §7.1); remove `token_placement: body` or `dpop: true`".into(),
         });
     }
+    problems.extend(check_client_auth(&declared, &get));
+    problems
+}
+
+/// The client authentication method a provider uses: the declared
+/// `token_endpoint_auth_method`, else `client_secret_basic`; `None` when the declared value
+/// failed its own check.
+pub fn auth_method<'a>(
+    declared: impl Fn(Key) -> bool,
+    get: impl Fn(Key) -> Option<&'a Checked>,
+) -> Option<&'static str> {
+    match get(Key::TokenEndpointAuthMethod) {
+        Some(Checked::Choice(method)) => Some(method),
+        _ if declared(Key::TokenEndpointAuthMethod) => None,
+        _ => Some("client_secret_basic"),
+    }
+}
+
+/// Whether `method` authenticates the client with its TLS certificate (RFC 8705 §2).
+pub fn is_tls_auth_method(method: &str) -> bool {
+    matches!(method, "tls_client_auth" | "self_signed_tls_client_auth")
+}
+
+/// The rules of the client authentication keys: the `private_key_jwt` keys only with that
+/// method and one key source, no `client_secret` where none is sent, a client certificate
+/// and its key together, and the issuer that JWT assertions are addressed to.
+fn check_client_auth<'a>(
+    declared: &impl Fn(Key) -> bool,
+    get: &impl Fn(Key) -> Option<&'a Checked>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let Some(method) = auth_method(declared, get) else {
+        return problems;
+    };
+    let on = |key: Key, message: String| Problem {
+        key: Some(key),
+        message,
+    };
+    if method != "private_key_jwt" {
+        for key in [
+            Key::ClientKey,
+            Key::ClientKeyFile,
+            Key::ClientKeyId,
+            Key::ClientAssertionAlg,
+        ] {
+            if declared(key) {
+                problems.push(on(
+                    key,
+                    format!(
+                        "`{key}` is used only with `token_endpoint_auth_method: private_key_jwt`, and this provider uses `{method}`"
+                    ),
+                ));
+            }
+        }
+    } else if declared(Key::ClientKey) && declared(Key::ClientKeyFile) {
+        problems.push(on(
+            Key::ClientKeyFile,
+            "`client_key` and `client_key_file` are two sources of the same key; keep one".into(),
+        ));
+    }
+    if (method == "private_key_jwt" || is_tls_auth_method(method)) && declared(Key::ClientSecret) {
+        problems.push(on(
+            Key::ClientSecret,
+            format!(
+                "`client_secret` is never sent with `token_endpoint_auth_method: {method}`; remove one of them"
+            ),
+        ));
+    }
+    for (key, other) in [
+        (Key::ClientCertificate, Key::ClientCertificateKey),
+        (Key::ClientCertificateKey, Key::ClientCertificate),
+    ] {
+        if declared(key) && !declared(other) {
+            problems.push(on(
+                key,
+                format!(
+                    "`{key}` needs `{other}` too: a certificate is presented with its private key"
+                ),
+            ));
+        }
+    }
+    // RFC 7523bis §4, FAPI 2.0 §5.3.2.1: the assertion's audience is the issuer identifier.
+    if matches!(method, "client_secret_jwt" | "private_key_jwt")
+        && !declared(Key::Issuer)
+        && !declared(Key::ServerMetadataUrl)
+    {
+        problems.push(on(
+            Key::TokenEndpointAuthMethod,
+            format!(
+                "`{method}` addresses its assertion to the provider's issuer identifier: declare `issuer` or `server_metadata_url`"
+            ),
+        ));
+    }
     problems
 }
 
@@ -1486,6 +1594,104 @@ mod tests {
         });
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, Some(Key::JwksUri));
+    }
+
+    #[test]
+    fn client_authentication_rules() {
+        // Declared keys (with values where they matter) on a provider with endpoints.
+        let problems = |method: Option<&'static str>, keys: &[Key]| -> Vec<(Option<Key>, String)> {
+            let authorize = Checked::Url("https://a.example/authorize".into());
+            let token = Checked::Url("https://a.example/token".into());
+            let method = method.map(Checked::Choice);
+            let declared = |k: Key| {
+                keys.contains(&k)
+                    || matches!(k, Key::AuthorizeUrl | Key::AccessTokenUrl)
+                    || (k == Key::TokenEndpointAuthMethod && method.is_some())
+            };
+            let get = |k: Key| match k {
+                Key::AuthorizeUrl => Some(&authorize),
+                Key::AccessTokenUrl => Some(&token),
+                Key::TokenEndpointAuthMethod => method.as_ref(),
+                _ => None,
+            };
+            check_provider("x", declared, get)
+                .into_iter()
+                .map(|p| (p.key, p.message))
+                .collect()
+        };
+        let jwt_keys = [
+            Key::ClientKey,
+            Key::ClientKeyId,
+            Key::ClientAssertionAlg,
+            Key::Issuer,
+        ];
+        assert_eq!(problems(Some("private_key_jwt"), &jwt_keys), []);
+        assert_eq!(
+            problems(Some("private_key_jwt"), &[Key::ClientKeyFile, Key::Issuer]),
+            []
+        );
+        // The key material without private_key_jwt, on each key.
+        let found = problems(None, &jwt_keys);
+        assert_eq!(
+            found.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [
+                Some(Key::ClientKey),
+                Some(Key::ClientKeyId),
+                Some(Key::ClientAssertionAlg)
+            ]
+        );
+        assert_eq!(
+            found[0].1,
+            "`client_key` is used only with `token_endpoint_auth_method: private_key_jwt`, and this provider uses `client_secret_basic`"
+        );
+        assert_eq!(
+            problems(
+                Some("private_key_jwt"),
+                &[Key::ClientKey, Key::ClientKeyFile, Key::Issuer]
+            ),
+            [(
+                Some(Key::ClientKeyFile),
+                "`client_key` and `client_key_file` are two sources of the same key; keep one"
+                    .into()
+            )]
+        );
+        for method in [
+            "private_key_jwt",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+        ] {
+            let found = problems(Some(method), &[Key::ClientSecret, Key::Issuer]);
+            assert_eq!(found.len(), 1, "{method}: {found:?}");
+            assert_eq!(found[0].0, Some(Key::ClientSecret));
+        }
+        // client_secret_jwt signs with the secret.
+        assert_eq!(
+            problems(Some("client_secret_jwt"), &[Key::ClientSecret, Key::Issuer]),
+            []
+        );
+        assert_eq!(
+            problems(Some("client_secret_jwt"), &[]),
+            [(
+                Some(Key::TokenEndpointAuthMethod),
+                "`client_secret_jwt` addresses its assertion to the provider's issuer identifier: declare `issuer` or `server_metadata_url`".into()
+            )]
+        );
+        assert_eq!(
+            problems(Some("tls_client_auth"), &[Key::ClientCertificate])[0].0,
+            Some(Key::ClientCertificate)
+        );
+        assert_eq!(
+            problems(None, &[Key::ClientCertificateKey])[0].0,
+            Some(Key::ClientCertificateKey)
+        );
+        // A certificate for the transport (certificate-bound tokens) with another method.
+        assert_eq!(
+            problems(
+                Some("client_secret_post"),
+                &[Key::ClientCertificate, Key::ClientCertificateKey]
+            ),
+            []
+        );
     }
 
     #[test]

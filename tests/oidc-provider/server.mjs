@@ -2,7 +2,8 @@
 // oauth-clients against.
 //
 //   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--issuer-path PATH]
-//                   [--tenant TID] [--backchannel-logout-uri URL] [--exit-with-stdin]
+//                   [--tenant TID] [--backchannel-logout-uri URL] [--tls CERT,KEY,CA]
+//                   [--client-auth FILE] [--exit-with-stdin]
 //
 // Every option may also come from the environment: PORT, KID, KEY_FILE, ISSUER_PATH, TENANT,
 // EXIT_WITH_STDIN=1.
@@ -14,8 +15,24 @@
 // issuer is http://127.0.0.1:PORT. Storage is in memory.
 //
 // Prints `listening on <issuer> kid=<kid>` when ready, then one `request <METHOD> <path>
-// <status>` line per request (token requests add `client_auth=basic|post|none`) on stdout;
-// errors on stderr.
+// <status>` line per request (token requests add `client_auth=basic|post|none`, or the JWT
+// and TLS methods described below) on stdout; errors on stderr.
+//
+// Issue 17, client authentication: with --tls CERT,KEY,CA (PEM files) the provider is served
+// over https (the issuer is https://127.0.0.1:PORT) by Node's https server, which asks every
+// client for a certificate (`requestCert`) and lets the provider decide (`rejectUnauthorized:
+// false`); CA is what client certificates are verified against. oidc-provider's mTLS feature
+// (RFC 8705) is then on: `tls_client_auth` (client `rp-tls`, subject CN=rp-tls),
+// `self_signed_tls_client_auth` (client `rp-self-signed`) and certificate-bound access tokens;
+// the discovery document lists `mtls_endpoint_aliases` under /mtls/..., which serve the same
+// endpoints and mark their log lines with ` mtls_alias`. Requests made with a client
+// certificate add ` cert=yes` to their log line.
+// With --client-auth FILE (JSON: `jwks`, public keys in PEM by client id, and
+// `self_signed_certificate`, a PEM certificate) the clients `rp-pkjwt-rsa` (PS256),
+// `rp-pkjwt-es` (ES256) and `rp-pkjwt-ed` (EdDSA) authenticate with `private_key_jwt` and
+// those keys, and `rp-self-signed` with that certificate. `rp-secret-jwt` (client_secret_jwt)
+// is always there. JWT-authenticated token requests log `client_auth=<method> alg=<alg>
+// aud=<aud>`; TLS-authenticated ones `client_auth=<method>`.
 //
 // With --issuer-path PATH (e.g. /realms/staff, where Keycloak puts a realm) the issuer is
 // http://127.0.0.1:PORT/PATH and every endpoint is under that path.
@@ -31,6 +48,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import process from 'node:process';
 import * as oidc from 'oidc-provider';
 
@@ -88,7 +106,87 @@ if (issuerPath !== '' && !/^(\/[A-Za-z0-9._-]+)+$/.test(issuerPath)) {
   console.error(`invalid issuer path: ${issuerPath}`);
   process.exit(2);
 }
-const base = `http://127.0.0.1:${port}`;
+// issue 17: client authentication (https, client certificates, client keys)
+const tlsFiles = option('tls', 'TLS')?.split(',');
+if (tlsFiles && tlsFiles.length !== 3) {
+  console.error('--tls takes CERT,KEY,CA');
+  process.exit(2);
+}
+const tls = tlsFiles && {
+  cert: fs.readFileSync(tlsFiles[0], 'utf8'),
+  key: fs.readFileSync(tlsFiles[1], 'utf8'),
+  ca: fs.readFileSync(tlsFiles[2], 'utf8'),
+};
+const clientAuthFile = option('client-auth', 'CLIENT_AUTH');
+const clientAuth = clientAuthFile ? JSON.parse(fs.readFileSync(clientAuthFile, 'utf8')) : undefined;
+// The peer certificate of the request's connection, if the client presented one.
+function peerCertificate(ctx) {
+  const peer = ctx.socket?.getPeerCertificate?.();
+  return peer?.raw ? new crypto.X509Certificate(peer.raw) : undefined;
+}
+function publicJwk({ pem, kid }, alg) {
+  return { ...crypto.createPublicKey(pem).export({ format: 'jwk' }), alg, kid, use: 'sig' };
+}
+const clientAuthClients = [
+  {
+    ...{
+      redirect_uris: ['http://127.0.0.1:8080/cb'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+    client_id: 'rp-secret-jwt',
+    client_secret: 'rp-secret-jwt-secret-of-at-least-32-bytes',
+    token_endpoint_auth_method: 'client_secret_jwt',
+  },
+  ...(clientAuth
+    ? [
+        ['rp-pkjwt-rsa', 'PS256'],
+        ['rp-pkjwt-es', 'ES256'],
+        ['rp-pkjwt-ed', 'EdDSA'],
+      ].map(([clientId, alg]) => ({
+        redirect_uris: ['http://127.0.0.1:8080/cb'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        client_id: clientId,
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: alg,
+        jwks: { keys: [publicJwk(clientAuth.jwks[clientId], alg)] },
+      }))
+    : []),
+  ...(tls
+    ? [{
+        redirect_uris: ['http://127.0.0.1:8080/cb'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        client_id: 'rp-tls',
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_subject_dn: 'CN=rp-tls',
+        tls_client_certificate_bound_access_tokens: true,
+      }]
+    : []),
+  ...(tls && clientAuth?.self_signed_certificate
+    ? [{
+        redirect_uris: ['http://127.0.0.1:8080/cb'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        client_id: 'rp-self-signed',
+        token_endpoint_auth_method: 'self_signed_tls_client_auth',
+        tls_client_certificate_bound_access_tokens: true,
+        jwks: {
+          keys: [(() => {
+            const certificate = new crypto.X509Certificate(clientAuth.self_signed_certificate);
+            return {
+              ...certificate.publicKey.export({ format: 'jwk' }),
+              x5c: [certificate.raw.toString('base64')],
+            };
+          })()],
+        },
+      }]
+    : []),
+];
+// issue 17: end of client authentication
+
+const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 const issuer = `${base}${issuerPath}`;
 const redirectUris = ['http://127.0.0.1:8080/cb'];
 const postLogoutRedirectUris = ['http://127.0.0.1:8080/'];
@@ -203,6 +301,8 @@ const provider = new oidc.Provider(issuer, {
     ...backchannelLogoutClients,
     ...parClients,
     ...dpopClients,
+    // issue 17: client authentication
+    ...clientAuthClients,
   ],
   enabledJWA: { dPoPSigningAlgValues: dpopAlgs },
   jwks: { keys: [signingKey, ecSigningKey] },
@@ -213,12 +313,49 @@ const provider = new oidc.Provider(issuer, {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     revocation: { enabled: true },
+    // issue 17: client authentication (RFC 8705), with the peer certificate of the connection
+    ...(tls
+      ? {
+          mTLS: {
+            enabled: true,
+            tlsClientAuth: true,
+            selfSignedTlsClientAuth: true,
+            certificateBoundAccessTokens: true,
+            getCertificate: peerCertificate,
+            certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+            certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+              && peerCertificate(ctx)?.subject === expected,
+          },
+        }
+      : {}),
     clientCredentials: { enabled: true },
     ...backchannelLogoutFeatures,
     ...parFeatures,
     dPoP: dpopFeature,
   },
   scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
+  // issue 17: client authentication: the TLS methods, and RFC 8705 §5 aliases served by the
+  // https wrapper below
+  ...(tls
+    ? {
+        clientAuthMethods: [
+          'client_secret_basic',
+          'client_secret_jwt',
+          'client_secret_post',
+          'private_key_jwt',
+          'tls_client_auth',
+          'self_signed_tls_client_auth',
+          'none',
+        ],
+        discovery: {
+          mtls_endpoint_aliases: {
+            token_endpoint: `${base}${issuerPath}/mtls/token`,
+            userinfo_endpoint: `${base}${issuerPath}/mtls/me`,
+            revocation_endpoint: `${base}${issuerPath}/mtls/token/revocation`,
+          },
+        },
+      }
+    : {}),
   // Microsoft's ID tokens carry the user's claims; oidc-provider's by default only when no
   // access token is issued with them.
   ...(tenant ? { conformIdTokenClaims: false } : {}),
@@ -263,10 +400,27 @@ provider.use(async (ctx, next) => {
   await next();
   let auth = '';
   if (ctx.method === 'POST' && ctx.path === '/token') {
+    const assertion = ctx.oidc?.body?.client_assertion;
+    const method = ctx.oidc?.client?.clientAuthMethod;
     if (/^basic /i.test(ctx.get('authorization'))) auth = ' client_auth=basic';
     else if (ctx.oidc?.body?.client_secret !== undefined) auth = ' client_auth=post';
-    else auth = ' client_auth=none';
+    // issue 17: client authentication: the JWT and TLS methods, as the provider saw them
+    else if (typeof assertion === 'string') {
+      const part = (i) => JSON.parse(Buffer.from(assertion.split('.')[i] ?? '', 'base64url').toString() || '{}');
+      let seen = 'unreadable';
+      try {
+        const [header, claims] = [part(0), part(1)];
+        const kind = header.alg?.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt';
+        seen = `${kind} alg=${header.alg} aud=${JSON.stringify(claims.aud)}`;
+      } catch { /* logged as unreadable */ }
+      auth = ` client_auth=${seen}`;
+    } else if (method === 'tls_client_auth' || method === 'self_signed_tls_client_auth') {
+      auth = ` client_auth=${method}`;
+    } else auth = ' client_auth=none';
   }
+  // issue 17: client authentication: requests over an alias, or with a client certificate
+  if (tls && ctx.req.mtlsAlias) auth += ' mtls_alias';
+  if (tls && peerCertificate(ctx)) auth += ' cert=yes';
   console.log(`request ${ctx.method} ${ctx.path} ${ctx.status}${auth}`);
 });
 
@@ -346,7 +500,21 @@ function mountedServer() {
   });
 }
 
-const server = (issuerPath ? mountedServer() : provider).listen(port, '127.0.0.1', () => {
+// issue 17: client authentication: over https, the mTLS aliases (/mtls/...) lead to the same
+// endpoints, and the request is marked for the log.
+function tlsServer() {
+  const handle = issuerPath ? mountedServer().listeners('request')[0] : provider.callback();
+  return https.createServer({ ...tls, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const alias = `${issuerPath}/mtls/`;
+    if (req.url.startsWith(alias)) {
+      req.mtlsAlias = true;
+      req.url = `${issuerPath}/${req.url.slice(alias.length)}`;
+    }
+    handle(req, res);
+  });
+}
+
+const server = (tls ? tlsServer() : (issuerPath ? mountedServer() : provider)).listen(port, '127.0.0.1', () => {
   console.log(`listening on ${issuer} kid=${signingKey.kid}`);
 });
 server.on('error', (error) => {

@@ -151,6 +151,14 @@ pub enum Shape {
     Path(String),
 }
 
+/// More `server.mjs` options: extra arguments, and for `--tls` the CA (PEM) that the
+/// provider's https certificate chains to, which the harness's own requests trust.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    pub args: Vec<String>,
+    pub ca_pem: Option<String>,
+}
+
 /// A running `oidc-provider`; killed (and reaped, so its port is free) when dropped.
 pub struct OidcProvider {
     pub port: u16,
@@ -158,6 +166,7 @@ pub struct OidcProvider {
     /// How it was started: `--tenant TID` (one Microsoft Entra tenant behind the `common`
     /// endpoint) or `--issuer-path PATH`; none for the plain provider.
     pub shape: Option<Shape>,
+    pub options: StartOptions,
     child: Child,
     // Held open: the provider exits when it closes, so it dies with this process however the
     // process ends.
@@ -208,10 +217,25 @@ impl OidcProvider {
     }
 
     pub async fn start_shaped(shape: Option<Shape>) -> OidcProvider {
+        OidcProvider::start_with(shape, StartOptions::default()).await
+    }
+
+    /// Starts a provider on a free loopback port with more `server.mjs` arguments, e.g.
+    /// `["--backchannel-logout-uri", url]`.
+    pub async fn start_with_options(args: &[&str]) -> OidcProvider {
+        let options = StartOptions {
+            args: args.iter().map(|arg| arg.to_string()).collect(),
+            ..StartOptions::default()
+        };
+        OidcProvider::start_with(None, options).await
+    }
+
+    /// Starts a provider with more `server.mjs` options (e.g. `--tls`, `--client-auth`).
+    pub async fn start_with(shape: Option<Shape>, options: StartOptions) -> OidcProvider {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match OidcProvider::start_on(port, shape.clone()).await {
+            match OidcProvider::start_on_with(port, shape.clone(), options.clone()).await {
                 Ok(provider) => return provider,
                 // Another process took the port between our probe and the provider's bind.
                 Err(StartError::PortTaken) => last = format!("port {port} was taken"),
@@ -226,9 +250,10 @@ impl OidcProvider {
     pub async fn restart(&mut self) {
         let port = self.port;
         let shape = self.shape.clone();
+        let options = self.options.clone();
         let _ = self.child.kill();
         let _ = self.child.wait();
-        *self = match OidcProvider::start_on(port, shape).await {
+        *self = match OidcProvider::start_on_with(port, shape, options).await {
             Ok(provider) => provider,
             Err(StartError::PortTaken) => panic!("port {port} was taken during the restart"),
             Err(StartError::Failed(message)) => panic!("{message}"),
@@ -236,28 +261,13 @@ impl OidcProvider {
     }
 
     pub async fn start_on(port: u16, shape: Option<Shape>) -> Result<OidcProvider, StartError> {
-        OidcProvider::start_with(port, shape, &[]).await
+        OidcProvider::start_on_with(port, shape, StartOptions::default()).await
     }
 
-    /// Starts a provider on a free loopback port with more `server.mjs` options, e.g.
-    /// `["--backchannel-logout-uri", url]`. A [`restart`](Self::restart) leaves them out.
-    pub async fn start_with_options(options: &[&str]) -> OidcProvider {
-        let mut last = String::new();
-        for _ in 0..5 {
-            let port = free_port();
-            match OidcProvider::start_with(port, None, options).await {
-                Ok(provider) => return provider,
-                Err(StartError::PortTaken) => last = format!("port {port} was taken"),
-                Err(StartError::Failed(message)) => panic!("{message}"),
-            }
-        }
-        panic!("could not start oidc-provider on a free port: {last}");
-    }
-
-    pub async fn start_with(
+    pub async fn start_on_with(
         port: u16,
         shape: Option<Shape>,
-        options: &[&str],
+        options: StartOptions,
     ) -> Result<OidcProvider, StartError> {
         ensure_installed();
         let kid = next_kid(port);
@@ -276,12 +286,14 @@ impl OidcProvider {
                 "--exit-with-stdin",
             ])
             .args(&shape_args)
-            .args(options)
+            .args(&options.args)
             .current_dir(provider_dir())
             .env_remove("BACKCHANNEL_LOGOUT_URI")
             .env_remove("KEY_FILE")
             .env_remove("TENANT")
             .env_remove("ISSUER_PATH")
+            .env_remove("TLS")
+            .env_remove("CLIENT_AUTH")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -314,6 +326,7 @@ impl OidcProvider {
             port,
             kid,
             shape,
+            options,
             child,
             _stdin: stdin,
             log,
@@ -325,10 +338,7 @@ impl OidcProvider {
     /// Polls the discovery document until it answers 200, and this process said it listens
     /// (not another that got the same port).
     pub async fn wait_until_ready(&mut self) -> Result<(), StartError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let http = self.http_client();
         let url = self.discovery_url();
         let listening = format!("listening on {} kid={}", self.issuer(), self.kid);
         let started = Instant::now();
@@ -375,11 +385,29 @@ impl OidcProvider {
     }
 
     pub fn issuer(&self) -> String {
+        let scheme = if self.options.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         match &self.shape {
-            Some(Shape::Tenant(tenant)) => format!("http://127.0.0.1:{}/{tenant}/v2.0", self.port),
-            Some(Shape::Path(path)) => format!("http://127.0.0.1:{}{path}", self.port),
-            None => format!("http://127.0.0.1:{}", self.port),
+            Some(Shape::Tenant(tenant)) => {
+                format!("{scheme}://127.0.0.1:{}/{tenant}/v2.0", self.port)
+            }
+            Some(Shape::Path(path)) => format!("{scheme}://127.0.0.1:{}{path}", self.port),
+            None => format!("{scheme}://127.0.0.1:{}", self.port),
         }
+    }
+
+    /// A plain HTTP client for the harness's own requests, trusting the provider's CA when it
+    /// serves https.
+    pub fn http_client(&self) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
+        if let Some(ca) = &self.options.ca_pem {
+            builder = builder
+                .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
+        }
+        builder.build().unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -396,7 +424,10 @@ impl OidcProvider {
     pub async fn requests(&self, what: &str) -> usize {
         static MARKS: AtomicUsize = AtomicUsize::new(0);
         let path = format!("/__interop_mark/{}", MARKS.fetch_add(1, Ordering::SeqCst));
-        let status = reqwest::get(self.url(&path))
+        let status = self
+            .http_client()
+            .get(self.url(&path))
+            .send()
             .await
             .expect("marker request")
             .status();
@@ -466,12 +497,20 @@ pub enum Step {
 
 impl Browser {
     pub fn new() -> Browser {
+        Browser::with_roots(None)
+    }
+
+    /// A browser that also trusts `ca_pem`, for a provider served over https.
+    pub fn with_roots(ca_pem: Option<&str>) -> Browser {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10));
+        if let Some(ca) = ca_pem {
+            builder = builder
+                .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
+        }
         Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap(),
+            http: builder.build().unwrap(),
             jar: Mutex::new(Vec::new()),
         }
     }

@@ -1,0 +1,13 @@
+use oauth_clients::oauth_clients;
+
+oauth_clients! {
+    corp {
+        server_metadata_url: "https://sso.corp.example/.well-known/openid-configuration",
+        scope: "openid",
+        token_endpoint_auth_method: private_key_jwt,
+        client_key: env("CORP_KEY"),
+        client_key_file: "/etc/corp/key.pem",
+    },
+}
+
+fn main() {}
