@@ -160,7 +160,12 @@ fn latency(load: &Value, out: &Path) -> Result<(), Failure> {
             series("open_loop", "percent_of_capacity", "callback_p99_ms"),
         ),
     ];
-    let all = || closed.iter().chain(&open).flat_map(|(_, s)| s.iter().map(|p| p.1));
+    let all = || {
+        closed
+            .iter()
+            .chain(&open)
+            .flat_map(|(_, s)| s.iter().map(|p| p.1))
+    };
     let top = all().fold(1.0, f64::max);
     let bottom = all().fold(top, f64::min) * 0.7;
     let root = SVGBackend::new(out, (1000, 460)).into_drawing_area();

@@ -51,7 +51,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 /// Raises the soft open-files limit to the hard one; the limits after.
-fn raise_open_files() -> (u64, u64) {
+fn raise_open_files() -> (libc::rlim_t, libc::rlim_t) {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -63,7 +63,7 @@ fn raise_open_files() -> (u64, u64) {
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
     }
-    (limit.rlim_cur as u64, limit.rlim_max as u64)
+    (limit.rlim_cur, limit.rlim_max)
 }
 
 /// A process's resident memory in KiB (`VmRSS`).

@@ -5,7 +5,9 @@
 //! `postgres://...`, `redis://...`):
 //! - the cost of one operation, as the runtime does it: saving a token (seal, then
 //!   compare-and-swap), loading one (read, then open) and taking and giving back a refresh
-//!   lease, each the median of 300 in a row;
+//!   lease, each the median of 300 in a row; the bytes of one sealed record against the
+//!   token's JSON in the clear; for the in-memory store, this process's memory growth per
+//!   1000 tokens saved;
 //! - for shared stores, the refresh storm: three worker processes (this binary, `store worker`)
 //!   each make 100 API calls at once for one user whose stored token has expired; how many
 //!   refresh requests reach the provider, and the callers' waits (p50, p99, max).
