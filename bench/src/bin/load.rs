@@ -21,8 +21,8 @@
 //! - the app's memory (VmRSS from `/proc/<pid>/status`) per 1000 pending logins (step 1
 //!   only) and per 1000 finished logins (a signed-in session and a sealed token each);
 //! - closed loop: N users (`LOAD_USERS`, default 1,10,100,1000) each logging in back to back
-//!   for `LOAD_SECS` seconds (default 10): logins per second, errors, callback and login
-//!   latency, and each process's CPU per login;
+//!   for `LOAD_SECS` seconds (default 10; longer for many users, see [`closed_loop`]): logins
+//!   per second, errors, callback and login latency, and each process's CPU per login;
 //! - open loop: logins arriving as a Poisson process at 25, 50, 75 and 90% of the highest
 //!   closed-loop throughput, for `OPEN_SECS` seconds each (default 6): latency and errors.
 //!
@@ -514,18 +514,23 @@ async fn memory(users: &Arc<Users>, app: &App, pending: usize, stored: usize) ->
     })
 }
 
-/// N users logging in back to back for `secs` seconds. Throughput and latencies count the
-/// logins finished after the first fifth of the time (the ramp-up) and before the end.
+/// N users logging in back to back. Throughput and latencies count the logins finished after
+/// a ramp-up and before the end: the ramp-up is the first fifth of `secs`, or one login's
+/// expected time if longer (`cycle`: N divided by the best throughput seen so far, since with
+/// N users in flight each login takes about that long), and the run lasts `secs`, or three
+/// cycles more than the ramp-up if longer, so every window holds a few logins per user.
 async fn closed_loop(
     users: &Arc<Users>,
     n: usize,
     secs: f64,
+    cycle: f64,
     app: &App,
     provider: &Provider,
 ) -> Value {
     let started = Instant::now();
-    let ramp = Duration::from_secs_f64(secs / 5.0);
-    let end = Duration::from_secs_f64(secs);
+    let ramp = (secs / 5.0).max(cycle);
+    let secs = secs.max(ramp + 3.0 * cycle);
+    let (ramp, end) = (Duration::from_secs_f64(ramp), Duration::from_secs_f64(secs));
     let meter = CpuMeter::start(app.pid(), provider.child.id());
     let tasks: Vec<_> = (0..n)
         .map(|u| {
@@ -561,6 +566,7 @@ async fn closed_loop(
     let mut out = json!({
         "users": n,
         "seconds": secs,
+        "ramp_up_seconds": ramp.as_secs_f64(),
         "logins": all,
         "logins_in_window": counted.len(),
         "logins_per_s": (counted.len() as f64 / window * 10.0).round() / 10.0,
@@ -679,8 +685,11 @@ fn main() {
         let memory = memory(&users, &app, pending, stored).await;
         eprintln!("load: memory {memory}");
         let mut closed = Vec::new();
+        let mut best: f64 = 0.0;
         for &n in &user_counts {
-            let result = closed_loop(&users, n, secs, &app, &provider).await;
+            let cycle = if best > 0.0 { n as f64 / best } else { 0.0 };
+            let result = closed_loop(&users, n, secs, cycle, &app, &provider).await;
+            best = best.max(result["logins_per_s"].as_f64().unwrap_or(0.0));
             eprintln!(
                 "load: closed loop, {n} users: {} logins/s, {} errors, callback p50 {} ms p99 {} ms",
                 result["logins_per_s"],
