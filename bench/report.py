@@ -198,6 +198,20 @@ def store_memory_section(store):
     return lines
 
 
+def code_size_section(sizes):
+    """Build time, binary size and copies of the callback handling, by declared providers."""
+    lines = [
+        f"Release builds of the application crate alone (dependencies built), median of {sizes['runs']}.",
+        "",
+        "| providers | build s | binary bytes | `authorize_access_token` symbols (of which code) |",
+        "|---|---|---|---|",
+    ]
+    for n in sorted((k for k in sizes if k.isdigit()), key=int):
+        r = sizes[n]
+        lines.append(f"| {n} | {r['build_s_median']} | {r['binary_bytes']:,} | {r['flow_symbols']} ({r['flow_code']}) |".replace(",", " "))
+    return lines
+
+
 def write_sections(path, sections, stamp):
     """Replaces each section's text between its markers in `path`."""
     text = Path(path).read_text()
@@ -303,6 +317,9 @@ def main():
     load_path = results / "load.json"
     if load_path.exists():
         sections["load"] = load_section(json.loads(load_path.read_text()))
+    code_size_path = results / "code-size.json"
+    if code_size_path.exists():
+        sections["code-size"] = code_size_section(json.loads(code_size_path.read_text()))
     if store_path.exists():
         sections["token-store-memory"] = store_memory_section(json.loads(store_path.read_text()))
     stamp = (
