@@ -42,7 +42,9 @@ def declaration():
 
 def main():
     workspace, out = Path(sys.argv[1]).resolve(), sys.argv[2]
-    root = workspace / "target" / "bench-compile"
+    # Under the workspace's target directory (CARGO_TARGET_DIR when set), so the dependencies
+    # built for an earlier run are reused.
+    root = Path(os.environ.get("CARGO_TARGET_DIR", workspace / "target")).resolve() / "bench-compile"
     crate = root / "crate"
     (crate / "src").mkdir(parents=True, exist_ok=True)
     (crate / "Cargo.toml").write_text(

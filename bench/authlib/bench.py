@@ -1,9 +1,13 @@
-"""The login benchmark: Authlib, oauth-clients and the hand-written Rust flow, in lockstep.
+"""The login benchmark: Authlib, oauth-clients, the hand-written Rust flow and openid-client
+(Node), in lockstep.
 
-One local provider process serves all three clients. The Rust flows run in another process
-(`bench lockstep DISCOVERY_URL`), a turn of logins at a time on command; Authlib runs here.
-The three take turns (Authlib, oauth-clients, hand-written, in an order that rotates every
-turn), so a slower or faster spell of the machine falls on all three alike. Each turn starts
+One local provider process serves every client. The Rust flows run in another process
+(`bench lockstep DISCOVERY_URL`), a turn of logins at a time on command; openid-client runs in
+a Node process with the same protocol (`bench/openid-client/bench.mjs`), twice configured:
+with its defaults (no ID-token signature check) and with its non-repudiation checks on (the
+signature verified with the JWKS, the same work as the others); Authlib runs here. The sides
+take turns (in an order that rotates every turn), so a slower or faster spell of the machine
+falls on all of them alike. Each turn starts
 with unmeasured logins: on this machine a process that resumes after a pause runs its first
 tens of milliseconds faster (the Rust flows by about a quarter), and caches are cold after the
 other sides' turns, so only logins past that point are measured, the steady state of each side.
@@ -15,10 +19,14 @@ with the client id, so the check is made explicitly: every side does the same wo
 per login is `time.process_time()` around Authlib's calls only. The provider counts requests per
 endpoint; Authlib's share is taken around its own turns.
 
-Usage: bench.py PROVIDER_BINARY RUST_BENCH_BINARY OUT_JSON [TURNS [TURN_SIZE]]
+Usage: bench.py PROVIDER_BINARY RUST_BENCH_BINARY OUT_JSON [TURNS [TURN_SIZE [OPENID_CLIENT_DIR]]]
+
+OPENID_CLIENT_DIR holds bench.mjs with openid-client installed beside it (`npm ci`, as
+`bench/run` does); without it, openid-client is left out.
 """
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -64,23 +72,21 @@ class Provider:
         self.process.terminate()
 
 
-class Rust:
-    """The Rust flows, one turn at a time."""
+class Peer:
+    """Another process's flows (the Rust ones, openid-client's), one turn at a time."""
 
-    def __init__(self, binary, discovery):
-        self.process = subprocess.Popen(
-            [binary, "lockstep", discovery], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+    def __init__(self, command, name):
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = self.process.stdout.readline().strip()
         if ready != "ready":
-            sys.exit(f"the Rust side did not start (said {ready!r})")
+            sys.exit(f"the {name} side did not start (said {ready!r})")
 
     def turn(self, flow, n):
         self.process.stdin.write(f"{flow} {TURN_WARMUP} {n}\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
-            sys.exit(f"the Rust side stopped during a turn of {flow!r}")
+            sys.exit(f"a peer process stopped during a turn of {flow!r}")
         return json.loads(line)
 
     def stop(self):
@@ -133,12 +139,26 @@ class Authlib:
         return {"wall_us": [us(w) for w, _ in times], "cpu_us": [us(c) for _, c in times]}
 
 
+def openid_client_version(directory):
+    """The installed openid-client's version (package.json pins it exactly)."""
+    path = os.path.join(directory, "node_modules", "openid-client", "package.json")
+    with open(path) as f:
+        return json.load(f)["version"]
+
+
 def main():
     provider_binary, rust_binary, out = sys.argv[1], sys.argv[2], sys.argv[3]
     turns = int(sys.argv[4]) if len(sys.argv) > 4 else TURNS
     turn_size = int(sys.argv[5]) if len(sys.argv) > 5 else TURN_SIZE
+    openid_client_dir = sys.argv[6] if len(sys.argv) > 6 else None
     provider = Provider(provider_binary)
-    rust = Rust(rust_binary, provider.discovery)
+    rust = Peer([rust_binary, "lockstep", provider.discovery], "Rust")
+    peers = [rust]
+    node = None
+    if openid_client_dir:
+        script = os.path.join(openid_client_dir, "bench.mjs")
+        node = Peer(["node", script, provider.discovery], "openid-client")
+        peers.append(node)
 
     # Authlib's requests, counted around its own work only (the Rust side shares the provider).
     authlib_requests = {name: 0 for name in ENDPOINTS}
@@ -156,26 +176,40 @@ def main():
     authlib = counted(lambda: Authlib(provider.discovery), [authlib_requests])
     counted(lambda: authlib.turn(0, warm=WARMUP), [authlib_requests])
 
-    results = {side: {"wall_us": [], "cpu_us": [], "turn_cpu_medians": []} for side in ["ours", "hand", "authlib"]}
     runs = {
         "authlib": lambda: counted(lambda: authlib.turn(turn_size), [authlib_requests, warm_requests]),
         "ours": lambda: rust.turn("ours", turn_size),
         "hand": lambda: rust.turn("hand", turn_size),
     }
-    order = ["authlib", "ours", "hand"]
+    # openid-client's requests per configuration, around its own turns.
+    openid_client_warm = {}
+    if node:
+        for mode in ["defaults", "checks"]:
+            warm = openid_client_warm[f"openid_client_{mode}"] = {name: 0 for name in ENDPOINTS}
+            runs[f"openid_client_{mode}"] = lambda mode=mode, warm=warm: counted(
+                lambda: node.turn(mode, turn_size), [warm]
+            )
+    order = list(runs)
+    results = {side: {"wall_us": [], "cpu_us": [], "turn_cpu_medians": []} for side in order}
     for t in range(turns):
-        for side in order[t % 3:] + order[:t % 3]:
+        k = t % len(order)
+        for side in order[k:] + order[:k]:
             samples = runs[side]()
             results[side]["wall_us"] += samples["wall_us"]
             results[side]["cpu_us"] += samples["cpu_us"]
             cpu = sorted(samples["cpu_us"])
             results[side]["turn_cpu_medians"].append(cpu[len(cpu) // 2])
-    rust.stop()
+    for peer in peers:
+        peer.stop()
     provider.stop()
 
     logins = turns * (TURN_WARMUP + turn_size)
     results["authlib"]["per_warm_login"] = {name: warm_requests[name] / logins for name in ENDPOINTS}
     results["authlib"]["requests_total"] = authlib_requests
+    for side, warm in openid_client_warm.items():
+        results[side]["per_warm_login"] = {name: warm[name] / logins for name in ENDPOINTS}
+    if node:
+        results["openid_client_version"] = openid_client_version(openid_client_dir)
     results["turns"] = turns
     results["turn_size"] = turn_size
     results["turn_warmup"] = TURN_WARMUP

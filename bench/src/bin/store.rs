@@ -5,7 +5,9 @@
 //! `postgres://...`, `redis://...`):
 //! - the cost of one operation, as the runtime does it: saving a token (seal, then
 //!   compare-and-swap), loading one (read, then open) and taking and giving back a refresh
-//!   lease, each the median of 300 in a row;
+//!   lease, each the median of 300 in a row; the bytes of one sealed record against the
+//!   token's JSON in the clear; for the in-memory store, this process's memory growth per
+//!   1000 tokens saved;
 //! - for shared stores, the refresh storm: three worker processes (this binary, `store worker`)
 //!   each make 100 API calls at once for one user whose stored token has expired; how many
 //!   refresh requests reach the provider, and the callers' waits (p50, p99, max).
@@ -98,11 +100,41 @@ async fn operations(registry: &Registry<Providers>, store: &Arc<dyn TokenBackend
         lease.push(started.elapsed());
         store.delete("local", &user).await.unwrap();
     }
+    let record = store.load("local", "alice").await.unwrap().unwrap();
     json!({
         "save_us": median_us(save),
         "load_us": median_us(load),
         "lease_us": median_us(lease),
+        // What one user's token takes in the store, sealed, against its JSON in the clear.
+        "record_bytes": record.sealed.len(),
+        "token_json_bytes": serde_json::to_vec(&token).unwrap().len(),
     })
+}
+
+/// This process's resident memory in KiB (`VmRSS`).
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The in-memory store's growth per 1000 sealed tokens (10 000 users' tokens saved).
+async fn memory_per_1000(registry: &Registry<Providers>) -> Value {
+    const USERS: usize = 10_000;
+    let local = registry.local();
+    let token = local.load_token("alice").await.unwrap().unwrap();
+    let before = rss_kib();
+    for i in 0..USERS {
+        local
+            .save_token(&format!("memory-{i}"), &token)
+            .await
+            .unwrap();
+    }
+    let after = rss_kib();
+    json!(((after.saturating_sub(before)) as f64 * 1000.0 / USERS as f64 * 10.0).round() / 10.0)
 }
 
 /// Three worker processes, 100 calls each at once, one expired token.
@@ -211,7 +243,9 @@ fn main() {
                     let registry = registry(&provider.discovery_url(), store.clone());
                     expired_login(&provider, &registry).await;
                     let mut entry = json!({ "operations": operations(&registry, &store).await });
-                    if !url.starts_with("memory:") {
+                    if url.starts_with("memory:") {
+                        entry["kib_per_1000_tokens"] = memory_per_1000(&registry).await;
+                    } else {
                         entry["storm"] = storm(&provider, url, &registry).await;
                     }
                     let backend = url.split(':').next().unwrap_or(url).to_string();
