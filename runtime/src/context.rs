@@ -55,7 +55,7 @@ pub(crate) struct ProviderRuntime {
     /// The client's own tokens (client credentials grant), by scope.
     pub service_tokens: crate::cache::ServiceTokens,
     /// DPoP keys and nonces, when the provider has DPoP on.
-    pub dpop: crate::dpop_flow::DpopState,
+    pub dpop: crate::dpop::DpopState,
 }
 
 /// A provider of a registry: the registry's shared state and the provider's place in it.

@@ -13,94 +13,16 @@
 
 use crate::config::ClientConfig;
 use crate::context::Context;
-use crate::dpop::{challenge_error, DpopAlg, DpopKey, StoredKey};
+use crate::dpop::{challenge_error, DpopKey, DpopState, StoredKey};
 use crate::error::{Endpoint, Error, HttpErrorKind};
 use crate::http::{Http, Request, Response};
 use crate::token::Token;
 use http::{HeaderName, StatusCode};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// How many keys of other logins a process keeps at hand (the oldest are dropped first).
-const KEPT_KEYS: usize = 4096;
-/// How many servers' nonces are remembered.
-const KEPT_NONCES: usize = 64;
 
 static DPOP: HeaderName = HeaderName::from_static("dpop");
 static DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
-
-/// Keys by thumbprint, and their thumbprints oldest first.
-type KeyRing = (HashMap<String, Arc<DpopKey>>, VecDeque<String>);
-
-/// One provider's DPoP state in a registry.
-#[derive(Default)]
-pub(crate) struct DpopState {
-    /// The registry's key, when DPoP is on and logins share one key.
-    registry_key: Option<Arc<DpopKey>>,
-    /// Whether each login makes its own key (a token store is configured).
-    per_login: bool,
-    /// Keys of tokens this process got or read, by thumbprint, oldest first.
-    keys: Mutex<KeyRing>,
-    /// The last nonce of each server, by origin.
-    nonces: Mutex<HashMap<String, String>>,
-}
-
-impl DpopState {
-    /// The state of a provider with DPoP signed with `alg`: its registry key made now, unless
-    /// `per_login`.
-    pub(crate) fn new(alg: DpopAlg, per_login: bool) -> Result<DpopState, String> {
-        let registry_key = if per_login {
-            None
-        } else {
-            Some(Arc::new(DpopKey::generate(alg)?))
-        };
-        Ok(DpopState {
-            registry_key,
-            per_login,
-            ..DpopState::default()
-        })
-    }
-
-    fn remember(&self, key: Arc<DpopKey>) {
-        let mut guard = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let (keys, order) = &mut *guard;
-        let thumbprint = key.thumbprint().to_string();
-        if keys.insert(thumbprint.clone(), key).is_none() {
-            order.push_back(thumbprint);
-            while order.len() > KEPT_KEYS {
-                if let Some(oldest) = order.pop_front() {
-                    keys.remove(&oldest);
-                }
-            }
-        }
-    }
-
-    fn find(&self, thumbprint: &str) -> Option<Arc<DpopKey>> {
-        if let Some(key) = self
-            .registry_key
-            .as_ref()
-            .filter(|key| key.thumbprint() == thumbprint)
-        {
-            return Some(key.clone());
-        }
-        let guard = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.get(thumbprint).cloned()
-    }
-
-    fn nonce(&self, origin: &str) -> Option<String> {
-        let nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        nonces.get(origin).cloned()
-    }
-
-    fn set_nonce(&self, origin: String, nonce: String) {
-        let mut nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        if nonces.len() >= KEPT_NONCES && !nonces.contains_key(&origin) {
-            nonces.clear();
-        }
-        nonces.insert(origin, nonce);
-    }
-}
 
 /// Whether `response` demands a DPoP nonce: a token endpoint's `400` with error
 /// `use_dpop_nonce` (§8), or a resource server's `401` whose DPoP challenge says so (§9).

@@ -777,7 +777,7 @@ impl<S: ProviderSet> RegistryBuilder<S> {
                 // DPoP: the registry's key, made now; with a token store, each login makes
                 // its own instead, kept with the user's token.
                 let dpop = match resolved.as_ref().ok().and_then(|c| c.dpop) {
-                    Some(alg) => crate::dpop_flow::DpopState::new(alg, self.store.is_some())
+                    Some(alg) => crate::dpop::DpopState::new(alg, self.store.is_some())
                         .unwrap_or_else(|message| {
                             problems.push(Problem::new(
                                 config.name,
