@@ -24,6 +24,21 @@ use std::time::Duration;
 static DPOP: HeaderName = HeaderName::from_static("dpop");
 static DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
+/// What one attempt of a request with a DPoP proof got.
+pub(crate) enum Proved {
+    /// An answer that is not a nonce demand.
+    Answer(Response),
+    /// The server demanded a nonce (§8, §9); `fresh` when it gave one other than the one the
+    /// proof carried.
+    NonceDemanded { fresh: bool },
+}
+
+/// The error when a server kept demanding a nonce after the one retry.
+pub(crate) fn kept_demanding(provider: &'static str, endpoint: Endpoint) -> Error {
+    tracing::warn!(provider, %endpoint, "the server kept demanding a DPoP nonce");
+    Error::DpopNonce { provider, endpoint }
+}
+
 /// Whether `response` demands a DPoP nonce: a token endpoint's `400` with error
 /// `use_dpop_nonce` (§8), or a resource server's `401` whose DPoP challenge says so (§9).
 fn demands_nonce(response: &Response) -> bool {
@@ -148,47 +163,77 @@ impl Context {
         let Some(key) = key else {
             return http.send(provider, endpoint, request, timeout, limit).await;
         };
-        let origin = request.url().origin().ascii_serialization();
         let mut retried = false;
         loop {
-            let nonce = self.dpop().nonce(&origin);
-            let proof = key
-                .proof(
-                    request.method().as_str(),
-                    request.url(),
-                    self.now_secs(),
-                    nonce.as_deref(),
-                    access_token,
-                )
-                .map_err(|reason| Error::Http {
-                    provider,
+            let proved = self
+                .send_proved(
+                    http,
                     endpoint,
-                    kind: HttpErrorKind::Other(reason),
-                })?;
-            let attempt = request.clone().header_text(DPOP.clone(), &proof, true);
-            let response = http
-                .send(provider, endpoint, attempt, timeout, limit)
+                    request.clone(),
+                    key,
+                    access_token,
+                    timeout,
+                    limit,
+                )
                 .await?;
-            // §8.2, §9: a new nonce may come with any answer, successful ones included.
-            let fresh = response
-                .headers
-                .get(&DPOP_NONCE)
-                .and_then(|value| value.to_str().ok())
-                .filter(|value| !value.is_empty() && Some(*value) != nonce.as_deref())
-                .map(str::to_string);
-            if let Some(fresh) = &fresh {
-                self.dpop().set_nonce(origin.clone(), fresh.clone());
+            match proved {
+                Proved::Answer(response) => return Ok(response),
+                // Once, and only with a nonce that differs from the one just refused.
+                Proved::NonceDemanded { fresh: true } if !retried => retried = true,
+                Proved::NonceDemanded { .. } => return Err(kept_demanding(provider, endpoint)),
             }
-            if !demands_nonce(&response) {
-                return Ok(response);
-            }
-            // Once, and only with a nonce that differs from the one just refused.
-            if retried || fresh.is_none() {
-                tracing::warn!(provider, %endpoint, "the server kept demanding a DPoP nonce");
-                return Err(Error::DpopNonce { provider, endpoint });
-            }
-            retried = true;
         }
+    }
+
+    /// One attempt of `request` with a proof made now, with the server's last nonce; a nonce
+    /// in the answer is remembered.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_proved(
+        &self,
+        http: &Http,
+        endpoint: Endpoint,
+        request: Request,
+        key: &DpopKey,
+        access_token: Option<&str>,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Proved, Error> {
+        let provider = self.name();
+        let origin = request.url().origin().ascii_serialization();
+        let nonce = self.dpop().nonce(&origin);
+        let proof = key
+            .proof(
+                request.method().as_str(),
+                request.url(),
+                self.now_secs(),
+                nonce.as_deref(),
+                access_token,
+            )
+            .map_err(|reason| Error::Http {
+                provider,
+                endpoint,
+                kind: HttpErrorKind::Other(reason),
+            })?;
+        let attempt = request.header_text(DPOP.clone(), &proof, true);
+        let response = http
+            .send(provider, endpoint, attempt, timeout, limit)
+            .await?;
+        // §8.2, §9: a new nonce may come with any answer, successful ones included.
+        let fresh = response
+            .headers
+            .get(&DPOP_NONCE)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| !value.is_empty() && Some(*value) != nonce.as_deref())
+            .map(str::to_string);
+        if let Some(fresh) = &fresh {
+            self.dpop().set_nonce(origin, fresh.clone());
+        }
+        if demands_nonce(&response) {
+            return Ok(Proved::NonceDemanded {
+                fresh: fresh.is_some(),
+            });
+        }
+        Ok(Proved::Answer(response))
     }
 
     /// GETs a protected resource of the provider's (userinfo) with `token`: as a bearer token,

@@ -55,18 +55,51 @@ impl Context {
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),
         ));
-        let request = self.authenticate_client(config, request, &mut form).await?;
-        let response = self
-            .send_with_proof(
-                http,
-                Endpoint::Token,
-                request.form(&form),
-                key,
-                None,
-                config.timeout,
-                crate::http::PROTOCOL_BODY_LIMIT,
-            )
-            .await?;
+        let limit = crate::http::PROTOCOL_BODY_LIMIT;
+        let response = match key {
+            None => {
+                let request = self.authenticate_client(config, request, &mut form).await?;
+                http.send(
+                    provider,
+                    Endpoint::Token,
+                    request.form(&form),
+                    config.timeout,
+                    limit,
+                )
+                .await?
+            }
+            // DPoP (RFC 9449 §8): a nonce demand is retried once, authenticated anew: a JWT
+            // client assertion is accepted once (its `jti`), so the retry cannot repeat it.
+            Some(key) => {
+                let mut retried = false;
+                loop {
+                    let mut sent = form.clone();
+                    let request = self
+                        .authenticate_client(config, request.clone(), &mut sent)
+                        .await?;
+                    let proved = self
+                        .send_proved(
+                            http,
+                            Endpoint::Token,
+                            request.form(&sent),
+                            key,
+                            None,
+                            config.timeout,
+                            limit,
+                        )
+                        .await?;
+                    match proved {
+                        crate::dpop_flow::Proved::Answer(response) => break response,
+                        crate::dpop_flow::Proved::NonceDemanded { fresh: true } if !retried => {
+                            retried = true
+                        }
+                        crate::dpop_flow::Proved::NonceDemanded { .. } => {
+                            return Err(crate::dpop_flow::kept_demanding(provider, Endpoint::Token))
+                        }
+                    }
+                }
+            }
+        };
         let mut token =
             crate::token_response::parse_token_response(provider, &response, self.now_secs())?;
         crate::dpop_flow::check_token_type(provider, &token, key.is_some())?;

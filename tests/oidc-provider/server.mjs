@@ -3,7 +3,7 @@
 //
 //   node server.mjs [--port N] [--kid KID] [--key-file FILE] [--issuer-path PATH]
 //                   [--tenant TID] [--backchannel-logout-uri URL] [--tls CERT,KEY,CA]
-//                   [--client-auth FILE] [--exit-with-stdin]
+//                   [--client-auth FILE] [--fapi] [--exit-with-stdin]
 //
 // Every option may also come from the environment: PORT, KID, KEY_FILE, ISSUER_PATH, TENANT,
 // EXIT_WITH_STDIN=1.
@@ -33,6 +33,11 @@
 // those keys, and `rp-self-signed` with that certificate. `rp-secret-jwt` (client_secret_jwt)
 // is always there. JWT-authenticated token requests log `client_auth=<method> alg=<alg>
 // aud=<aud>`; TLS-authenticated ones `client_auth=<method>`.
+//
+// With --fapi (and --client-auth FILE, whose `jwks` has a P-256 key for `rp-fapi`) the provider
+// runs its FAPI 2.0 Security Profile (`features.fapi`, profile 2.0) for every client, and
+// registers `rp-fapi`: private_key_jwt (ES256), DPoP-bound tokens, pushed authorization
+// requests required, ES256-signed ID tokens.
 //
 // With --issuer-path PATH (e.g. /realms/staff, where Keycloak puts a realm) the issuer is
 // http://127.0.0.1:PORT/PATH and every endpoint is under that path.
@@ -127,6 +132,20 @@ function peerCertificate(ctx) {
 function publicJwk({ pem, kid }, alg) {
   return { ...crypto.createPublicKey(pem).export({ format: 'jwk' }), alg, kid, use: 'sig' };
 }
+// issue 17: the FAPI 2.0 run.
+const fapi = process.argv.includes('--fapi') || process.env.FAPI === '1';
+const fapiClients = fapi && clientAuth?.jwks?.['rp-fapi'] ? [{
+  redirect_uris: ['http://127.0.0.1:8080/cb'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  client_id: 'rp-fapi',
+  token_endpoint_auth_method: 'private_key_jwt',
+  token_endpoint_auth_signing_alg: 'ES256',
+  jwks: { keys: [publicJwk(clientAuth.jwks['rp-fapi'], 'ES256')] },
+  dpop_bound_access_tokens: true,
+  require_pushed_authorization_requests: true,
+  id_token_signed_response_alg: 'ES256',
+}] : [];
 const clientAuthClients = [
   {
     ...{
@@ -143,7 +162,7 @@ const clientAuthClients = [
         ['rp-pkjwt-rsa', 'PS256'],
         ['rp-pkjwt-es', 'ES256'],
         ['rp-pkjwt-ed', 'EdDSA'],
-      ].map(([clientId, alg]) => ({
+      ].filter(([clientId]) => clientAuth.jwks?.[clientId]).map(([clientId, alg]) => ({
         redirect_uris: ['http://127.0.0.1:8080/cb'],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
@@ -303,6 +322,7 @@ const provider = new oidc.Provider(issuer, {
     ...dpopClients,
     // issue 17: client authentication
     ...clientAuthClients,
+    ...fapiClients,
   ],
   enabledJWA: { dPoPSigningAlgValues: dpopAlgs },
   jwks: { keys: [signingKey, ecSigningKey] },
@@ -332,6 +352,7 @@ const provider = new oidc.Provider(issuer, {
     ...backchannelLogoutFeatures,
     ...parFeatures,
     dPoP: dpopFeature,
+    ...(fapi ? { fapi: { enabled: true, profile: '2.0' } } : {}),
   },
   scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   // issue 17: client authentication: the TLS methods, and RFC 8705 §5 aliases served by the
