@@ -18,7 +18,6 @@
 //! Index records are sealed like tokens, since a session key is often the session cookie's
 //! value; they are keyed by a hash of the issuer and the `sid` or `sub`.
 
-use crate::config::AuthMethod;
 use crate::context::Context;
 use crate::error::{Error, IdTokenError, LogoutTokenError};
 use crate::id_token::{self, Expectations, NonceRule};
@@ -216,27 +215,10 @@ impl Context {
         let fail = |reason: LogoutTokenError| Error::LogoutToken { provider, reason };
         let config = self.config()?;
         let metadata = self.cached_metadata().await?;
-        let confidential = config.token_endpoint_auth_method != AuthMethod::None;
         // Step 2 to 4: as for ID tokens (the algorithms of `id_token_signing_alg_values_supported`,
         // and only the profile's under FAPI 2.0).
-        let (allowed_algs, profile_algs) = crate::fapi::id_token_algs(config, &metadata);
-        let expected = Expectations {
-            issuer: self.issuer_rule(
-                self.expected_issuer().unwrap_or_default(),
-                metadata.issuer.as_deref(),
-                config,
-            ),
-            client_id: &config.client_id,
-            client_secret: config
-                .client_secret()
-                .map(|s| s.expose())
-                .filter(|_| confidential),
-            allowed_algs: &allowed_algs,
-            profile_algs,
-            leeway: config.leeway.as_secs() as i64,
-            nonce: NonceRule::Any,
-            access_token: None,
-        };
+        let algs = crate::fapi::id_token_algs(config, &metadata);
+        let expected = self.jwt_expectations(config, &metadata, &algs, NonceRule::Any, None);
         let parsed = id_token::parse_typed(logout_token, &expected, Some(LOGOUT_TYP))
             .map_err(|e| fail(e.into()))?;
         if let Err(refused) = self.check_jwt_signature(&parsed, &expected).await? {

@@ -4,16 +4,50 @@
 //! A token is checked in the order `id_token` gives: header, then signature, then claims;
 //! only the keys come from here. Each failure is its own [`IdTokenError`].
 
-use crate::config::{AuthMethod, FetchUserinfo};
+use crate::config::{AuthMethod, ClientConfig, FetchUserinfo};
 use crate::context::Context;
 use crate::error::{Endpoint, Error, IdTokenError};
 use crate::id_token::{self, unverified_claims, Expectations, NonceRule};
 use crate::jose::JwsRefusal;
+use crate::metadata::Metadata;
 use crate::token::Token;
 use crate::userinfo::UserInfo;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 impl Context {
+    /// What a JWT the provider signed for this client (an ID token, a logout token) is
+    /// checked against: the expected issuer, this client and its secret (for HS256), the
+    /// algorithms `algs` (from `fapi::id_token_algs`: only the profile's under FAPI 2.0) and
+    /// the leeway.
+    pub(crate) fn jwt_expectations<'a>(
+        &'a self,
+        config: &'a ClientConfig,
+        metadata: &'a Metadata,
+        algs: &'a (Cow<'a, [String]>, Option<&'static [&'static str]>),
+        nonce: NonceRule<'a>,
+        access_token: Option<&'a str>,
+    ) -> Expectations<'a> {
+        let confidential = config.token_endpoint_auth_method != AuthMethod::None;
+        Expectations {
+            issuer: self.issuer_rule(
+                self.expected_issuer().unwrap_or_default(),
+                metadata.issuer.as_deref(),
+                config,
+            ),
+            client_id: &config.client_id,
+            client_secret: config
+                .client_secret()
+                .map(|s| s.expose())
+                .filter(|_| confidential),
+            allowed_algs: &algs.0,
+            profile_algs: algs.1,
+            leeway: config.leeway.as_secs() as i64,
+            nonce,
+            access_token,
+        }
+    }
+
     /// Validates an ID token with the provider's keys (cached; fetched once more if the token
     /// names a key they lack); its claims on success, which always have a non-empty `sub`.
     pub(crate) async fn verify_id_token(
@@ -26,25 +60,8 @@ impl Context {
         let fail = |reason| Error::IdToken { provider, reason };
         let config = self.config()?;
         let metadata = self.cached_metadata().await?;
-        let confidential = config.token_endpoint_auth_method != AuthMethod::None;
-        let (allowed_algs, profile_algs) = crate::fapi::id_token_algs(config, &metadata);
-        let expected = Expectations {
-            issuer: self.issuer_rule(
-                self.expected_issuer().unwrap_or_default(),
-                metadata.issuer.as_deref(),
-                config,
-            ),
-            client_id: &config.client_id,
-            client_secret: config
-                .client_secret()
-                .map(|s| s.expose())
-                .filter(|_| confidential),
-            allowed_algs: &allowed_algs,
-            profile_algs,
-            leeway: config.leeway.as_secs() as i64,
-            nonce,
-            access_token,
-        };
+        let algs = crate::fapi::id_token_algs(config, &metadata);
+        let expected = self.jwt_expectations(config, &metadata, &algs, nonce, access_token);
         let parsed = id_token::parse(id_token, &expected).map_err(fail)?;
         // The signature, before anything in the claims is believed or reported on.
         if let Err(refused) = self.check_jwt_signature(&parsed, &expected).await? {
