@@ -172,60 +172,67 @@ fn latency(load: &Value, out: &Path) -> Result<(), Failure> {
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(500);
     let most_users = closed[0].1.iter().map(|p| p.0).fold(1.0, f64::max);
-    let mut chart = ChartBuilder::on(&left)
-        .caption("Callback latency, closed loop", ("sans-serif", 18))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(
-            (0.8..most_users * 1.25).log_scale(),
-            (bottom..top * 1.5).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("concurrent users (log scale)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("ms (log scale)")
-        .y_label_formatter(&|v| format!("{v}"))
-        .draw()?;
-    for ((name, points), colour) in closed.iter().zip(COLOURS) {
-        chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
-        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .border_style(BLACK)
-        .draw()?;
-    let mut chart = ChartBuilder::on(&right)
-        .caption("Callback latency, open loop", ("sans-serif", 18))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..100.0, (bottom..top * 1.5).log_scale())?;
-    chart
-        .configure_mesh()
-        .x_desc("arrival rate, % of the closed loop's peak")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("ms (log scale)")
-        .y_label_formatter(&|v| format!("{v}"))
-        .draw()?;
-    for ((name, points), colour) in open.iter().zip(COLOURS) {
-        chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
-        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .border_style(BLACK)
-        .draw()?;
+    latency_panel(
+        &left,
+        "Callback latency, closed loop",
+        (0.8..most_users * 1.25).log_scale(),
+        "concurrent users (log scale)",
+        (bottom..top * 1.5).log_scale(),
+        &closed,
+    )?;
+    latency_panel(
+        &right,
+        "Callback latency, open loop",
+        0.0..100.0,
+        "arrival rate, % of the closed loop's peak",
+        (bottom..top * 1.5).log_scale(),
+        &open,
+    )?;
     root.present()?;
+    Ok(())
+}
+
+/// One panel of the latency chart: a line with points per quantile, `x` against the latency
+/// in ms (log axis), with a legend.
+fn latency_panel<X, Y>(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    caption: &str,
+    x: X,
+    x_desc: &str,
+    y: Y,
+    lines: &[(&str, Vec<(f64, f64)>)],
+) -> Result<(), Failure>
+where
+    X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+    Y: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+    X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc("ms (log scale)")
+        .y_label_formatter(&|v| format!("{v}"))
+        .draw()?;
+    for ((name, points), colour) in lines.iter().zip(COLOURS) {
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
 
