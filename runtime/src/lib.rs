@@ -185,7 +185,12 @@ pub use vault::LoginRequired;
 /// | `issuer`, `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint`, `revocation_endpoint` | URL or `env("VAR")` | discovered |
 /// | `scope` | `"space separated tokens"` | none |
 /// | `code_challenge_method` | `S256` or `none` | `S256` |
-/// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
+/// | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, `private_key_jwt`, `tls_client_auth`, `self_signed_tls_client_auth` or `none` | `client_secret_basic` |
+/// | `client_key`, `client_key_file`, `client_key_id`, `client_assertion_alg` | `private_key_jwt`'s key (`env("VAR")` only, or a file), `kid` and algorithm | `env("<NAME>_CLIENT_KEY")`; from the key |
+/// | `client_certificate`, `client_certificate_key` | `env("VAR")` only, PEM (mutual TLS) | none |
+/// | `dpop`, `dpop_signing_alg` | `true`/`false`; `ES256`, `PS256` or `EdDSA` | `false`; `ES256` |
+/// | `pushed_authorization_requests`, `pushed_authorization_request_endpoint` | `true`/`false`; URL or `env("VAR")` | when the provider requires it; discovered |
+/// | `security_profile` | `fapi2` | none |
 /// | `token_placement` | `header` or `body` | `header` |
 /// | `fetch_userinfo` | `auto`, `always` or `never` (OpenID Connect only) | `auto` |
 /// | `leeway`, `timeout` | seconds | 60, 30 |
