@@ -25,9 +25,10 @@ use url::Url;
 const MAX_REQUEST_CREDENTIAL: usize = 1024;
 
 /// What the callback needs from the request token: its secret, kept in the session.
+/// Stored as the bare secret string (`transparent`), the smallest form in the session.
 #[derive(Serialize, Deserialize)]
+#[serde(transparent)]
 struct PendingRequest {
-    #[serde(rename = "s")]
     secret: String,
 }
 

@@ -1,8 +1,8 @@
 //! Pending logins (and logouts) in the user's session, keyed by their one-time `state`.
 //!
-//! Each provider has one session entry: a small map from `state` to what the callback needs
+//! Each provider has one session entry: a short list of `state`s with what the callback needs
 //! (redirect URI, PKCE verifier, nonce). Several tabs can therefore log in at once. Entries
-//! expire (checked when read, unlike Authlib, which never checks), and the map is bounded
+//! expire (checked when read, unlike Authlib, which never checks), and the list is bounded
 //! (oldest dropped) so a cookie-backed session cannot grow without limit (Authlib #622). A
 //! used entry stays behind as a tombstone until it expires, so a replayed callback is told
 //! apart from a forged one.
@@ -12,7 +12,6 @@ use crate::error::{Error, SessionError};
 use crate::session::Session;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// What the callback needs from the authorization request that started the login.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -41,30 +40,74 @@ impl std::fmt::Debug for PendingLogin {
     }
 }
 
+/// One provider's entries of one kind, as the session keeps them: a JSON array of
+/// `[state, created_ms, data]` arrays, `data` being null once the entry was used.
+///
+/// Arrays rather than objects, because of the server's memory: serde_json holds an object in
+/// a `BTreeMap`, whose smallest node takes about 630 bytes, and the earlier object form (an
+/// object per entry and per login, inside an object) cost the example app about 3.2 KiB per
+/// pending login in an in-memory session store, where the arrays cost a few hundred bytes
+/// (see BENCHMARKS.md, "The example app under load"). The JSON is shorter too, which matters
+/// to cookie-backed sessions.
 #[derive(Serialize, Deserialize, Default)]
+#[serde(transparent)]
 struct Entries {
-    #[serde(default)]
-    pending: BTreeMap<String, Stored>,
+    entries: Vec<Stored>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "StoredForm", into = "StoredForm")]
 struct Stored {
-    #[serde(rename = "t")]
+    state: String,
     created_ms: u64,
     /// `None` once used (a tombstone).
-    #[serde(default, rename = "d", skip_serializing_if = "Option::is_none")]
     data: Option<Value>,
 }
 
-/// A pending login, compactly: session cookies are small.
-#[derive(Serialize, Deserialize)]
+type StoredForm = (String, u64, Option<Value>);
+
+impl From<StoredForm> for Stored {
+    fn from((state, created_ms, data): StoredForm) -> Self {
+        Stored {
+            state,
+            created_ms,
+            data,
+        }
+    }
+}
+
+impl From<Stored> for StoredForm {
+    fn from(stored: Stored) -> Self {
+        (stored.state, stored.created_ms, stored.data)
+    }
+}
+
+/// A pending login's data, as the array `[redirect_uri, code_verifier, nonce]` (null for an
+/// absent verifier or nonce).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "LoginForm", into = "LoginForm")]
 struct LoginData {
-    #[serde(rename = "r")]
     redirect_uri: String,
-    #[serde(default, rename = "v", skip_serializing_if = "Option::is_none")]
     code_verifier: Option<String>,
-    #[serde(default, rename = "n", skip_serializing_if = "Option::is_none")]
     nonce: Option<String>,
+}
+
+type LoginForm = (String, Option<String>, Option<String>);
+
+impl From<LoginForm> for LoginData {
+    fn from((redirect_uri, code_verifier, nonce): LoginForm) -> Self {
+        LoginData {
+            redirect_uri,
+            code_verifier,
+            nonce,
+        }
+    }
+}
+
+impl From<LoginData> for LoginForm {
+    fn from(data: LoginData) -> Self {
+        (data.redirect_uri, data.code_verifier, data.nonce)
+    }
 }
 
 /// What a one-time state guards: a login, or an RP-initiated logout.
@@ -93,7 +136,7 @@ async fn load<S: Session>(session: &S, key: &str) -> Result<Entries, Error> {
 }
 
 async fn save<S: Session>(session: &S, key: &str, entries: &Entries) -> Result<(), Error> {
-    if entries.pending.is_empty() {
+    if entries.entries.is_empty() {
         session.remove(key).await?;
         return Ok(());
     }
@@ -106,28 +149,35 @@ impl Entries {
     /// Drops expired entries, then the oldest until at most `max` remain of each kind.
     fn prune(&mut self, now_ms: u64, policy: StatePolicy) {
         let ttl = policy.ttl.as_millis() as u64;
-        self.pending
-            .retain(|_, stored| now_ms.saturating_sub(stored.created_ms) <= ttl);
+        self.entries
+            .retain(|stored| now_ms.saturating_sub(stored.created_ms) <= ttl);
         for tombstones in [false, true] {
-            let count = self
-                .pending
-                .values()
-                .filter(|s| s.data.is_none() == tombstones)
-                .count();
-            if count <= policy.max_pending {
+            // (created, index) of this kind's entries, oldest first: the extra ones go.
+            let mut of_kind: Vec<(u64, usize)> = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.data.is_none() == tombstones)
+                .map(|(i, s)| (s.created_ms, i))
+                .collect();
+            if of_kind.len() <= policy.max_pending {
                 continue;
             }
-            let mut of_kind: Vec<(u64, String)> = self
-                .pending
-                .iter()
-                .filter(|(_, s)| s.data.is_none() == tombstones)
-                .map(|(state, s)| (s.created_ms, state.clone()))
-                .collect();
-            of_kind.sort();
-            for (_, state) in of_kind.into_iter().take(count - policy.max_pending) {
-                self.pending.remove(&state);
+            of_kind.sort_unstable();
+            let mut dropped = vec![false; self.entries.len()];
+            for &(_, i) in &of_kind[..of_kind.len() - policy.max_pending] {
+                dropped[i] = true;
             }
+            let mut i = 0;
+            self.entries.retain(|_| {
+                i += 1;
+                !dropped[i - 1]
+            });
         }
+    }
+
+    fn position(&self, state: &str) -> Option<usize> {
+        self.entries.iter().position(|s| s.state == state)
     }
 }
 
@@ -143,13 +193,14 @@ pub(crate) async fn store_value<S: Session>(
 ) -> Result<(), Error> {
     let key = key(provider, purpose);
     let mut entries = load(session, &key).await?;
-    entries.pending.insert(
-        state.to_string(),
-        Stored {
-            created_ms,
-            data: Some(data),
-        },
-    );
+    if let Some(same) = entries.position(state) {
+        entries.entries.remove(same);
+    }
+    entries.entries.push(Stored {
+        state: state.to_string(),
+        created_ms,
+        data: Some(data),
+    });
     entries.prune(created_ms, policy);
     save(session, &key, &entries).await
 }
@@ -165,7 +216,8 @@ pub(crate) async fn consume_value<S: Session>(
 ) -> Result<(Value, u64), Error> {
     let key = key(provider, purpose);
     let mut entries = load(session, &key).await?;
-    let outcome = match entries.pending.get_mut(state) {
+    let index = entries.position(state);
+    let outcome = match index.map(|i| &mut entries.entries[i]) {
         None => Err(Error::UnknownState { provider }),
         Some(Stored { data: None, .. }) => Err(Error::ReplayedState { provider }),
         Some(stored)
@@ -285,6 +337,73 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pending_login_is_kept_as_arrays() {
+        let session = MemorySession::new();
+        let mut pending = login("s", 1_000);
+        pending.nonce = Some("n".into());
+        store(&session, "p", &pending, POLICY).await.unwrap();
+        let stored = session.value("oauth_clients.p.logins").unwrap();
+        assert_eq!(
+            stored,
+            serde_json::json!([["s", 1000, ["http://127.0.0.1/cb", "v", "n"]]])
+        );
+        consume(&session, "p", "s", 2_000, POLICY).await.unwrap();
+        // Used: a tombstone, its data gone.
+        let stored = session.value("oauth_clients.p.logins").unwrap();
+        assert_eq!(stored, serde_json::json!([["s", 1000, null]]));
+    }
+
+    #[tokio::test]
+    async fn a_state_stored_twice_keeps_the_later_data_once() {
+        let session = MemorySession::new();
+        store(&session, "p", &login("s", 1_000), POLICY)
+            .await
+            .unwrap();
+        let mut again = login("s", 2_000);
+        again.code_verifier = Some("w".into());
+        store(&session, "p", &again, POLICY).await.unwrap();
+        let stored = session.value("oauth_clients.p.logins").unwrap();
+        assert_eq!(stored.as_array().unwrap().len(), 1);
+        let taken = consume(&session, "p", "s", 3_000, POLICY).await.unwrap();
+        assert_eq!(taken.code_verifier.as_deref(), Some("w"));
+        assert_eq!(taken.created_ms, 2_000);
+    }
+
+    #[tokio::test]
+    async fn tombstones_are_bounded_apart_from_pending_logins() {
+        let session = MemorySession::new();
+        for (i, state) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            let t = 1_000 * (i as u64 + 1);
+            store(&session, "p", &login(state, t), POLICY)
+                .await
+                .unwrap();
+            consume(&session, "p", state, t, POLICY).await.unwrap();
+        }
+        store(&session, "p", &login("f", 9_000), POLICY)
+            .await
+            .unwrap();
+        let stored = session.value("oauth_clients.p.logins").unwrap();
+        // The three newest tombstones, and the pending login.
+        assert_eq!(
+            stored,
+            serde_json::json!([
+                ["c", 3000, null],
+                ["d", 4000, null],
+                ["e", 5000, null],
+                ["f", 9000, ["http://127.0.0.1/cb", "v", null]]
+            ])
+        );
+        assert!(matches!(
+            consume(&session, "p", "b", 9_000, POLICY).await,
+            Err(Error::UnknownState { .. })
+        ));
+        assert!(matches!(
+            consume(&session, "p", "c", 9_000, POLICY).await,
+            Err(Error::ReplayedState { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn pending_logins_are_bounded_oldest_first() {
         let session = MemorySession::new();
         for (i, state) in ["a", "b", "c", "d", "e"].iter().enumerate() {
@@ -294,7 +413,12 @@ mod tests {
                 .unwrap();
         }
         let stored = session.value("oauth_clients.p.logins").unwrap();
-        let states: Vec<&String> = stored["pending"].as_object().unwrap().keys().collect();
+        let states: Vec<&str> = stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry[0].as_str().unwrap())
+            .collect();
         assert_eq!(states, ["c", "d", "e"]);
         assert!(matches!(
             consume(&session, "p", "a", 6_000, POLICY).await,

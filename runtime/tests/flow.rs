@@ -215,8 +215,9 @@ async fn the_provider_checks_the_pkce_verifier() {
     // Swap the stored verifier for another: the provider must refuse the code.
     let key = "oauth_clients.forge.logins";
     let mut stored = session.value(key).unwrap();
-    for entry in stored["pending"].as_object_mut().unwrap().values_mut() {
-        entry["d"]["v"] = serde_json::json!("A".repeat(43));
+    // Each entry is `[state, created_ms, [redirect_uri, code_verifier, nonce]]`.
+    for entry in stored.as_array_mut().unwrap() {
+        entry[2][1] = serde_json::json!("A".repeat(43));
     }
     session.set_value(key, stored);
     match s
@@ -566,17 +567,13 @@ async fn a_sentinel_secret_never_appears_in_debug_display_or_errors() {
 /// The one pending login of a session, in the form `exchange_code` takes.
 fn session_pending(session: &MemorySession) -> serde_json::Value {
     let stored = session.value("oauth_clients.forge.logins").unwrap();
-    let (state, entry) = stored["pending"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .next()
-        .unwrap();
+    // `[[state, created_ms, [redirect_uri, code_verifier, nonce]]]`
+    let entry = &stored[0];
     serde_json::json!({
-        "state": state,
-        "redirect_uri": entry["d"]["r"],
-        "code_verifier": entry["d"]["v"],
-        "created_ms": entry["t"],
+        "state": entry[0],
+        "redirect_uri": entry[2][0],
+        "code_verifier": entry[2][1],
+        "created_ms": entry[1],
     })
 }
 

@@ -724,8 +724,9 @@ async fn callback_whose_pending_login_lost_its_nonce() {
     let (session, callback) = s.approved::<Idp>().await;
     let key = "oauth_clients.idp.logins";
     let mut stored = session.value(key).unwrap();
-    for entry in stored["pending"].as_object_mut().unwrap().values_mut() {
-        entry["d"].as_object_mut().unwrap().remove("n");
+    // Each entry is `[state, created_ms, [redirect_uri, code_verifier, nonce]]`.
+    for entry in stored.as_array_mut().unwrap() {
+        entry[2][2] = serde_json::Value::Null;
     }
     session.set_value(key, stored);
     let outcome = s
