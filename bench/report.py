@@ -121,7 +121,8 @@ def load_section(load):
     peak = load["capacity_logins_per_s"]
     first = cold["first"]
     lines = [
-        f"{load['cores']} cores; the app, the provider and the load generator share them. "
+        f"{load['cores']} cores; the app, the provider ({load.get('provider_threads', 1)} worker threads) and the "
+        "load generator share them. "
         f"Open-files limit raised to {load['open_files_limit']['soft']}.",
         "",
         "| first login after start | login route ms | callback ms | API call ms | whole login ms | discovery requests | JWKS requests |",

@@ -105,8 +105,14 @@ struct Provider {
 }
 
 impl Provider {
+    /// Starts the provider with one worker thread per core, as a server sizes its runtime: with
+    /// one thread (as in the lockstep logins, where one request is in flight at a time) that
+    /// thread, signing an RS256 ID token per login, is the whole system's bottleneck, and the
+    /// load test would measure the provider's queue rather than the app.
     fn start(binary: &str) -> Provider {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut child = Command::new(binary)
+            .env("PROVIDER_THREADS", threads.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -725,6 +731,7 @@ fn main() {
         json!({
             "open_files_limit": { "soft": open_files.0, "hard": open_files.1 },
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "provider_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
             "rss_idle_kib": rss_idle,
             "rss_end_kib": rss_kib(app.pid()),
             "cold": cold,

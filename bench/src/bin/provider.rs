@@ -1,12 +1,25 @@
 //! The local provider as a standalone process, for clients in other languages (the Authlib
 //! benchmark): auto-approves every login as `alice`. Prints its discovery URL on the first line
 //! of stdout; each line `counts` on stdin answers with the requests per endpoint as JSON.
+//! `PROVIDER_THREADS` sets its worker threads (default 1).
 
 use oauth_clients_testing::TestProvider;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    let threads = std::env::var("PROVIDER_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     let port = std::env::args()
         .nth(1)
         .and_then(|p| p.parse().ok())
