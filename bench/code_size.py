@@ -98,7 +98,8 @@ tokio = {{ version = "1", features = ["rt"] }}
     )
     # Another checkout's measurement can share the built dependencies (BENCHMARKS.md's
     # before/after): CODE_SIZE_TARGET_DIR names the target folder to use.
-    target = Path(os.environ.get("CODE_SIZE_TARGET_DIR", root / "target"))
+    # A relative folder is taken from the current directory (cargo itself runs in the crate's).
+    target = Path(os.environ.get("CODE_SIZE_TARGET_DIR", root / "target")).resolve()
     env = dict(os.environ, CARGO_TARGET_DIR=str(target))
     main_rs = crate / "src" / "main.rs"
     binary = target / "release" / "code-size"
