@@ -82,33 +82,9 @@ impl From<Stored> for StoredForm {
     }
 }
 
-/// A pending login's data, as the array `[redirect_uri, code_verifier, nonce]` (null for an
-/// absent verifier or nonce).
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(from = "LoginForm", into = "LoginForm")]
-struct LoginData {
-    redirect_uri: String,
-    code_verifier: Option<String>,
-    nonce: Option<String>,
-}
-
-type LoginForm = (String, Option<String>, Option<String>);
-
-impl From<LoginForm> for LoginData {
-    fn from((redirect_uri, code_verifier, nonce): LoginForm) -> Self {
-        LoginData {
-            redirect_uri,
-            code_verifier,
-            nonce,
-        }
-    }
-}
-
-impl From<LoginData> for LoginForm {
-    fn from(data: LoginData) -> Self {
-        (data.redirect_uri, data.code_verifier, data.nonce)
-    }
-}
+/// A pending login's data, stored as the array `[redirect_uri, code_verifier, nonce]` (null
+/// for an absent verifier or nonce).
+type LoginData = (String, Option<String>, Option<String>);
 
 /// What a one-time state guards: a login, or an RP-initiated logout.
 #[derive(Clone, Copy)]
@@ -246,11 +222,11 @@ pub(crate) async fn store<S: Session>(
     login: &PendingLogin,
     policy: StatePolicy,
 ) -> Result<(), Error> {
-    let data = LoginData {
-        redirect_uri: login.redirect_uri.clone(),
-        code_verifier: login.code_verifier.clone(),
-        nonce: login.nonce.clone(),
-    };
+    let data: LoginData = (
+        login.redirect_uri.clone(),
+        login.code_verifier.clone(),
+        login.nonce.clone(),
+    );
     let data = serde_json::to_value(data).map_err(SessionError::new)?;
     store_value(
         session,
@@ -275,13 +251,13 @@ pub(crate) async fn consume<S: Session>(
     let (data, created_ms) =
         consume_value(session, provider, Purpose::Login, state, now_ms, policy).await?;
     // Data this library wrote; anything else in its place is treated as unknown.
-    let data: LoginData =
+    let (redirect_uri, code_verifier, nonce): LoginData =
         serde_json::from_value(data).map_err(|_| Error::UnknownState { provider })?;
     Ok(PendingLogin {
         state: state.to_string(),
-        redirect_uri: data.redirect_uri,
-        code_verifier: data.code_verifier,
-        nonce: data.nonce,
+        redirect_uri,
+        code_verifier,
+        nonce,
         created_ms,
     })
 }
@@ -369,16 +345,22 @@ mod tests {
         assert_eq!(taken.created_ms, 2_000);
     }
 
+    /// Stores logins "a" to "e", started 1 to 5 s after the epoch; each used at once if
+    /// `use_each`.
+    async fn five_logins(session: &MemorySession, use_each: bool) {
+        for (i, state) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            let t = 1_000 * (i as u64 + 1);
+            store(session, "p", &login(state, t), POLICY).await.unwrap();
+            if use_each {
+                consume(session, "p", state, t, POLICY).await.unwrap();
+            }
+        }
+    }
+
     #[tokio::test]
     async fn tombstones_are_bounded_apart_from_pending_logins() {
         let session = MemorySession::new();
-        for (i, state) in ["a", "b", "c", "d", "e"].iter().enumerate() {
-            let t = 1_000 * (i as u64 + 1);
-            store(&session, "p", &login(state, t), POLICY)
-                .await
-                .unwrap();
-            consume(&session, "p", state, t, POLICY).await.unwrap();
-        }
+        five_logins(&session, true).await;
         store(&session, "p", &login("f", 9_000), POLICY)
             .await
             .unwrap();
@@ -406,12 +388,7 @@ mod tests {
     #[tokio::test]
     async fn pending_logins_are_bounded_oldest_first() {
         let session = MemorySession::new();
-        for (i, state) in ["a", "b", "c", "d", "e"].iter().enumerate() {
-            let t = 1_000 * (i as u64 + 1);
-            store(&session, "p", &login(state, t), POLICY)
-                .await
-                .unwrap();
-        }
+        five_logins(&session, false).await;
         let stored = session.value("oauth_clients.p.logins").unwrap();
         let states: Vec<&str> = stored
             .as_array()
