@@ -55,8 +55,8 @@ struct Entries {
     entries: Vec<Stored>,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(from = "StoredForm", into = "StoredForm")]
+#[derive(Deserialize)]
+#[serde(from = "StoredForm")]
 struct Stored {
     state: String,
     created_ms: u64,
@@ -76,9 +76,9 @@ impl From<StoredForm> for Stored {
     }
 }
 
-impl From<Stored> for StoredForm {
-    fn from(stored: Stored) -> Self {
-        (stored.state, stored.created_ms, stored.data)
+impl Serialize for Stored {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.state, self.created_ms, &self.data).serialize(serializer)
     }
 }
 

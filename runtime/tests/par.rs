@@ -301,12 +301,8 @@ async fn a_request_uri_that_expired_at_the_provider_ends_the_login_with_a_typed_
     let registry = registry(settings(&provider));
     let client = registry.client::<Pushing>();
     let session = MemorySession::new();
-    let redirect = client
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
     let back = provider
-        .approve(redirect.location(), "alice")
+        .approved_callback(&client, &session, REDIRECT_URI, "alice")
         .await
         .unwrap();
     assert_eq!(provider.count("authorize.expired_request_uri"), 1);
@@ -531,12 +527,8 @@ async fn fapi2_requires_the_callback_iss_even_when_the_provider_does_not_adverti
     let registry = registry(settings(&provider));
     let client = registry.client::<Fapi>();
     let session = MemorySession::new();
-    let redirect = client
-        .authorize_redirect(&session, REDIRECT_URI)
-        .await
-        .unwrap();
     let back = provider
-        .approve(redirect.location(), "alice")
+        .approved_callback(&client, &session, REDIRECT_URI, "alice")
         .await
         .unwrap();
     let error = client
