@@ -35,21 +35,22 @@ use std::sync::Arc;
 pub use tower_sessions::cookie::SameSite;
 use tower_sessions::{Session, SessionManagerLayer};
 
-/// The signed-in user, kept in the session.
+/// Who signed in, kept in the session: what every request of a signed-in user reads, so it
+/// stays small. The profile is kept beside it, under [`PROFILE`], for the pages that show it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SignedIn {
     provider: String,
     /// The account key: the profile's subject (the `sub` of an OpenID Connect provider,
     /// GitHub's numeric `id`). Never the email, which can change hands.
     user: String,
-    /// The normalized profile; its `raw` has every claim.
-    profile: Profile,
     /// Whether the provider is an OAuth 1.0a one. The token itself is in the registry's
     /// token store, under the provider and `user`: never in the session.
     oauth1: bool,
 }
 
 const SIGNED_IN: &str = "signed_in";
+/// The signed-in user's normalized profile ([`Profile`]; its `raw` has every claim).
+const PROFILE: &str = "profile";
 
 #[derive(Clone)]
 pub struct AppState {
@@ -231,13 +232,20 @@ async fn signed_in(session: &Session) -> Option<SignedIn> {
     session.get::<SignedIn>(SIGNED_IN).await.ok().flatten()
 }
 
+/// The signed-in user and their profile.
+async fn signed_in_profile(session: &Session) -> Option<(SignedIn, Profile)> {
+    let user = signed_in(session).await?;
+    let profile = session.get::<Profile>(PROFILE).await.ok().flatten()?;
+    Some((user, profile))
+}
+
 async fn home(State(state): State<Arc<AppState>>, session: Session) -> Html<String> {
     let mut body = String::new();
-    if let Some(user) = signed_in(&session).await {
+    if let Some((user, profile)) = signed_in_profile(&session).await {
         body.push_str(&format!(
             r#"<p id="status">Signed in with {} as <strong>{}</strong>. <a href="/profile">Your profile</a></p>"#,
             escape(providers::display_name(&user.provider)),
-            escape(page::shown_name(&user.profile, &user.user))
+            escape(page::shown_name(&profile, &user.user))
         ));
     } else {
         body.push_str("<p id=\"status\">You are not signed in.</p>");
@@ -293,19 +301,27 @@ async fn finish_login<P: Provider<Set = Providers>>(
         SignedIn {
             provider: P::NAME.to_string(),
             user,
-            profile,
             oauth1: false,
         },
+        profile,
     )
     .await
 }
 
 /// Keeps who signed in in the session, under a new session id: a session fixed by an attacker
 /// before login is useless.
-async fn sign_in(session: &Session, user: SignedIn) -> Result<AxumRedirect, Failure> {
+async fn sign_in(
+    session: &Session,
+    user: SignedIn,
+    profile: Profile,
+) -> Result<AxumRedirect, Failure> {
     session.cycle_id().await.map_err(session_failure)?;
     session
         .insert(SIGNED_IN, user)
+        .await
+        .map_err(session_failure)?;
+    session
+        .insert(PROFILE, profile)
         .await
         .map_err(session_failure)?;
     Ok(AxumRedirect::to("/profile"))
@@ -337,15 +353,15 @@ async fn callback_oauth1<P: OAuth1Provider<Set = Providers>>(
         SignedIn {
             provider: P::NAME.to_string(),
             user: profile.subject.clone(),
-            profile,
             oauth1: true,
         },
+        profile,
     )
     .await
 }
 
 async fn profile(State(state): State<Arc<AppState>>, session: Session) -> Response {
-    let Some(user) = signed_in(&session).await else {
+    let Some((user, profile)) = signed_in_profile(&session).await else {
         return AxumRedirect::to("/").into_response();
     };
     macro_rules! stored {
@@ -373,7 +389,7 @@ async fn profile(State(state): State<Arc<AppState>>, session: Session) -> Respon
     let body = page::profile_body(
         &user.provider,
         &user.user,
-        &user.profile,
+        &profile,
         &expiry,
         &scopes,
         "Token values are never shown.",
@@ -459,6 +475,10 @@ async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<
     let user = signed_in(&session).await;
     session
         .remove::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(session_failure)?;
+    session
+        .remove::<Profile>(PROFILE)
         .await
         .map_err(session_failure)?;
     let Some(user) = user else {
