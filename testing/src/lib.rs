@@ -396,10 +396,15 @@ impl TestProviderBuilder {
                     .map_err(std::io::Error::other)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let rsa_signers = KEYS
+            .iter()
+            .map(|pem| RsaSigner::from_pem(pem))
+            .collect::<Result<Vec<_>, _>>()?;
         let ec_key = EcKey::generate().map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             issuer: base.as_str().trim_end_matches('/').to_string(),
             keys,
+            rsa_signers,
             ec_key,
             active_key: Mutex::new(0),
             behaviour: Mutex::new(self.behaviour),
@@ -680,8 +685,10 @@ fn unescape(text: &str) -> String {
 
 pub(crate) struct Shared {
     issuer: String,
-    /// RSA signing keys (kid, key); `active_key` indexes the one in use.
+    /// RSA signing keys (kid, key); `active_key` indexes the one in use. They give the JWKS;
+    /// `rsa_signers` holds the same keys for signing.
     keys: Vec<(String, CoreRsaPrivateSigningKey)>,
+    rsa_signers: Vec<RsaSigner>,
     active_key: Mutex<usize>,
     /// The P-256 key for ES256.
     ec_key: EcKey,
@@ -706,6 +713,44 @@ impl Shared {
 
     fn behaviour(&self) -> Behaviour {
         lock(&self.behaviour).clone()
+    }
+}
+
+/// One of the RSA keys, for signing RS256 with ring rather than the pure-Rust `rsa` crate
+/// behind openidconnect's key type, whose signing was most of this provider's CPU per login.
+pub(crate) struct RsaSigner {
+    pair: ring::signature::RsaKeyPair,
+    rng: ring::rand::SystemRandom,
+}
+
+impl RsaSigner {
+    /// Reads a PKCS#1 PEM key (`BEGIN RSA PRIVATE KEY`).
+    fn from_pem(pem: &str) -> std::io::Result<RsaSigner> {
+        use base64::Engine;
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(std::io::Error::other)?;
+        let pair = ring::signature::RsaKeyPair::from_der(&der)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(RsaSigner {
+            pair,
+            rng: ring::rand::SystemRandom::new(),
+        })
+    }
+
+    /// An RS256 (PKCS#1 v1.5, SHA-256) signature of `message`.
+    pub(crate) fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
+        let mut signature = vec![0; self.pair.public().modulus_len()];
+        self.pair
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &self.rng,
+                message,
+                &mut signature,
+            )
+            .ok()?;
+        Some(signature)
     }
 }
 

@@ -864,10 +864,9 @@ pub(crate) fn sign(shared: &Shared, active: usize, es256: bool, parts: IdTokenPa
         b64(Value::Object(parts.claims).to_string().as_bytes())
     );
     let rsa = |index: usize| -> Result<Vec<u8>, SigningError> {
-        shared.keys[index % shared.keys.len()].1.sign(
-            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            input.as_bytes(),
-        )
+        shared.rsa_signers[index % shared.rsa_signers.len()]
+            .sign(input.as_bytes())
+            .ok_or(SigningError::CryptoError)
     };
     let ec = || {
         shared
