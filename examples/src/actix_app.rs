@@ -281,7 +281,8 @@ async fn finish_login<P: Provider<Set = Providers>>(
 ) -> Result<HttpResponse, Failure> {
     let client = state.registry.client::<P>();
     let token = client.authorize_access_token(session, callback).await?;
-    let (user, profile) = providers::identify(P::NAME, &token)?;
+    let profile = providers::identify(P::NAME, &token)?.clone();
+    let user = profile.subject.clone();
     // The token goes to the server-side store, where the token-update hook finds it.
     state.store.save_login(P::NAME, &user, &token).await?;
     // A new session after login: a session fixed by an attacker before login is useless.
@@ -313,7 +314,7 @@ async fn profile(state: web::Data<AppState>, session: Session) -> Result<HttpRes
     let body = page::profile_body(
         &user.provider,
         &user.user,
-        &user.profile,
+        Some(&user.profile),
         &expiry,
         &scopes,
         "Token values are never shown, and never leave the server.",

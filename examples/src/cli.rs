@@ -140,11 +140,11 @@ async fn login_with<P: Provider<Set = Providers>>(
         .map_err(|_| CliError::Timeout(timeout))??;
     drop(listener);
     let token = client.exchange_code(&pending, &callback).await?;
-    let (user, profile) = providers::identify(provider, &token)?;
+    let profile = providers::identify(provider, &token)?;
     Ok(SignedIn {
         provider,
-        user,
-        claims: profile.raw,
+        user: profile.subject.clone(),
+        claims: profile.raw.clone(),
     })
 }
 

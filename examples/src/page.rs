@@ -159,12 +159,13 @@ pub fn error_page(error: &Error) -> (u16, String) {
 
 /// The signed-in page of both web apps: who signed in with which provider (`account` is the
 /// account key, shown when the profile has no name), the token's expiry and scopes in words,
-/// the normalized profile, the raw claims, and the API and logout buttons. `token_note` says
+/// the normalized profile and the raw claims (when the profile is at hand), and the API and
+/// logout buttons. `token_note` says
 /// where the token is kept.
 pub fn profile_body(
     provider: &str,
     account: &str,
-    profile: &Profile,
+    profile: Option<&Profile>,
     expiry: &str,
     scopes: &str,
     token_note: &str,
@@ -185,11 +186,14 @@ pub fn profile_body(
 {api}
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>"#,
         provider = escape(crate::providers::display_name(provider)),
-        name = escape(shown_name(profile, account)),
+        name = escape(profile.map_or(account, |p| shown_name(p, account))),
         expiry = escape(expiry),
         scopes = escape(scopes),
-        profile = profile_table(profile),
-        claims = claims_table(&profile.raw),
+        profile = profile.map_or_else(
+            || r#"<p id="no-profile">The profile was kept with the stored token, which is gone: sign in again to see it.</p>"#.to_string(),
+            profile_table
+        ),
+        claims = profile.map(|p| claims_table(&p.raw)).unwrap_or_default(),
     )
 }
 

@@ -36,21 +36,26 @@ pub use tower_sessions::cookie::SameSite;
 use tower_sessions::{Session, SessionManagerLayer};
 
 /// Who signed in, kept in the session: what every request of a signed-in user reads, so it
-/// stays small. The profile is kept beside it, under [`PROFILE`], for the pages that show it.
+/// stays small. The profile is the stored token's (an OAuth 2.0 login keeps it there), read
+/// by the profile page only; an OAuth 1.0a token has none, so that one is kept in the
+/// session, under [`OAUTH1_PROFILE`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SignedIn {
     provider: String,
     /// The account key: the profile's subject (the `sub` of an OpenID Connect provider,
     /// GitHub's numeric `id`). Never the email, which can change hands.
     user: String,
+    /// The name the pages greet the user with.
+    name: String,
     /// Whether the provider is an OAuth 1.0a one. The token itself is in the registry's
     /// token store, under the provider and `user`: never in the session.
     oauth1: bool,
 }
 
 const SIGNED_IN: &str = "signed_in";
-/// The signed-in user's normalized profile ([`Profile`]; its `raw` has every claim).
-const PROFILE: &str = "profile";
+/// The normalized profile ([`Profile`]; its `raw` has every field) of a user signed in with an
+/// OAuth 1.0a provider.
+const OAUTH1_PROFILE: &str = "oauth1_profile";
 
 #[derive(Clone)]
 pub struct AppState {
@@ -232,20 +237,13 @@ async fn signed_in(session: &Session) -> Option<SignedIn> {
     session.get::<SignedIn>(SIGNED_IN).await.ok().flatten()
 }
 
-/// The signed-in user and their profile.
-async fn signed_in_profile(session: &Session) -> Option<(SignedIn, Profile)> {
-    let user = signed_in(session).await?;
-    let profile = session.get::<Profile>(PROFILE).await.ok().flatten()?;
-    Some((user, profile))
-}
-
 async fn home(State(state): State<Arc<AppState>>, session: Session) -> Html<String> {
     let mut body = String::new();
-    if let Some((user, profile)) = signed_in_profile(&session).await {
+    if let Some(user) = signed_in(&session).await {
         body.push_str(&format!(
             r#"<p id="status">Signed in with {} as <strong>{}</strong>. <a href="/profile">Your profile</a></p>"#,
             escape(providers::display_name(&user.provider)),
-            escape(page::shown_name(&profile, &user.user))
+            escape(&user.name)
         ));
     } else {
         body.push_str("<p id=\"status\">You are not signed in.</p>");
@@ -293,19 +291,17 @@ async fn finish_login<P: Provider<Set = Providers>>(
 ) -> Result<AxumRedirect, Failure> {
     let client: Client<P> = state.registry.client::<P>();
     let token = client.authorize_access_token(session, callback).await?;
-    let (user, profile) = providers::identify(P::NAME, &token)?;
-    // The token goes to the token store, where every instance of the app finds it.
-    client.save_token(&user, &token).await?;
-    sign_in(
-        session,
-        SignedIn {
-            provider: P::NAME.to_string(),
-            user,
-            oauth1: false,
-        },
-        profile,
-    )
-    .await
+    let profile = providers::identify(P::NAME, &token)?;
+    let signed_in = SignedIn {
+        provider: P::NAME.to_string(),
+        user: profile.subject.clone(),
+        name: page::shown_name(profile, &profile.subject).to_string(),
+        oauth1: false,
+    };
+    // The token, with the profile, goes to the token store, where every instance of the app
+    // finds it.
+    client.save_token(&signed_in.user, &token).await?;
+    sign_in(session, signed_in, None).await
 }
 
 /// Keeps who signed in in the session, under a new session id: a session fixed by an attacker
@@ -313,17 +309,19 @@ async fn finish_login<P: Provider<Set = Providers>>(
 async fn sign_in(
     session: &Session,
     user: SignedIn,
-    profile: Profile,
+    oauth1_profile: Option<Profile>,
 ) -> Result<AxumRedirect, Failure> {
     session.cycle_id().await.map_err(session_failure)?;
     session
         .insert(SIGNED_IN, user)
         .await
         .map_err(session_failure)?;
-    session
-        .insert(PROFILE, profile)
-        .await
-        .map_err(session_failure)?;
+    if let Some(profile) = oauth1_profile {
+        session
+            .insert(OAUTH1_PROFILE, profile)
+            .await
+            .map_err(session_failure)?;
+    }
     Ok(AxumRedirect::to("/profile"))
 }
 
@@ -353,15 +351,16 @@ async fn callback_oauth1<P: OAuth1Provider<Set = Providers>>(
         SignedIn {
             provider: P::NAME.to_string(),
             user: profile.subject.clone(),
+            name: page::shown_name(&profile, &profile.subject).to_string(),
             oauth1: true,
         },
-        profile,
+        Some(profile),
     )
     .await
 }
 
 async fn profile(State(state): State<Arc<AppState>>, session: Session) -> Response {
-    let Some((user, profile)) = signed_in_profile(&session).await else {
+    let Some(user) = signed_in(&session).await else {
         return AxumRedirect::to("/").into_response();
     };
     macro_rules! stored {
@@ -374,22 +373,27 @@ async fn profile(State(state): State<Arc<AppState>>, session: Session) -> Respon
             }
         };
     }
-    let (expiry, scopes) = if user.oauth1 {
+    let (expiry, scopes, profile) = if user.oauth1 {
         (
             "never (OAuth 1.0a token credentials last until revoked)".to_string(),
             String::new(),
+            session.get::<Profile>(OAUTH1_PROFILE).await.ok().flatten(),
         )
     } else {
         match crate::each_provider!(stored) {
-            Ok(Some(token)) => (page::expiry(token.expires_at), token.scopes().join(" ")),
-            Ok(None) => ("unknown (no stored token)".to_string(), String::new()),
-            Err(error) => (format!("unknown ({error})"), String::new()),
+            Ok(Some(token)) => (
+                page::expiry(token.expires_at),
+                token.scopes().join(" "),
+                token.profile,
+            ),
+            Ok(None) => ("unknown (no stored token)".to_string(), String::new(), None),
+            Err(error) => (format!("unknown ({error})"), String::new(), None),
         }
     };
     let body = page::profile_body(
         &user.provider,
         &user.user,
-        &profile,
+        profile.as_ref(),
         &expiry,
         &scopes,
         "Token values are never shown.",
@@ -478,7 +482,7 @@ async fn logout(State(state): State<Arc<AppState>>, session: Session) -> Result<
         .await
         .map_err(session_failure)?;
     session
-        .remove::<Profile>(PROFILE)
+        .remove_value(OAUTH1_PROFILE)
         .await
         .map_err(session_failure)?;
     let Some(user) = user else {

@@ -278,6 +278,21 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
     assert!(refreshed.refresh_token.is_some());
     assert_ne!(refreshed.refresh_token, stored.refresh_token);
 
+    // The profile page reads the profile from the stored token: the refreshed one kept it.
+    browser.goto(&format!("{}/profile", app.base_url)).await;
+    assert_eq!(browser.text("#user").await, "Alice");
+    assert!(browser.text("#claims").await.contains("alice@example.test"));
+    // With the stored token gone, the page says so and names the account key.
+    local.delete_token("alice").await.unwrap();
+    browser.goto(&format!("{}/profile", app.base_url)).await;
+    assert_eq!(browser.text("#user").await, "alice");
+    assert_eq!(browser.text("#expiry").await, "unknown (no stored token)");
+    assert!(browser
+        .text("#no-profile")
+        .await
+        .starts_with("The profile was kept with the stored token"));
+    local.save_token("alice", &refreshed).await.unwrap();
+
     browser.goto(&format!("{}/profile", app.base_url)).await;
     browser.click("#logout").await;
     assert_eq!(
