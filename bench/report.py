@@ -124,6 +124,13 @@ def per_round(result, key):
     return ", ".join(str(r[key]) for r in result.get("rounds", [result]))
 
 
+def control(result, idle_approval):
+    """The open loop's approval p99 and its ratio to the idle one, when measured."""
+    if idle_approval is None or "approval_p99_ms" not in result:
+        return "not measured"
+    return f"{result['approval_p99_ms']}, {ratio(result['approval_p99_ms'], idle_approval):.1f}x"
+
+
 def load_section(load):
     """The example app under load: cold start, memory, closed and open loop."""
     cold, memory = load["cold"], load["memory"]
@@ -158,16 +165,23 @@ def load_section(load):
     idle = next((r for r in closed if r["users"] == 1), None)
     # The idle p99: the median of the one-user rounds' p99, as the open loop's rows are.
     idle_p99 = statistics.median(x["callback_p99_ms"] for x in idle.get("rounds", [idle])) if idle else float("nan")
+    # The control: the approval at the provider, a request neither the app nor the library
+    # takes part in (absent from runs before it was measured).
+    idle_approval = (
+        statistics.median(x["approval_p99_ms"] for x in idle.get("rounds", [idle]))
+        if idle and "approval_p99_ms" in idle
+        else None
+    )
     lines += [
         "",
-        "| open loop: % of peak | arrivals/s | logins | errors | callback p50 ms | callback p99 ms | p99 / idle p99 | most in flight | callback p99 ms per round |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| open loop: % of peak | arrivals/s | logins | errors | callback p50 ms | callback p99 ms | p99 / idle p99 | most in flight | callback p99 ms per round | control: approval p99 ms, / idle |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in open_loop:
         lines.append(
             f"| {r['percent_of_capacity']}% | {r['rate_per_s']} | {r['logins']} | {errors(r)} | {r['callback_p50_ms']} | "
             f"{r['callback_p99_ms']} | {ratio(r['callback_p99_ms'], idle_p99):.1f}x | {r['most_in_flight']} | "
-            f"{per_round(r, 'callback_p99_ms')} |"
+            f"{per_round(r, 'callback_p99_ms')} | {control(r, idle_approval)} |"
         )
     per_pending = memory["kib_per_1000_pending"]
     lines += [
@@ -192,6 +206,12 @@ def load_section(load):
             f"- open loop up to 75% of capacity: callback p99 at most {worst:.1f}x the idle p99 of {idle_p99} ms "
             f"(goal ≤ {GOAL_P99_FACTOR}x: {verdict(worst <= GOAL_P99_FACTOR)})"
         )
+        if idle_approval:
+            control_worst = max(ratio(r["approval_p99_ms"], idle_approval) for r in within)
+            lines.append(
+                f"- the control, the approval at the provider (no app, no library), in the same rounds: p99 at most "
+                f"{control_worst:.1f}x its idle p99 of {idle_approval} ms"
+            )
     lines.append(
         f"- app memory per pending login: {per_pending / 1000:.2f} KiB (goal ≤ {GOAL_KIB_PER_PENDING} KiB: "
         f"{verdict(per_pending / 1000 <= GOAL_KIB_PER_PENDING)})"

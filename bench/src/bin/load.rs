@@ -213,6 +213,9 @@ impl Drop for App {
 struct Times {
     /// `GET /login/local`.
     start: Duration,
+    /// The approval at the provider (`POST /authorize`): a request that involves neither the
+    /// app nor the library, the control for what the machine alone adds under load.
+    approval: Duration,
     /// The callback request, from sending it to the end of the answer.
     callback: Duration,
     /// The API call.
@@ -293,6 +296,7 @@ impl Users {
             .finish();
         let mut endpoint = authorize.clone();
         endpoint.set_query(None);
+        let approval_started = Instant::now();
         let response = self
             .http
             .post(endpoint)
@@ -306,6 +310,7 @@ impl Users {
             .map_err(|e| format!("approval: {e}"))?;
         let callback_url = location(&response).map_err(|e| format!("approval: {e}"))?;
         response.bytes().await.map_err(|e| e.to_string())?;
+        let approval = approval_started.elapsed();
 
         let callback_started = Instant::now();
         let response = self
@@ -342,6 +347,7 @@ impl Users {
         }
         Ok(Times {
             start,
+            approval,
             callback,
             api: api_started.elapsed(),
             total: started.elapsed(),
@@ -368,17 +374,22 @@ fn latencies(times: &[Times], all: bool) -> Value {
         v.sort();
         v
     };
-    let (start, callback, api, total) = (
+    let (start, approval, callback, api, total) = (
         pick(|t| t.start),
+        pick(|t| t.approval),
         pick(|t| t.callback),
         pick(|t| t.api),
         pick(|t| t.total),
     );
     let mut out = json!({
         "login_route_p50_ms": ms(quantile(&start, 0.5)),
+        "login_route_p99_ms": ms(quantile(&start, 0.99)),
+        "approval_p50_ms": ms(quantile(&approval, 0.5)),
+        "approval_p99_ms": ms(quantile(&approval, 0.99)),
         "callback_p50_ms": ms(quantile(&callback, 0.5)),
         "callback_p99_ms": ms(quantile(&callback, 0.99)),
         "api_p50_ms": ms(quantile(&api, 0.5)),
+        "api_p99_ms": ms(quantile(&api, 0.99)),
         "login_p50_ms": ms(quantile(&total, 0.5)),
         "login_p99_ms": ms(quantile(&total, 0.99)),
     });
@@ -608,6 +619,7 @@ fn median_round(mut rounds: Vec<Value>, key: &str) -> Value {
                 "logins_per_s": r["logins_per_s"],
                 "callback_p50_ms": r["callback_p50_ms"],
                 "callback_p99_ms": r["callback_p99_ms"],
+                "approval_p99_ms": r["approval_p99_ms"],
                 "errors": r["errors"],
             })
         })
