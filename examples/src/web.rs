@@ -316,12 +316,12 @@ async fn sign_in(
         .insert(SIGNED_IN, user)
         .await
         .map_err(session_failure)?;
-    if let Some(profile) = oauth1_profile {
-        session
-            .insert(OAUTH1_PROFILE, profile)
-            .await
-            .map_err(session_failure)?;
+    // A profile left by an earlier OAuth 1.0a login in this session goes.
+    match oauth1_profile {
+        Some(profile) => session.insert(OAUTH1_PROFILE, profile).await,
+        None => session.remove_value(OAUTH1_PROFILE).await.map(drop),
     }
+    .map_err(session_failure)?;
     Ok(AxumRedirect::to("/profile"))
 }
 
