@@ -160,8 +160,7 @@ pub fn error_page(error: &Error) -> (u16, String) {
 /// The signed-in page of both web apps: who signed in with which provider (`account` is the
 /// account key, shown when the profile has no name), the token's expiry and scopes in words,
 /// the normalized profile and the raw claims (when the profile is at hand), and the API and
-/// logout buttons. `token_note` says
-/// where the token is kept.
+/// logout buttons. `token_note` says where the token is kept.
 pub fn profile_body(
     provider: &str,
     account: &str,
@@ -190,7 +189,7 @@ pub fn profile_body(
         expiry = escape(expiry),
         scopes = escape(scopes),
         profile = profile.map_or_else(
-            || r#"<p id="no-profile">The profile was kept with the stored token, which is gone: sign in again to see it.</p>"#.to_string(),
+            || r#"<p id="no-profile">The profile is kept with the stored token, which could not be read: sign in again to see it.</p>"#.to_string(),
             profile_table
         ),
         claims = profile.map(|p| claims_table(&p.raw)).unwrap_or_default(),

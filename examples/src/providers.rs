@@ -299,8 +299,9 @@ pub fn api_path(provider: &str) -> Option<&'static str> {
 }
 
 /// Who signed in: the normalized profile, whose subject is the account key and whose `raw`
-/// has everything the provider said. Every provider of the example has a profile after login: `local` and the
-/// OpenID Connect presets from the ID token's claims, the OAuth 2.0 presets from their API.
+/// has everything the provider said. Every provider of the example has a profile after login:
+/// `local` and the OpenID Connect presets from the ID token's claims, the OAuth 2.0 presets
+/// from their API.
 pub fn identify<'a>(provider: &'static str, token: &'a Token) -> Result<&'a Profile, Error> {
     match token.profile() {
         Some(profile) if !profile.subject.is_empty() => Ok(profile),

@@ -391,20 +391,16 @@ impl TestProviderBuilder {
             .enumerate()
             .map(|(i, pem)| {
                 let kid = format!("key-{}", i + 1);
-                CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.clone())))
-                    .map(|key| (kid, key))
-                    .map_err(std::io::Error::other)
+                let key =
+                    CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.clone())))
+                        .map_err(std::io::Error::other)?;
+                Ok((kid, key, RsaSigner::from_pem(pem)?))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let rsa_signers = KEYS
-            .iter()
-            .map(|pem| RsaSigner::from_pem(pem))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<std::io::Result<Vec<_>>>()?;
         let ec_key = EcKey::generate().map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             issuer: base.as_str().trim_end_matches('/').to_string(),
             keys,
-            rsa_signers,
             ec_key,
             active_key: Mutex::new(0),
             behaviour: Mutex::new(self.behaviour),
@@ -685,10 +681,9 @@ fn unescape(text: &str) -> String {
 
 pub(crate) struct Shared {
     issuer: String,
-    /// RSA signing keys (kid, key); `active_key` indexes the one in use. They give the JWKS;
-    /// `rsa_signers` holds the same keys for signing.
-    keys: Vec<(String, CoreRsaPrivateSigningKey)>,
-    rsa_signers: Vec<RsaSigner>,
+    /// RSA signing keys (kid, key for the JWKS, the same key for signing); `active_key`
+    /// indexes the one in use.
+    keys: Vec<(String, CoreRsaPrivateSigningKey, RsaSigner)>,
     active_key: Mutex<usize>,
     /// The P-256 key for ES256.
     ec_key: EcKey,

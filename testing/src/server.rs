@@ -864,7 +864,8 @@ pub(crate) fn sign(shared: &Shared, active: usize, es256: bool, parts: IdTokenPa
         b64(Value::Object(parts.claims).to_string().as_bytes())
     );
     let rsa = |index: usize| -> Result<Vec<u8>, SigningError> {
-        shared.rsa_signers[index % shared.rsa_signers.len()]
+        shared.keys[index % shared.keys.len()]
+            .2
             .sign(input.as_bytes())
             .ok_or(SigningError::CryptoError)
     };
@@ -965,7 +966,7 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
         .iter()
         .enumerate()
         .filter(|(i, _)| behaviour.publish_all_keys || *i == active)
-        .filter_map(|(_, (_, key))| serde_json::to_value(key.as_verification_key()).ok())
+        .filter_map(|(_, (_, key, _))| serde_json::to_value(key.as_verification_key()).ok())
         .collect();
     if behaviour.sign_es256 {
         keys.push(shared.ec_key.jwk());

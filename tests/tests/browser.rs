@@ -290,7 +290,7 @@ async fn sign_in_call_the_api_with_a_refresh_and_log_out() {
     assert!(browser
         .text("#no-profile")
         .await
-        .starts_with("The profile was kept with the stored token"));
+        .starts_with("The profile is kept with the stored token"));
     local.save_token("alice", &refreshed).await.unwrap();
 
     browser.goto(&format!("{}/profile", app.base_url)).await;

@@ -109,6 +109,8 @@ struct Provider {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     base: String,
+    /// Its worker threads.
+    threads: usize,
 }
 
 impl Provider {
@@ -137,6 +139,7 @@ impl Provider {
             stdin,
             stdout,
             base,
+            threads,
         }
     }
 
@@ -796,7 +799,7 @@ fn main() {
             "open_files_limit": { "soft": open_files.0, "hard": open_files.1 },
             "rounds": rounds,
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-            "provider_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "provider_threads": provider.threads,
             "rss_idle_kib": rss_idle,
             "rss_end_kib": rss_kib(app.pid()),
             "cold": cold,
